@@ -1,0 +1,1 @@
+"""Subcommands of ``uchet``, one module per area."""

@@ -1,0 +1,9 @@
+"""Placeholder: this area's commands are not written yet."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Registers nothing yet."""

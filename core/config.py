@@ -1,0 +1,52 @@
+"""The one settings object, built once at the entry point and passed down.
+
+Environment variables ``UCHET_*`` (see ``spec/interfaces.md``), or the same keys in
+``$UCHET_HOME/uchet.env``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything uchet can be told; defaults run the embedded demo."""
+
+    model_config = SettingsConfigDict(env_prefix="UCHET_", env_file=None, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL DSN; unset: embedded PostgreSQL under home"
+    )
+    mqtt_url: str | None = Field(
+        default=None, description="mqtt://[user:pass@]host:port (mqtts:// for TLS); unset: none"
+    )
+    home: Path = Field(default=Path(".uchet"), description="embedded data, inbox, config")
+    timezone: str = Field(default="Europe/Moscow", description="billing and file time zone")
+
+    # MQTT source
+    mqtt_topic_prefix: str = "meters"
+    mqtt_client_id: str = "uchet-gateway"
+    mqtt_shared_group: str | None = Field(
+        default=None, description="MQTT 5 shared subscription group ($share/<group>/...)"
+    )
+    mqtt_qos: Literal[0, 1] = 1
+    mqtt_mappings: Path | None = Field(
+        default=None, description="JSON file of vendor payload mappings (Tasmota, Zigbee2MQTT)"
+    )
+
+    # Registry and validation
+    unknown_meters: Literal["register", "quarantine"] = Field(
+        default="register",
+        description="register unknown meters as unbound (default) or quarantine unknown_meter",
+    )
+    clock_tolerance_s: float = 300.0
+    backfill_days: int = 400
+
+    # Pipeline
+    batch_size: int = 10_000
+    batch_delay_s: float = 0.2
+    queue_readings: int = 100_000

@@ -1,0 +1,1 @@
+"""The ingest pipeline: sources -> bounded queue -> batches -> validation -> store."""

@@ -1,9 +1,26 @@
-"""Placeholder: this area's commands are not written yet."""
+"""``uchet gateway``: the configured sources into the store until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+
+from api.runtime import database_url, migrate_url, run_until_signal, settings
+from ingest.gateway import run_gateway
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Registers nothing yet."""
+    p = sub.add_parser("gateway", help="run the configured sources into the store")
+    p.add_argument("--migrate", action="store_true", help="run `uchet migrate` first")
+    p.set_defaults(func=cmd_gateway)
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    s = settings()
+    url = database_url(s)
+    if args.migrate:
+        asyncio.run(migrate_url(url))
+    run_until_signal(lambda stop: run_gateway(s, url, stop))
+    return 0

@@ -1,0 +1,44 @@
+"""Embedded defaults for a machine with nothing but Python: PostgreSQL (pgserver) and an MQTT
+broker (amqtt), used when no external servers are configured."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def embedded_postgres(home: Path) -> str:
+    """Starts (or reuses) the PostgreSQL of ``home/pgdata``; returns its DSN."""
+    import pgserver  # a heavy import, only when the embedded database is wanted
+
+    data = (home / "pgdata").resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(data), cleanup_mode=None)
+    uri: str = server.get_uri()
+    log.info("embedded PostgreSQL at %s", data)
+    return uri
+
+
+@contextlib.asynccontextmanager
+async def embedded_broker(port: int) -> AsyncIterator[str]:
+    """Runs an amqtt broker on 127.0.0.1:port for the duration of the block."""
+    from amqtt.broker import Broker
+
+    config = {
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "sys_interval": 0,
+        "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
+        "topic-check": {"enabled": False},
+    }
+    broker = Broker(config)
+    await broker.start()
+    try:
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(broker.shutdown(), 10)

@@ -1,0 +1,223 @@
+"""MQTT source (aiomqtt): subscribes to meter topics and feeds decoded readings to a sink.
+
+Exactly-once into the store with QoS 1: a persistent session (stable client id, clean start
+off, session expiry), and each message is acknowledged (PUBACK) only after the batch holding
+it is committed. aiomqtt 2.x has no manual acknowledgements (its issue #345), so this module
+uses the paho-level workaround: ``manual_ack_set(True)`` on the underlying paho client and
+``ack(mid, qos)`` from the commit callback. A message received before a reconnect is never
+acknowledged on the new connection (packet ids are per connection); the broker redelivers it
+and the store counts it as a duplicate. Unacknowledged messages also bound memory: the broker
+sends at most ``Receive Maximum`` of them before it waits for acks.
+
+Broker limits matter: Mosquitto keeps at most ``max_queued_messages`` (default 1000) queued
+messages per offline or slow persistent client and drops the rest; raise it for a gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+import orjson
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from core.codes import Reason
+from core.errors import ConfigError
+from core.payload import Decoded, Mapping, Rejected, decode_canonical, decode_mapped
+from ingest.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[Sequence[Decoded], Callable[[], None] | None], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ConfigError(f"UCHET_MQTT_URL {url!r}: expected mqtt://host:port or mqtts://")
+        tls = parts.scheme == "mqtts"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (8883 if tls else 1883),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+
+def topic_filter(prefix: str, shared_group: str | None) -> str:
+    base = f"{prefix}/+/readings"
+    return f"$share/{shared_group}/{base}" if shared_group else base
+
+
+def _matches(filter_: str, topic: str) -> bool:
+    return aiomqtt.Topic(topic).matches(filter_)
+
+
+class MqttSource:
+    """Runs until cancelled: connects, subscribes, reconnects with backoff."""
+
+    def __init__(
+        self,
+        url: str,
+        submit: Submit,
+        *,
+        client_id: str = "uchet-gateway",
+        topic_prefix: str = "meters",
+        shared_group: str | None = None,
+        qos: int = 1,
+        mappings: Sequence[Mapping] = (),
+        receive_maximum: int = 20_000,
+        burst: int = 2_000,
+    ) -> None:
+        self.address = BrokerAddress.parse(url)
+        self.submit = submit
+        self.client_id = client_id
+        self.prefix = topic_prefix
+        self.shared_group = shared_group
+        self.qos = qos
+        self.mappings = list(mappings)
+        self.receive_maximum = max(1, min(receive_maximum, 65_535))
+        self.burst = burst
+        self.connected = False
+        self.received = 0
+        self._generation = 0
+        self._client: aiomqtt.Client | None = None
+        self._paused = asyncio.Event()
+
+    def stop_intake(self) -> None:
+        """Stops taking messages; the connection stays up so pending acks still go out."""
+        self._paused.set()
+
+    def _make_client(self) -> aiomqtt.Client:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 7 * 24 * 3600
+        props.ReceiveMaximum = self.receive_maximum
+        tls = ssl.create_default_context() if self.address.tls else None
+        client = aiomqtt.Client(
+            self.address.host,
+            self.address.port,
+            username=self.address.username,
+            password=self.address.password,
+            identifier=self.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=props,
+            tls_context=tls,
+            keepalive=30,
+        )
+        client._client.manual_ack_set(True)  # paho-level manual PUBACK (aiomqtt #345)
+        return client
+
+    def _filters(self) -> list[str]:
+        filters = [topic_filter(self.prefix, self.shared_group)]
+        for m in self.mappings:
+            filters.append(
+                f"$share/{self.shared_group}/{m.topic}" if self.shared_group else m.topic
+            )
+        return filters
+
+    async def run(self) -> None:
+        backoff = Backoff(base=0.5, cap=30.0)
+        down_since: float | None = None
+        while True:
+            try:
+                async with self._make_client() as client:
+                    self._client = client
+                    self._generation += 1
+                    self.connected = True
+                    for f in self._filters():
+                        await client.subscribe(f, qos=self.qos)
+                    if down_since is not None:
+                        log.warning(
+                            "MQTT broker %s:%d back after %.1f s",
+                            self.address.host,
+                            self.address.port,
+                            time.monotonic() - down_since,
+                        )
+                        down_since = None
+                    else:
+                        log.info("MQTT connected to %s:%d", self.address.host, self.address.port)
+                    backoff.reset()
+                    await self._consume(client)
+            except aiomqtt.MqttError as exc:
+                self.connected = False
+                self._client = None
+                if down_since is None:
+                    down_since = time.monotonic()
+                    log.warning("MQTT broker unavailable, reconnecting with backoff: %s", exc)
+                await asyncio.sleep(backoff.next_delay())
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        queue: asyncio.Queue[aiomqtt.Message] = client._queue
+        disconnected = client._disconnected
+        generation = self._generation
+        while True:
+            if self._paused.is_set():
+                await disconnected  # hold the connection until cancelled
+            getter = asyncio.ensure_future(queue.get())
+            try:
+                await asyncio.wait({getter, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    getter.cancel()
+            if not getter.done():
+                disconnected.result()  # raises the disconnection's MqttError
+                raise aiomqtt.MqttError("disconnected")
+            messages = [getter.result()]
+            while len(messages) < self.burst:
+                try:
+                    messages.append(queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            items: list[Decoded] = []
+            received = datetime.now(UTC)
+            for msg in messages:
+                items.extend(self.decode(str(msg.topic), msg.payload, received))
+            self.received += len(messages)
+            mids = [(m.mid, m.qos) for m in messages if m.qos > 0]
+            await self.submit(items, self._acker(client, generation, mids))
+
+    def _acker(
+        self, client: aiomqtt.Client, generation: int, mids: list[tuple[int, int]]
+    ) -> Callable[[], None] | None:
+        if not mids:
+            return None
+
+        def ack() -> None:
+            if generation != self._generation or not self.connected:
+                return  # old connection: the broker redelivers, the store dedups
+            for mid, qos in mids:
+                client._client.ack(mid, qos)
+
+        return ack
+
+    def decode(self, topic: str, payload: object, received: datetime) -> list[Decoded]:
+        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return [Rejected(Reason.MALFORMED, f"{topic}: not JSON: {exc}", raw, source="mqtt")]
+        for m in self.mappings:
+            if _matches(m.topic, topic):
+                return list(decode_mapped(obj, m, topic=topic, received=received))
+        levels = topic.split("/")
+        topic_meter = levels[-2] if len(levels) >= 3 and levels[-1] == "readings" else None
+        return list(decode_canonical(obj, topic_meter=topic_meter))

@@ -1,0 +1,208 @@
+"""Batched, idempotent writes of readings and quarantine rows (binary COPY, one transaction).
+
+A batch is copied into a per-connection staging table and inserted with ON CONFLICT DO
+NOTHING on the natural key (meter, channel, ts) — the meter id stands for (meter, channel).
+Keys that already existed are split into duplicates (same value: counted) and conflicts (other
+value: the first is kept and the new one recorded in ``conflicts``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from adapters.store.db import connect_pool, store_errors
+from adapters.store.partitions import Partitions, month_start
+from adapters.store.registry import Meter, MeterKey, Registry
+from core.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+# (meter_id, ts, value, kind, flags, end_ts)
+Row = tuple[int, datetime, float, int, int, datetime | None]
+ROW_COLUMNS = ("meter_id", "ts", "value", "kind", "flags", "end_ts")
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRow:
+    source: str
+    reason: str
+    detail: str
+    meter: str | None
+    channel: str | None
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    inserted: int
+    duplicates: int
+    conflicts: int
+    quarantined: int
+
+
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS _stage (meter_id integer, ts timestamptz,"
+    " value double precision, kind smallint, flags integer, end_ts timestamptz)"
+    " ON COMMIT DELETE ROWS"
+)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.execute(_STAGE)
+
+
+class ReadingStore:
+    """The store as the pipeline sees it: resolve meters, read last values, write batches."""
+
+    def __init__(self, pool: asyncpg.Pool, *, physical: str) -> None:
+        self.pool = pool
+        self.physical = physical
+        self.native = not physical.startswith("timescaledb")
+        self.registry = Registry()
+        self._partitions = Partitions()
+
+    @classmethod
+    async def open(cls, url: str, *, max_size: int = 4) -> ReadingStore:
+        pool = await connect_pool(url, max_size=max_size, init=_init_connection)
+        async with store_errors("open store"), pool.acquire() as conn:
+            physical = (
+                await conn.fetchval("SELECT value FROM uchet_meta WHERE key = 'physical'")
+                if await conn.fetchval("SELECT to_regclass('uchet_meta')")
+                else None
+            )
+        if physical is None:
+            await pool.close()
+            raise StoreError(
+                "the database has no uchet schema: run `uchet migrate`", retryable=False
+            )
+        return cls(pool, physical=physical)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def resolve(self, keys: Sequence[MeterKey], *, register: bool) -> dict[MeterKey, Meter]:
+        async with store_errors("resolve meters"), self.pool.acquire() as conn:
+            return await self.registry.resolve(conn, keys, register=register)
+
+    async def last_registers(self, meter_ids: Sequence[int]) -> dict[int, tuple[datetime, float]]:
+        """The newest stored register reading of each meter."""
+        async with store_errors("read last values"), self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT m.id, r.ts, r.value FROM unnest($1::integer[]) AS m(id)"
+                " CROSS JOIN LATERAL (SELECT ts, value FROM readings"
+                "   WHERE meter_id = m.id AND kind = 0 ORDER BY ts DESC LIMIT 1) r",
+                list(meter_ids),
+            )
+        return {r["id"]: (r["ts"], r["value"]) for r in rows}
+
+    async def neighbours(
+        self, keys: Sequence[tuple[int, datetime]]
+    ) -> dict[tuple[int, datetime], tuple[tuple[datetime, float] | None, float | None]]:
+        """For back-filled readings: the stored register readings just before and after ts."""
+        async with store_errors("read neighbours"), self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT k.id, k.ts, b.ts AS before_ts, b.value AS before,"
+                " (SELECT value FROM readings WHERE meter_id = k.id AND kind = 0 AND ts > k.ts"
+                "  ORDER BY ts LIMIT 1) AS after"
+                " FROM unnest($1::integer[], $2::timestamptz[]) AS k(id, ts)"
+                " LEFT JOIN LATERAL (SELECT ts, value FROM readings WHERE meter_id = k.id"
+                "  AND kind = 0 AND ts < k.ts ORDER BY ts DESC LIMIT 1) b ON true",
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+            )
+        return {
+            (r["id"], r["ts"]): (
+                (r["before_ts"], r["before"]) if r["before_ts"] is not None else None,
+                r["after"],
+            )
+            for r in rows
+        }
+
+    async def write(
+        self, rows: Sequence[Row], quarantine: Sequence[QuarantineRow], *, source: str
+    ) -> BatchResult:
+        """Writes one batch in one transaction; rows must have unique (meter_id, ts)."""
+        inserted = conflicts = 0
+        async with store_errors("write batch"), self.pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    if rows:
+                        if self.native:
+                            months = {month_start(r[1]) for r in rows}
+                            await self._partitions.ensure(conn, months)
+                        await conn.copy_records_to_table(
+                            "_stage", records=rows, columns=ROW_COLUMNS
+                        )
+                        status = await conn.execute(
+                            "INSERT INTO readings (meter_id, ts, value, kind, flags, end_ts)"
+                            " SELECT meter_id, ts, value, kind, flags, end_ts FROM _stage"
+                            " ON CONFLICT (meter_id, ts) DO NOTHING"
+                        )
+                        inserted = int(status.rsplit(" ", 1)[1])
+                        if inserted < len(rows):
+                            conflicts = await self._record_conflicts(conn, source)
+                    if quarantine:
+                        await conn.copy_records_to_table(
+                            "quarantine",
+                            records=[
+                                (q.source, q.reason, q.detail, q.meter, q.channel, q.payload)
+                                for q in quarantine
+                            ],
+                            columns=("source", "reason", "detail", "meter", "channel", "payload"),
+                        )
+                    duplicates = len(rows) - inserted - conflicts
+                    if duplicates:
+                        await conn.execute(
+                            "INSERT INTO ingest_counters (name, value) VALUES ('duplicates', $1)"
+                            " ON CONFLICT (name) DO UPDATE"
+                            " SET value = ingest_counters.value + excluded.value",
+                            duplicates,
+                        )
+            except BaseException:
+                self._partitions.rolled_back()
+                raise
+            self._partitions.committed()
+        return BatchResult(inserted, duplicates, conflicts, len(quarantine))
+
+    async def _record_conflicts(self, conn: asyncpg.Connection, source: str) -> int:
+        # The staging table has no statistics: force index lookups into readings, never a
+        # hash join that would scan every partition.
+        await conn.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        status = await conn.execute(
+            "INSERT INTO conflicts (meter_id, ts, stored_value, new_value, source)"
+            " SELECT s.meter_id, s.ts, r.value, s.value, $1 FROM _stage s"
+            " JOIN readings r ON r.meter_id = s.meter_id AND r.ts = s.ts"
+            " WHERE r.value <> s.value",
+            source,
+        )
+        return int(status.rsplit(" ", 1)[1])
+
+    async def stats(self) -> dict[str, object]:
+        """The counters of ``uchet stats --json``."""
+        async with store_errors("stats"), self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM readings) AS readings,"
+                " (SELECT count(*) FROM meters) AS meters,"
+                " (SELECT count(*) FROM meters WHERE premise_id IS NULL) AS unbound,"
+                " (SELECT coalesce(sum(value), 0) FROM ingest_counters"
+                "   WHERE name = 'duplicates') AS duplicates,"
+                " (SELECT count(*) FROM conflicts) AS conflicts"
+            )
+            reasons = await conn.fetch(
+                "SELECT reason, count(*) AS n FROM quarantine WHERE replayed_at IS NULL"
+                " GROUP BY reason ORDER BY reason"
+            )
+        assert row is not None
+        return {
+            "readings": row["readings"],
+            "quarantined": {r["reason"]: r["n"] for r in reasons},
+            "duplicates": int(row["duplicates"]),
+            "conflicts": row["conflicts"],
+            "meters": row["meters"],
+            "unbound_meters": row["unbound"],
+        }

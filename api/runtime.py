@@ -1,0 +1,49 @@
+"""What the entry points share: settings and the database the settings point at."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+
+from adapters.embedded import embedded_postgres
+from adapters.store import migrate
+from adapters.store.db import store_errors
+from adapters.store.migrations import MigrationReport
+from core.config import Settings
+
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def database_url(s: Settings) -> str:
+    """UCHET_DATABASE_URL, or the embedded PostgreSQL under UCHET_HOME."""
+    return s.database_url or embedded_postgres(s.home)
+
+
+async def migrate_url(url: str) -> MigrationReport:
+    async with store_errors("connect"):
+        conn = await asyncpg.connect(url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def run_until_signal(main: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+    """Runs ``main(stop)`` with ``stop`` set on SIGINT or SIGTERM."""
+
+    async def runner() -> T:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await main(stop)
+
+    return asyncio.run(runner())

@@ -1,0 +1,68 @@
+"""From raw register readings to R(m), the last reading of each meter in each month.
+
+Rollovers are unrolled: with ``capacity_digits`` d, a value lower than the previous one adds
+10**d, so the difference of two unrolled values is the sum of the consecutive consumptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.billing.model import Fixed, Int64Array, Registers
+
+
+@dataclass(frozen=True)
+class DecreasingReading:
+    """Position (in the input order) of a reading lower than its predecessor on a meter
+    that has no ``capacity_digits``; ``previous`` is the position of that predecessor."""
+
+    position: int
+    previous: int
+
+
+def month_registers(
+    meter: Int64Array,
+    instant: Int64Array,
+    month: Int64Array,
+    value: Fixed,
+    capacity_digits: Int64Array,
+) -> Registers | DecreasingReading:
+    """R(m) per meter-month from readings in any order.
+
+    ``meter``, ``instant`` (any increasing clock, e.g. epoch seconds), ``month`` (month index of
+    the local date) and ``value`` are per reading; ``capacity_digits`` is per meter (-1: none).
+    Readings of one meter at one instant keep their input order. Returns the first decreasing
+    reading of a meter without capacity instead of registers, so the caller can name it.
+    """
+    order = np.lexsort((instant, meter))
+    m = meter[order]
+    v = value.units[order]
+    same = np.zeros(m.size, dtype=np.bool_)
+    same[1:] = m[1:] == m[:-1]
+    drop = np.zeros(m.size, dtype=np.bool_)
+    drop[1:] = same[1:] & (v[1:] < v[:-1])
+    digits = capacity_digits[m]
+    bad = drop & (digits < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        return DecreasingReading(int(order[first]), int(order[first - 1]))
+    capacity = np.zeros(m.size, dtype=np.int64)
+    wraps = np.flatnonzero(drop)
+    if wraps.size:
+        capacity[wraps] = 10 ** (digits[wraps] + value.scale)
+    # rollovers so far on this meter: a cumulative sum restarted at each meter's first reading
+    total = np.cumsum(capacity)
+    starts = np.flatnonzero(~same)
+    before = np.repeat(total[starts] - capacity[starts], np.diff(np.append(starts, m.size)))
+    unrolled = v + (total - before)
+    mo = month[order]
+    last = np.ones(m.size, dtype=np.bool_)
+    last[:-1] = (m[1:] != m[:-1]) | (mo[1:] != mo[:-1])
+    return Registers(
+        meter=m[last],
+        month=mo[last],
+        value=Fixed(unrolled[last], value.scale),
+        shown=Fixed(v[last], value.scale),
+    )

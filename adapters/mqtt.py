@@ -62,9 +62,10 @@ class BrokerAddress:
         )
 
 
-def topic_filter(prefix: str, shared_group: str | None) -> str:
-    base = f"{prefix}/+/readings"
-    return f"$share/{shared_group}/{base}" if shared_group else base
+def topic_filters(prefix: str, shared_group: str | None) -> list[str]:
+    """``<prefix>/<meter>/readings`` for one meter, ``<prefix>/readings`` for mixed arrays."""
+    bases = [f"{prefix}/+/readings", f"{prefix}/readings"]
+    return [f"$share/{shared_group}/{b}" if shared_group else b for b in bases]
 
 
 def _matches(filter_: str, topic: str) -> bool:
@@ -101,6 +102,7 @@ class MqttSource:
         self._generation = 0
         self._client: aiomqtt.Client | None = None
         self._paused = asyncio.Event()
+        self.subscribed = asyncio.Event()  # set once the first subscription is in place
 
     def stop_intake(self) -> None:
         """Stops taking messages; the connection stays up so pending acks still go out."""
@@ -127,7 +129,7 @@ class MqttSource:
         return client
 
     def _filters(self) -> list[str]:
-        filters = [topic_filter(self.prefix, self.shared_group)]
+        filters = topic_filters(self.prefix, self.shared_group)
         for m in self.mappings:
             filters.append(
                 f"$share/{self.shared_group}/{m.topic}" if self.shared_group else m.topic
@@ -145,6 +147,7 @@ class MqttSource:
                     self.connected = True
                     for f in self._filters():
                         await client.subscribe(f, qos=self.qos)
+                    self.subscribed.set()
                     if down_since is not None:
                         log.warning(
                             "MQTT broker %s:%d back after %.1f s",
@@ -219,5 +222,6 @@ class MqttSource:
             if _matches(m.topic, topic):
                 return list(decode_mapped(obj, m, topic=topic, received=received))
         levels = topic.split("/")
-        topic_meter = levels[-2] if len(levels) >= 3 and levels[-1] == "readings" else None
+        prefix_levels = self.prefix.count("/") + 1
+        topic_meter = levels[prefix_levels] if len(levels) == prefix_levels + 2 else None
         return list(decode_canonical(obj, topic_meter=topic_meter))

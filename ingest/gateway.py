@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from adapters.mqtt import MqttSource
@@ -42,6 +43,13 @@ def load_mappings(settings: Settings) -> list[Mapping]:
     return [BUILTIN_MAPPINGS[m] if isinstance(m, str) else Mapping.model_validate(m) for m in doc]
 
 
+async def _first(*aws: Awaitable[object]) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for t in pending:
+        t.cancel()
+
+
 async def open_store_with_retry(url: str, stop: asyncio.Event) -> ReadingStore | None:
     backoff = Backoff(base=0.5, cap=15)
     while not stop.is_set():
@@ -57,8 +65,14 @@ async def open_store_with_retry(url: str, stop: asyncio.Event) -> ReadingStore |
 
 
 async def run_gateway(
-    settings: Settings, database_url: str, stop: asyncio.Event, *, drain_seconds: float = 30.0
+    settings: Settings,
+    database_url: str,
+    stop: asyncio.Event,
+    *,
+    drain_seconds: float = 30.0,
+    ready: asyncio.Event | None = None,
 ) -> Summary:
+    """Runs until ``stop``; ``ready`` is set once every source is subscribed / polling."""
     started = time.monotonic()
     store = await open_store_with_retry(database_url, stop)
     if store is None:
@@ -83,6 +97,10 @@ async def run_gateway(
     try:
         worker = asyncio.create_task(pipeline.run(), name="pipeline")
         tasks = [asyncio.create_task(s.run(), name="mqtt") for s in sources]
+        if ready is not None:
+            for s in sources:
+                await _first(s.subscribed.wait(), stop.wait())
+            ready.set()
         await stop.wait()
         for s in sources:
             s.stop_intake()

@@ -16,9 +16,7 @@ from ingest.gateway import run_gateway
 from tests.services import Mosquitto
 
 
-async def publish(
-    broker: Mosquitto, messages: Iterable[tuple[str, Any]], *, qos: int = 1
-) -> int:
+async def publish(broker: Mosquitto, messages: Iterable[tuple[str, Any]], *, qos: int = 1) -> int:
     n = 0
     async with aiomqtt.Client("127.0.0.1", broker.port, identifier=f"pub-{id(messages)}") as c:
         for topic, payload in messages:
@@ -35,17 +33,17 @@ def reading(meter: str, ts: str, value: float, channel: str = "cold_water", unit
 @contextlib.asynccontextmanager
 async def gateway(settings: Settings, db_url: str) -> AsyncIterator[asyncio.Event]:
     stop = asyncio.Event()
-    task = asyncio.create_task(run_gateway(settings, db_url, stop, drain_seconds=10))
+    ready = asyncio.Event()
+    task = asyncio.create_task(run_gateway(settings, db_url, stop, drain_seconds=10, ready=ready))
     try:
+        await asyncio.wait_for(ready.wait(), 20)
         yield stop
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
 
 
-async def wait_for_stats(
-    db_url: str, predicate, *, timeout: float = 30.0
-) -> dict[str, Any]:
+async def wait_for_stats(db_url: str, predicate, *, timeout: float = 30.0) -> dict[str, Any]:
     store = await ReadingStore.open(db_url)
     try:
         deadline = asyncio.get_running_loop().time() + timeout

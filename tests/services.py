@@ -16,9 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-ADMIN_URL = os.environ.get(
-    "UCHET_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+ADMIN_URL = os.environ.get("UCHET_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _url_with_db(url: str, db: str) -> str:
@@ -104,3 +102,71 @@ class Mosquitto:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def _pg_bindir() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+    return found[-1].parent
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (so it can be restarted), trust auth on TCP."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.bindir = _pg_bindir()
+        self.root = Path(tempfile.mkdtemp(prefix="uchet-pg-", dir="/tmp"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            self._as = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(
+            [
+                *self._as,
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "30", *args],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        self._ctl(
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "stop")
+
+    def destroy(self) -> None:
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.root, ignore_errors=True)

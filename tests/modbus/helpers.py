@@ -1,0 +1,26 @@
+"""Shared helpers for the Modbus tests: profiles as JSON, fleets on free ports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from adapters.modbus.profile import PROFILES_DIR
+from simulators.modbus import ModbusFleet
+from tests.services import free_port
+
+
+def builtin(name: str) -> tuple[str, dict[str, Any]]:
+    return name, json.loads((PROFILES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def ports() -> Any:
+    return iter(free_port, None)
+
+
+def fleet(
+    profiles: list[tuple[str, dict[str, Any]]], *, per_profile: int, per_gateway: int, **kw: Any
+) -> ModbusFleet:
+    return ModbusFleet.build(
+        profiles, per_profile=per_profile, per_gateway=per_gateway, ports=ports(), **kw
+    )

@@ -126,7 +126,11 @@ class ReadingStore:
     async def write(
         self, rows: Sequence[Row], quarantine: Sequence[QuarantineRow], *, source: str
     ) -> BatchResult:
-        """Writes one batch in one transaction; rows must have unique (meter_id, ts)."""
+        """Writes one batch in one transaction.
+
+        Rows may repeat a key: ON CONFLICT DO NOTHING keeps the first, and the join below
+        sorts the rest into duplicates and conflicts like keys that were already stored.
+        """
         inserted = conflicts = 0
         async with store_errors("write batch"), self.pool.acquire() as conn:
             try:

@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 
 from api.runtime import migrate_url
-from tests.mqtt_tools import gateway, publish, wait_for_stats
 from tests.ingest.test_mqtt_ingest import series, settings_for
+from tests.mqtt_tools import gateway, publish, wait_for_stats
 from tests.services import Mosquitto, PrivatePostgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mqtt, pytest.mark.slow]

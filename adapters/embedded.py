@@ -13,12 +13,19 @@ log = logging.getLogger(__name__)
 
 
 def embedded_postgres(home: Path) -> str:
-    """Starts (or reuses) the PostgreSQL of ``home/pgdata``; returns its DSN."""
+    """Starts (or reuses) the PostgreSQL of ``home/pgdata``; returns its DSN.
+
+    The server stops when this process exits (if this process started it).
+    """
+    import warnings
+
     import pgserver  # a heavy import, only when the embedded database is wanted
 
     data = (home / "pgdata").resolve()
     data.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data), cleanup_mode=None)
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(str(data), cleanup_mode="stop")
     uri: str = server.get_uri()
     log.info("embedded PostgreSQL at %s", data)
     return uri
@@ -42,3 +49,12 @@ async def embedded_broker(port: int) -> AsyncIterator[str]:
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(broker.shutdown(), 10)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

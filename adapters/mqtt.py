@@ -87,6 +87,7 @@ class MqttSource:
         mappings: Sequence[Mapping] = (),
         receive_maximum: int = 20_000,
         burst: int = 2_000,
+        protocol: str = "5",
     ) -> None:
         self.address = BrokerAddress.parse(url)
         self.submit = submit
@@ -97,6 +98,7 @@ class MqttSource:
         self.mappings = list(mappings)
         self.receive_maximum = max(1, min(receive_maximum, 65_535))
         self.burst = burst
+        self.v5 = protocol == "5"
         self.connected = False
         self.received = 0
         self._generation = 0
@@ -109,22 +111,34 @@ class MqttSource:
         self._paused.set()
 
     def _make_client(self) -> aiomqtt.Client:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 7 * 24 * 3600
-        props.ReceiveMaximum = self.receive_maximum
         tls = ssl.create_default_context() if self.address.tls else None
-        client = aiomqtt.Client(
-            self.address.host,
-            self.address.port,
-            username=self.address.username,
-            password=self.address.password,
-            identifier=self.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            properties=props,
-            tls_context=tls,
-            keepalive=30,
-        )
+        common = {
+            "username": self.address.username,
+            "password": self.address.password,
+            "identifier": self.client_id,
+            "tls_context": tls,
+            "keepalive": 30,
+        }
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 7 * 24 * 3600
+            props.ReceiveMaximum = self.receive_maximum
+            client = aiomqtt.Client(
+                self.address.host,
+                self.address.port,
+                protocol=aiomqtt.ProtocolVersion.V5,
+                clean_start=False,
+                properties=props,
+                **common,
+            )
+        else:  # MQTT 3.1.1: the broker's own in-flight limit bounds unacknowledged messages
+            client = aiomqtt.Client(
+                self.address.host,
+                self.address.port,
+                protocol=aiomqtt.ProtocolVersion.V311,
+                clean_session=False,
+                **common,
+            )
         client._client.manual_ack_set(True)  # paho-level manual PUBACK (aiomqtt #345)
         return client
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         default=None, description="MQTT 5 shared subscription group ($share/<group>/...)"
     )
     mqtt_qos: Literal[0, 1] = 1
+    mqtt_protocol: Literal["5", "3.1.1"] = Field(
+        default="5", description="MQTT protocol version; 3.1.1 for brokers without MQTT 5"
+    )
     mqtt_mappings: Path | None = Field(
         default=None, description="JSON file of vendor payload mappings (Tasmota, Zigbee2MQTT)"
     )

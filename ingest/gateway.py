@@ -90,6 +90,7 @@ async def run_gateway(
                 qos=settings.mqtt_qos,
                 mappings=load_mappings(settings),
                 receive_maximum=settings.queue_readings,
+                protocol=settings.mqtt_protocol,
             )
         )
     if not sources:
@@ -126,7 +127,7 @@ async def run_gateway(
         quarantined=sum(m.quarantined.values()),
         seconds=time.monotonic() - started,
     )
-    log.warning(
+    log.info(
         "gateway stopped after %.1f s: received %d, stored %d, duplicates %d, conflicts %d,"
         " quarantined %d",
         summary.seconds,

@@ -19,6 +19,7 @@ from core.errors import UchetError
 COMMAND_MODULES = (
     "api.commands.store",
     "api.commands.gateway",
+    "api.commands.serve",
     "api.commands.simulate_mqtt",
     "api.commands.demo",
     "api.commands.billing",

@@ -36,7 +36,6 @@ from core.billing.model import (
     BillingInput,
     BillingResult,
     BoolArray,
-    Fixed,
     HouseRows,
     Int64Array,
     MeterLines,
@@ -51,7 +50,8 @@ _LIMIT = 2**62
 
 
 def _i64(values: object) -> Int64Array:
-    return np.asarray(values, dtype=_I64)
+    out: Int64Array = np.asarray(values, dtype=_I64)
+    return out
 
 
 def _to_units(units: Int64Array, scale: int, target: int, lcm: int, what: str) -> Int64Array:
@@ -59,7 +59,8 @@ def _to_units(units: Int64Array, scale: int, target: int, lcm: int, what: str) -
     factor = 10 ** (target - scale) * lcm
     if units.size and int(np.abs(units).max()) >= _LIMIT // factor:
         raise BillingError(f"{what}: values too large to bill exactly in 64-bit integers")
-    return units * factor
+    out: Int64Array = units * factor
+    return out
 
 
 @dataclass
@@ -99,7 +100,9 @@ class _Lines:
         return [np.concatenate([c[i] for c in self.chunks]) for i in range(7)]
 
 
-def _lookup(regs: Registers, span: int, base: int, meter: Int64Array, month: Int64Array) -> Int64Array:
+def _lookup(
+    regs: Registers, span: int, base: int, meter: Int64Array, month: Int64Array
+) -> Int64Array:
     """Index of meter's register for exactly ``month``, or -1."""
     keys = regs.meter * span + (regs.month - base)
     q = meter * span + (month - base)
@@ -125,7 +128,8 @@ def _house_volumes(
     owner = hm.owner[sel]
     count = np.bincount(owner, minlength=nh)
     good = np.bincount(owner[ok], minlength=nh)
-    diff = np.where(ok, reg_q[np.maximum(cur, 0)] - reg_q[np.maximum(prev, 0)], 0)
+    padded = np.append(reg_q, 0)  # index -1 reads the padding, masked by ok
+    diff = np.where(ok, padded[cur] - padded[prev], 0)
     volume = group_sum(owner, diff, nh)
     return (count > 0) & (good == count), volume
 
@@ -181,14 +185,22 @@ def bill(inp: BillingInput) -> BillingResult:
     regs = inp.registers
     reg_q = _to_units(_relative(regs), regs.value.scale, scale, lcm, "readings")
     hreg_q = _to_units(
-        _relative(inp.house_registers), inp.house_registers.value.scale, scale, lcm, "house readings"
+        _relative(inp.house_registers),
+        inp.house_registers.value.scale,
+        scale,
+        lcm,
+        "house readings",
     )
     months = np.concatenate([regs.month, inp.house_registers.month, inp.prior_estimates.month])
     lo = min(int(months.min()) if months.size else inp.first_period, inp.first_period)
     hi = max(int(months.max()) if months.size else inp.last_period, inp.last_period)
     base = lo - window - 2
     span = hi - base + 2
-    keys = regs.meter * span + (regs.month - base)
+    # a sentinel register past every meter keeps the lookups free of empty-array cases
+    reg_meter = np.append(regs.meter, nm)
+    reg_month = np.append(regs.month, base)
+    reg_q = np.append(reg_q, 0)
+    keys = reg_meter * span + (reg_month - base)
 
     # normatives per service and premise in units of 1/Q
     norm_q = np.zeros((NS, np_), dtype=_I64)
@@ -214,8 +226,8 @@ def bill(inp: BillingInput) -> BillingResult:
         q = prior.meter * span + (inp.first_period - base)
         last = np.searchsorted(keys, q, side="left") - 1
         lc = np.maximum(last, 0)
-        has = (last >= 0) & (regs.meter[lc] == prior.meter) if keys.size else np.zeros(q.size, bool)
-        a0 = np.where(has, regs.month[lc] if keys.size else 0, lo - window - 1)
+        has = (last >= 0) & (reg_meter[lc] == prior.meter)
+        a0 = np.where(has, reg_month[lc], lo - window - 1)
         take = (prior.month > a0) & (prior.month < inp.first_period)
         accum += group_sum(prior.meter[take], pq[take], nm)
         est_count += np.bincount(prior.meter[take], minlength=nm)
@@ -234,16 +246,16 @@ def bill(inp: BillingInput) -> BillingResult:
         # rule 2/3 lookups: R(P), the previous reading month a, the average base b
         i_le = np.searchsorted(keys, meter_idx * span + (period - base), side="right") - 1
         ic = np.maximum(i_le, 0)
-        valid = (i_le >= 0) & (regs.meter[ic] == meter_idx) if keys.size else np.zeros(nm, bool)
-        has_rp = valid & (regs.month[ic] == period)
+        valid = (i_le >= 0) & (reg_meter[ic] == meter_idx)
+        has_rp = valid & (reg_month[ic] == period)
         i_a = np.where(has_rp, i_le - 1, i_le)
         ia = np.maximum(i_a, 0)
-        has_a = (i_a >= 0) & (regs.meter[ia] == meter_idx) if keys.size else np.zeros(nm, bool)
-        a_month = np.where(has_a, regs.month[ia] if keys.size else 0, period)
+        has_a = (i_a >= 0) & (reg_meter[ia] == meter_idx)
+        a_month = np.where(has_a, reg_month[ia], period)
         i_b = np.searchsorted(keys, meter_idx * span + (a_month - window - base), side="left")
-        ib = np.minimum(i_b, max(keys.size - 1, 0))
+        ib = np.minimum(i_b, keys.size - 1)
         has_b = has_a & (i_b < i_a)
-        ab = np.where(has_b, a_month - (regs.month[ib] if keys.size else 0), 1)
+        ab = np.where(has_b, a_month - reg_month[ib], 1)
         avg_ok = has_b & (ab >= min_months)
         k = period - a_month
         by_average = active & ~has_rp & has_a & avg_ok & (k <= max_periods)
@@ -259,12 +271,8 @@ def bill(inp: BillingInput) -> BillingResult:
                 f"(meter {mt.ids[i]} needs it in {month_name(period)})"
             )
         vol = np.zeros(nm, dtype=_I64)
-        if keys.size:
-            cur_v = reg_q[ic]
-            a_v = reg_q[ia]
-            vol = np.where(by_meter, cur_v - a_v, vol)
-            avg = (a_v - reg_q[ib]) // ab
-            vol = np.where(by_average, avg, vol)
+        vol = np.where(by_meter, reg_q[ic] - reg_q[ia], vol)
+        vol = np.where(by_average, (reg_q[ia] - reg_q[ib]) // ab, vol)
         vol = np.where(by_norm, people[owner] * norm_q[mt.service, owner] // m_of, vol)
         recalc = by_meter & (est_count > 0)
         recalc_vol = -accum
@@ -354,7 +362,9 @@ def bill(inp: BillingInput) -> BillingResult:
                 raise BillingError(f"soi_normatives: no СОИ lines for {SERVICES[s]}")
             needs = ~h.common_area_given
             if needs.any():
-                raise BillingError(f"house {h.ids[int(np.flatnonzero(needs)[0])]}: common_area missing")
+                raise BillingError(
+                    f"house {h.ids[int(np.flatnonzero(needs)[0])]}: common_area missing"
+                )
             n_int, n_pow = decimal_parts(inp.soi_normatives[s])
             cap = _to_units(
                 h.common_area.units * n_int, h.common_area.scale + n_pow, scale, lcm, "common_area"
@@ -416,8 +426,7 @@ def _share(
     g = np.gcd(area, total)
     a, t = area // np.maximum(g, 1), total // np.maximum(g, 1)
     if volume.size and (
-        float(np.abs(volume).max()) * float(a.max()) >= _LIMIT
-        or float(t.max()) * unit >= _LIMIT
+        float(np.abs(volume).max()) * float(a.max()) >= _LIMIT or float(t.max()) * unit >= _LIMIT
     ):
         raise BillingError("areas and volumes too large to bill exactly in 64-bit integers")
     return volume * a, t * unit

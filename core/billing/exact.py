@@ -13,6 +13,7 @@ from decimal import Decimal
 import numpy as np
 
 from core.billing.model import Int64Array
+from core.errors import BillingError
 
 #: operands below this bound keep 2·|a·b| + d inside int64
 _SAFE = 2**61
@@ -53,7 +54,10 @@ def scaled_round(num: Int64Array, den: Int64Array, mul: int, div: int) -> Int64A
         return div_half_up(num * mul, den * div)
     out[fast] = div_half_up(num[fast] * mul, den[fast] * div)
     for i in np.flatnonzero(~fast).tolist():
-        out[i] = _int_half_up(int(num[i]) * mul, int(den[i]) * div)
+        value = _int_half_up(int(num[i]) * mul, int(den[i]) * div)
+        if abs(value) >= 2**63:
+            raise BillingError(f"a rounded volume or amount ({value}) does not fit 64 bits")
+        out[i] = value
     return out
 
 

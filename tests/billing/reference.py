@@ -99,6 +99,9 @@ def reference(
     house_meters = {h["id"]: [Meter(m, tz) for m in h.get("meters", [])] for h in houses.values()}
     premises = case.get("premises", [])
     meters = {p["id"]: [Meter(m, tz) for m in p.get("meters", [])] for p in premises}
+    members_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for q in premises:
+        members_of[q["house"]].append(q)
     estimates: dict[str, dict[int, Fraction]] = defaultdict(dict)
     lines: dict[tuple[str, ...], tuple[Fraction, Decimal, Decimal]] = {}
     rows: dict[tuple[str, ...], tuple[Fraction | None, ...]] = {}
@@ -193,7 +196,7 @@ def reference(
             if "heating" in tariffs:
                 area = Fraction(Decimal(p["area"]))
                 total = sum(
-                    (Fraction(Decimal(q["area"])) for q in premises if q["house"] == p["house"]),
+                    (Fraction(Decimal(q["area"])) for q in members_of[p["house"]]),
                     Fraction(0),
                 )
                 v = house_volume(p["house"], "heating", period)
@@ -202,7 +205,7 @@ def reference(
                 else:
                     add((pn, pid, "heating", "normative_area"), area * normative(p, "heating"))
         for hid, house in houses.items():
-            members = [q for q in premises if q["house"] == hid]
+            members = members_of[hid]
             total = sum((Fraction(Decimal(q["area"])) for q in members), Fraction(0))
             for service, n_soi in soi.items():
                 if service not in tariffs:

@@ -1,0 +1,24 @@
+"""``uchet api``: serves the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+from api.runtime import database_url, settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("api", help="serve the HTTP API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_api)
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(database_url(settings()))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    return 0

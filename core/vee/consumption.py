@@ -10,6 +10,7 @@ A register can go down for three reasons, told apart here (and reported by
   count on normally from there (no further drop, no climb back half-way to the old value).
   The new meter is assumed to have started at zero, so the step's consumption is the new
   value; the installation reading, when known, is the store's business.
+- jitter: a drop of at most ``rollback_min_drop`` is ignored (the reading is skipped).
 - rollback: anything else. The step's consumption is unknown (NaN hours) and counting
   resumes from the lower value. If the readings climb back to the old level within the
   confirmation window the low ones were bad readings: they are excluded (``returned``).
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.vee.arrays import B, F64, interpolate_rows
+from core.vee.arrays import F64, B, interpolate_rows
 from core.vee.codes import AnomalyType
 
 
@@ -136,10 +137,13 @@ def _classify_row(
     i = 1
     while i < n:
         prev, cur = float(v[last]), float(v[i])
-        if cur >= prev - jitter:
-            if cur < prev:
-                increment[i] += prev - cur  # jitter: no consumption, no anomaly
+        if cur >= prev:
             last, i = i, i + 1
+            continue
+        if cur >= prev - jitter:
+            # Jitter: skip the reading, so consumption between its neighbours stays exact.
+            excluded[i] = True
+            i += 1
             continue
         if prev >= capacity * (1 - rollover_margin) and cur <= capacity * rollover_margin:
             increment[i] += capacity

@@ -181,7 +181,9 @@ def grid_hourly(
     bad_value = np.flatnonzero(~np.isfinite(val))
     if bad_value.size:
         i = int(bad_value[0])
-        raise VeeInputError(f"reading {i} (meter {int(mi[i])}): value {val[i]!r} is not finite")
+        raise VeeInputError(
+            f"reading {i} (meter {int(mi[i])}): value {float(val[i])!r} is not finite"
+        )
     hours = (secs - start.timestamp()) / 3600.0
     col = np.rint(hours)
     off = np.abs(hours - col) * 3600.0 > snap_seconds

@@ -18,9 +18,9 @@ class VeeSettings:
     """Recent days the median and MAD are taken over (the days before; clamped at the start)."""
     spike_min_days: int = 7
     """Fewer valid reference days than this: no spike verdict."""
-    spike_mad_floor: float = 0.05
-    """MAD is taken as at least this share of the median, so very regular meters do not flag
-    ordinary wobble."""
+    spike_min_ratio: float = 2.0
+    """A spike must also be at least this multiple of the median. Steady meters have a small
+    MAD, and their ordinary high days (guests, laundry) would pass median + k·MAD alone."""
     spike_house_meters: bool = False
     """ОДПУ daily volumes carry the premises' own spikes and leak onsets, which the premise
     detectors and the house balance report already; off by default."""

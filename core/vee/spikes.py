@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.vee.arrays import B, F64, I64
+from core.vee.arrays import F64, I64, B
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,8 @@ def reference_days(n_days: int, window: int) -> I64:
     # Drop d from its block; when d lies outside the block (d > first + w) drop the oldest.
     drop = np.clip(days - first, 0, w)
     keep = np.arange(w + 1)[None, :] != drop[:, None]
-    return block[keep].reshape(n_days, w).astype(np.int64)
+    out: I64 = np.asarray(block[keep], dtype=np.int64).reshape(n_days, w)
+    return out
 
 
 def find_spikes(
@@ -46,10 +47,11 @@ def find_spikes(
     spike_k: float = 6.0,
     spike_window_days: int = 28,
     spike_min_days: int = 7,
-    spike_mad_floor: float = 0.05,
+    spike_min_ratio: float = 2.0,
     skip: B | None = None,
 ) -> Spikes:
-    """Days whose consumption exceeds median + k·max(MAD, floor·median) of their reference days.
+    """Days whose consumption exceeds max(median + k·MAD, min_ratio·median) of their
+    reference days.
 
     ``daily`` is (M, D) with NaN for unknown days (they are neither judged nor used as
     reference). Meters whose reference median is 0 are left to the stuck detector. ``skip``
@@ -70,8 +72,7 @@ def find_spikes(
         windows = daily[sel][:, ref]  # (rows, D, W)
         med[sel], mad[sel], count[sel] = _median_mad(windows)
     with np.errstate(invalid="ignore"):
-        scale = np.maximum(mad, spike_mad_floor * med)
-        threshold = med + spike_k * scale
+        threshold = np.maximum(med + spike_k * mad, spike_min_ratio * med)
         hit = (count >= spike_min_days) & (med > 0) & (daily > threshold)
     r, c = np.nonzero(hit)
     return Spikes(

@@ -27,13 +27,12 @@ def group_index(house: I64, service: I64, n_services: int) -> I64:
 
 def group_daily(daily: F64, group: I64, n_groups: int) -> F64:
     """(G, D) sum of known daily consumption of the meters in each group."""
-    m, d = daily.shape
+    d = daily.shape[1]
     inside = group >= 0
     values = np.nan_to_num(daily[inside], nan=0.0)
     flat = (group[inside][:, None] * d + np.arange(d)[None, :]).ravel()
     sums = np.bincount(flat, weights=values.ravel(), minlength=n_groups * d)
-    out: F64 = sums.reshape(n_groups, d)
-    return out
+    return np.asarray(sums, dtype=np.float64).reshape(n_groups, d)
 
 
 def find_stuck(
@@ -63,10 +62,13 @@ def find_stuck(
     totals = group_daily(daily, group, max(groups, 1))
     cum = np.zeros((totals.shape[0], totals.shape[1] + 1))
     np.cumsum(totals, axis=1, out=cum[:, 1:])
-    g = group[r]
-    own = np.nansum(np.where(np.isfinite(daily[r]), daily[r], 0.0), axis=1) * 0  # own is ~0
-    house_volume = np.where(g >= 0, cum[np.maximum(g, 0), e] - cum[np.maximum(g, 0), s], np.inf)
-    house_volume = house_volume - own
-    keep = house_volume > 0
+    g = np.maximum(group[r], 0)
+    own_cum = np.zeros((r.size, daily.shape[1] + 1))
+    np.cumsum(np.nan_to_num(daily[r], nan=0.0), axis=1, out=own_cum[:, 1:])
+    idx = np.arange(r.size)
+    own = own_cum[idx, e] - own_cum[idx, s]
+    others = cum[g, e] - cum[g, s] - own
+    house_volume = np.where(group[r] >= 0, others, np.inf)
+    keep = house_volume > stuck_epsilon * (e - s)
     hv = np.where(np.isinf(house_volume), np.nan, house_volume)
     return StuckRuns(r[keep], s[keep], e[keep], hv[keep])

@@ -1,0 +1,13 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY core core
+COPY adapters adapters
+COPY ingest ingest
+COPY api api
+COPY simulators simulators
+RUN pip install --no-cache-dir . \
+ && useradd --system uchet && mkdir -p /var/lib/uchet && chown uchet /var/lib/uchet
+USER uchet
+ENV UCHET_HOME=/var/lib/uchet
+ENTRYPOINT ["uchet"]

@@ -29,14 +29,15 @@ import orjson
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from core.batch import Columns, FastDecoder
 from core.codes import Reason
 from core.errors import ConfigError
-from core.payload import Decoded, Mapping, Rejected, decode_canonical, decode_mapped
+from core.payload import Decoded, Mapping, Rejected, decode_mapped
 from ingest.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
-Submit = Callable[[Sequence[Decoded], Callable[[], None] | None], Awaitable[None]]
+Submit = Callable[[Columns | Sequence[Decoded], Callable[[], None] | None], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +86,10 @@ class MqttSource:
         shared_group: str | None = None,
         qos: int = 1,
         mappings: Sequence[Mapping] = (),
-        receive_maximum: int = 20_000,
+        receive_maximum: int = 5_000,
         burst: int = 2_000,
         protocol: str = "5",
+        request_flush: Callable[[], None] | None = None,
     ) -> None:
         self.address = BrokerAddress.parse(url)
         self.submit = submit
@@ -99,6 +101,10 @@ class MqttSource:
         self.receive_maximum = max(1, min(receive_maximum, 65_535))
         self.burst = burst
         self.v5 = protocol == "5"
+        self._decoder = FastDecoder("mqtt")
+        self._prefix_levels = topic_prefix.count("/") + 1
+        self.request_flush = request_flush
+        self.unacked = 0  # messages of this connection awaiting their commit
         self.connected = False
         self.received = 0
         self._generation = 0
@@ -158,6 +164,7 @@ class MqttSource:
                 async with self._make_client() as client:
                     self._client = client
                     self._generation += 1
+                    self.unacked = 0
                     self.connected = True
                     for f in self._filters():
                         await client.subscribe(f, qos=self.qos)
@@ -204,13 +211,16 @@ class MqttSource:
                     messages.append(queue.get_nowait())
                 except asyncio.QueueEmpty:
                     break
-            items: list[Decoded] = []
+            items = Columns()
             received = datetime.now(UTC)
             for msg in messages:
-                items.extend(self.decode(str(msg.topic), msg.payload, received))
+                self.decode_into(msg.topic.value, msg.payload, received, items)
             self.received += len(messages)
             mids = [(m.mid, m.qos) for m in messages if m.qos > 0]
+            self.unacked += len(mids)
             await self.submit(items, self._acker(client, generation, mids))
+            if self.request_flush is not None and self.unacked * 2 >= self.receive_maximum:
+                self.request_flush()
 
     def _acker(
         self, client: aiomqtt.Client, generation: int, mids: list[tuple[int, int]]
@@ -223,19 +233,26 @@ class MqttSource:
                 return  # old connection: the broker redelivers, the store dedups
             for mid, qos in mids:
                 client._client.ack(mid, qos)
+            self.unacked -= len(mids)
 
         return ack
 
-    def decode(self, topic: str, payload: object, received: datetime) -> list[Decoded]:
+    def decode_into(self, topic: str, payload: object, received: datetime, out: Columns) -> None:
+        """Decodes one message into ``out`` (bad elements become rejected entries)."""
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            return [Rejected(Reason.MALFORMED, f"{topic}: not JSON: {exc}", raw, source="mqtt")]
+            out.rejected.append(
+                Rejected(Reason.MALFORMED, f"{topic}: not JSON: {exc}", raw, source="mqtt")
+            )
+            return
         for m in self.mappings:
             if _matches(m.topic, topic):
-                return list(decode_mapped(obj, m, topic=topic, received=received))
+                out.extend(decode_mapped(obj, m, topic=topic, received=received))
+                return
         levels = topic.split("/")
-        prefix_levels = self.prefix.count("/") + 1
-        topic_meter = levels[prefix_levels] if len(levels) == prefix_levels + 2 else None
-        return list(decode_canonical(obj, topic_meter=topic_meter))
+        topic_meter = (
+            levels[self._prefix_levels] if len(levels) == self._prefix_levels + 2 else None
+        )
+        self._decoder.decode(obj, topic_meter=topic_meter, out=out)

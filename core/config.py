@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal["5", "3.1.1"] = Field(
         default="5", description="MQTT protocol version; 3.1.1 for brokers without MQTT 5"
     )
+    mqtt_receive_maximum: int = Field(
+        default=5_000,
+        description="MQTT 5 Receive Maximum: unacknowledged messages the broker may send",
+    )
     mqtt_mappings: Path | None = Field(
         default=None, description="JSON file of vendor payload mappings (Tasmota, Zigbee2MQTT)"
     )

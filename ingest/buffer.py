@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.payload import Decoded
+from core.batch import Columns
 
 Ack = Callable[[], None]
 
 
 @dataclass(slots=True)
 class Envelope:
-    items: Sequence[Decoded]
+    items: Columns
     ack: Ack | None = None
     received: float = field(default_factory=time.monotonic)
 

@@ -89,8 +89,9 @@ async def run_gateway(
                 shared_group=settings.mqtt_shared_group,
                 qos=settings.mqtt_qos,
                 mappings=load_mappings(settings),
-                receive_maximum=settings.queue_readings,
+                receive_maximum=settings.mqtt_receive_maximum,
                 protocol=settings.mqtt_protocol,
+                request_flush=pipeline.request_flush,
             )
         )
     if not sources:

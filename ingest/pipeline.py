@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from adapters.store import ReadingStore
+from core.batch import Columns
 from core.config import Settings
 from core.errors import StoreError
 from core.payload import Decoded
@@ -63,7 +64,16 @@ class Pipeline:
         )
         self.metrics = Metrics()
         self._stopping = asyncio.Event()
+        self._flush = False
         self._store_down_since: float | None = None
+
+    def request_flush(self) -> None:
+        """Write what is buffered now, without waiting for a full batch or the batch delay.
+
+        A source whose upstream window is nearly full (MQTT Receive Maximum) asks for this:
+        its messages are acknowledged only after the commit, so waiting would stall it.
+        """
+        self._flush = True
 
     @classmethod
     def from_settings(cls, store: ReadingStore, settings: Settings) -> Pipeline:
@@ -81,8 +91,12 @@ class Pipeline:
             register_unknown=settings.unknown_meters == "register",
         )
 
-    async def submit(self, items: Sequence[Decoded], ack: Ack | None = None) -> None:
+    async def submit(self, items: Columns | Sequence[Decoded], ack: Ack | None = None) -> None:
         """Queues items (awaits while the buffer is full); ``ack`` runs after their commit."""
+        if not isinstance(items, Columns):
+            cols = Columns()
+            cols.extend(items)
+            items = cols
         self.metrics.received += len(items)
         await self.buffer.put(Envelope(items, ack))
 
@@ -106,13 +120,18 @@ class Pipeline:
             deadline = time.monotonic() + self.batch_delay
             while len(self.buffer) < self.batch_size and not self._stopping.is_set():
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or self._flush:
                     break
-                await asyncio.sleep(min(remaining, 0.01))
+                await asyncio.sleep(min(remaining, 0.005))
+            self._flush = False
             await self.process(self.buffer.take(self.batch_size))
 
     async def process(self, envelopes: list[Envelope]) -> None:
-        items = [item for env in envelopes for item in env.items]
+        items = envelopes[0].items
+        if len(envelopes) > 1:
+            items = Columns()
+            for env in envelopes:
+                items.merge(env.items)
         backoff = Backoff()
         validated: Validated | None = None
         while True:
@@ -120,8 +139,16 @@ class Pipeline:
             try:
                 if validated is None:
                     validated = await self.validator.validate(items)
-                result = await self.store.write(
-                    validated.rows, validated.quarantine, source=_source_of(items)
+                v = validated
+                result = await self.store.write_arrays(
+                    v.meter,
+                    v.ts,
+                    v.value,
+                    v.kind,
+                    v.flags,
+                    v.end,
+                    v.quarantine,
+                    source=items.source[0] if items.source else "unknown",
                 )
                 break
             except StoreError as exc:
@@ -147,7 +174,3 @@ class Pipeline:
         for env in envelopes:
             if env.ack is not None:
                 env.ack()
-
-
-def _source_of(items: Sequence[Decoded]) -> str:
-    return items[0].source if items else "unknown"

@@ -1,55 +1,78 @@
-"""The validation stage: decoded items -> rows to store and quarantine rows, with reasons.
+"""The validation stage: a columnar batch -> rows to store and quarantine rows, with reasons.
 
-Holds the only cross-reading state of the streaming checks: the last accepted register value
-of each meter (loaded from the store on first sight). Updates to that state are returned, not
-applied, so the caller applies them only after the batch is committed.
+Vectorized with numpy (:func:`core.validation.check_registers`); only the rare cases go one
+by one: meters with a rollback in the batch (the next value is checked against the last
+*accepted* one) and back-filled readings (checked against their stored neighbours). Holds the
+only cross-reading state of the streaming checks, the last accepted register value of each
+meter (loaded from the store on first sight); updates to it are returned and applied by
+:meth:`Validator.commit` only after the batch is committed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from adapters.store import ReadingStore
-from adapters.store.registry import Meter, MeterKey
-from adapters.store.writer import QuarantineRow, Row
+from adapters.store.registry import Meter
+from adapters.store.writer import QuarantineRow
+from core.batch import EPOCH, NO_END, Columns, to_us
 from core.channels import canonical_unit, service_of
 from core.codes import Reason
-from core.payload import Decoded, Rejected
-from core.reading import Kind, Reading
-from core.validation import Limits, check_backfill, check_register, check_time
+from core.validation import (
+    LIVE_SOURCES,
+    STATUS_ACCEPT,
+    STATUS_BACKFILL,
+    STATUS_ROLLBACK,
+    STATUS_SAME_KEY,
+    Limits,
+    check_backfill,
+    check_register,
+    check_registers,
+)
 
-Last = tuple[datetime, float]
+Last = tuple[int, float]  # (ts in epoch microseconds, value)
+NONE_TS = np.iinfo(np.int64).min
 
 
-def reading_payload(r: Reading) -> bytes:
-    """The canonical JSON of a reading, as kept in the quarantine for a replay."""
-    doc = {
-        "meter": r.meter,
-        "channel": r.channel,
-        "ts": r.ts.isoformat(),
-        "value": r.value,
-        "unit": canonical_unit(r.channel),
-        "kind": "interval" if r.kind == Kind.INTERVAL else "register",
-        "source": r.source,
-        "flags": r.flags,
+def _dt(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(us))
+
+
+def row_payload(cols: Columns, i: int) -> bytes:
+    """The canonical JSON of element ``i``, as kept in the quarantine for a replay."""
+    doc: dict[str, object] = {
+        "meter": cols.meter[i],
+        "channel": cols.channel[i],
+        "ts": _dt(cols.ts[i]).isoformat(),
+        "value": cols.value[i],
+        "unit": canonical_unit(cols.channel[i]),
+        "kind": "interval" if cols.kind[i] else "register",
+        "source": cols.source[i],
     }
-    if r.end is not None:
-        doc["end"] = r.end.isoformat()
+    if cols.flags[i]:
+        doc["flags"] = cols.flags[i]
+    if cols.end[i] != NO_END:
+        doc["end"] = _dt(cols.end[i]).isoformat()
     return json.dumps(doc, ensure_ascii=False).encode()
-
-
-def _quarantine(r: Reading, reason: str, detail: str) -> QuarantineRow:
-    return QuarantineRow(r.source, reason, detail, r.meter, r.channel, reading_payload(r))
 
 
 @dataclass(slots=True)
 class Validated:
-    rows: list[Row] = field(default_factory=list)
+    meter: np.ndarray
+    ts: np.ndarray
+    value: np.ndarray
+    kind: np.ndarray
+    flags: np.ndarray
+    end: np.ndarray
     quarantine: list[QuarantineRow] = field(default_factory=list)
     last_updates: dict[int, Last] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.meter)
 
 
 class Validator:
@@ -68,97 +91,201 @@ class Validator:
             if prev is None or ts > prev[0]:
                 self.last[meter_id] = (ts, value)
 
-    async def validate(self, items: Sequence[Decoded], *, now: datetime | None = None) -> Validated:
-        now = now or datetime.now(UTC)
-        out = Validated()
-        readings: list[Reading] = []
-        for item in items:
-            if isinstance(item, Rejected):
-                out.quarantine.append(
-                    QuarantineRow(
-                        item.source,
-                        item.reason,
-                        item.detail,
-                        item.meter,
-                        item.channel,
-                        item.payload,
-                    )
-                )
-                continue
-            verdict = check_time(item.ts, item.source, now=now, limits=self.limits)
-            if verdict.reason is not None:
-                out.quarantine.append(_quarantine(item, verdict.reason, verdict.detail))
-            elif item.value < 0:
-                out.quarantine.append(
-                    _quarantine(item, Reason.NEGATIVE_VALUE, f"value {item.value} < 0")
-                )
-            else:
-                readings.append(item)
-        if not readings:
-            return out
-        keys: set[MeterKey] = {(r.source, r.meter, r.channel) for r in readings}
-        meters = await self.store.resolve(list(keys), register=self.register_unknown)
-        known: list[tuple[Meter, Reading]] = []
-        for r in readings:
-            meter = meters.get((r.source, r.meter, r.channel))
-            if meter is None:
-                out.quarantine.append(
-                    _quarantine(r, Reason.UNKNOWN_METER, f"meter {r.meter!r} {r.channel} unknown")
-                )
-            else:
-                known.append((meter, r))
-        await self._check_registers(known, out)
-        return out
+    def _quarantine(self, cols: Columns, i: int, reason: str, detail: str) -> QuarantineRow:
+        return QuarantineRow(
+            cols.source[i], reason, detail, cols.meter[i], cols.channel[i], row_payload(cols, i)
+        )
 
-    async def _check_registers(self, known: list[tuple[Meter, Reading]], out: Validated) -> None:
-        registers = [(m, r) for m, r in known if r.kind == Kind.REGISTER]
-        for m, r in known:
-            if r.kind != Kind.REGISTER:
-                out.rows.append((m.id, r.ts, r.value, int(r.kind), r.flags, r.end))
-        if not registers:
-            return
-        unseen = {m.id for m, _ in registers} - self.last.keys()
-        if unseen:
-            self.last.update(await self.store.last_registers(sorted(unseen)))
-        registers.sort(key=lambda mr: (mr[0].id, mr[1].ts))
-        state: dict[int, Last] = {}
-        backfill: list[tuple[Meter, Reading]] = []
-        for m, r in registers:
-            prev = state.get(m.id) or self.last.get(m.id)
-            if prev is not None and r.ts < prev[0]:
-                backfill.append((m, r))
-                continue
-            if prev is not None and r.ts == prev[0]:
-                # same key: the store tells a duplicate from a conflict
-                out.rows.append((m.id, r.ts, r.value, 0, r.flags, None))
-                continue
-            verdict = check_register(
-                r.value, r.ts, prev, capacity_digits=m.capacity_digits, max_rate=self._rate(m)
+    async def validate(self, cols: Columns, *, now: datetime | None = None) -> Validated:
+        now_us = to_us(now or datetime.now(UTC))
+        quarantine = [
+            QuarantineRow(r.source, r.reason, r.detail, r.meter, r.channel, r.payload)
+            for r in cols.rejected
+        ]
+        n = len(cols.ts)
+        ts = np.array(cols.ts, dtype=np.int64)
+        value = np.array(cols.value, dtype=np.float64)
+        kind = np.array(cols.kind, dtype=np.int16)
+        ok = np.ones(n, dtype=bool)
+
+        # Time and sign, for every element at once.
+        tolerance = int(self.limits.clock_tolerance.total_seconds() * 1e6)
+        window = int(self.limits.backfill.total_seconds() * 1e6)
+        live = np.fromiter((s in LIVE_SOURCES for s in cols.source), dtype=bool, count=n)
+        future = ts > now_us + tolerance
+        too_old = live & (ts < now_us - window) & ~future
+        negative = (value < 0) & ~future & ~too_old
+        for mask, reason, what in (
+            (future, Reason.FUTURE_TIMESTAMP, "is after now"),
+            (too_old, Reason.TOO_OLD, f"is older than {self.limits.backfill.days} days"),
+        ):
+            for i in np.flatnonzero(mask):
+                quarantine.append(
+                    self._quarantine(cols, i, reason, f"ts {_dt(cols.ts[i]).isoformat()} {what}")
+                )
+        for i in np.flatnonzero(negative):
+            quarantine.append(
+                self._quarantine(cols, i, Reason.NEGATIVE_VALUE, f"value {cols.value[i]} < 0")
             )
-            if verdict.reason is not None:
-                out.quarantine.append(_quarantine(r, verdict.reason, verdict.detail))
-                continue
-            out.rows.append((m.id, r.ts, r.value, 0, r.flags | verdict.flags, None))
-            state[m.id] = (r.ts, r.value)
-        if backfill:
-            around = await self.store.neighbours([(m.id, r.ts) for m, r in backfill])
-            for m, r in backfill:
-                before, after = around.get((m.id, r.ts), (None, None))
+        ok &= ~(future | too_old | negative)
+
+        # Meters: the registry cache answers almost every lookup.
+        keys = list(zip(cols.source, cols.meter, cols.channel, strict=True))
+        registry = self.store.registry
+        missing = {k for k, good in zip(keys, ok, strict=True) if good and not registry.cached(k)}
+        if missing:
+            await self.store.resolve(list(missing), register=self.register_unknown)
+        meters: list[Meter | None] = [registry.cached(k) for k in keys]
+        mid = np.fromiter((m.id if m else -1 for m in meters), dtype=np.int32, count=n)
+        unknown = ok & (mid < 0)
+        for i in np.flatnonzero(unknown):
+            quarantine.append(
+                self._quarantine(
+                    cols,
+                    i,
+                    Reason.UNKNOWN_METER,
+                    f"meter {cols.meter[i]!r} {cols.channel[i]} unknown",
+                )
+            )
+        ok &= ~unknown
+
+        flags = np.array(cols.flags, dtype=np.int32)
+        last_updates: dict[int, Last] = {}
+        registers = np.flatnonzero(ok & (kind == 0))
+        if len(registers):
+            await self._check_registers(
+                cols, registers, mid, ts, value, flags, ok, meters, quarantine, last_updates
+            )
+        end = np.array(cols.end, dtype=np.int64)
+        return Validated(
+            meter=mid[ok],
+            ts=ts[ok],
+            value=value[ok],
+            kind=kind[ok],
+            flags=flags[ok],
+            end=end[ok],
+            quarantine=quarantine,
+            last_updates=last_updates,
+        )
+
+    async def _check_registers(
+        self,
+        cols: Columns,
+        idx: np.ndarray,
+        mid: np.ndarray,
+        ts: np.ndarray,
+        value: np.ndarray,
+        flags: np.ndarray,
+        ok: np.ndarray,
+        meters: list[Meter | None],
+        quarantine: list[QuarantineRow],
+        last_updates: dict[int, Last],
+    ) -> None:
+        idx = idx[np.lexsort((ts[idx], mid[idx]))]
+        m, t, v = mid[idx], ts[idx], value[idx]
+        unseen = set(np.unique(m).tolist()) - self.last.keys()
+        if unseen:
+            stored = await self.store.last_registers(sorted(unseen))
+            for meter_id, (when, val) in stored.items():
+                self.last[meter_id] = (to_us(when), val)
+        last = [self.last.get(int(x)) for x in m]
+        last_ts = np.fromiter((x[0] if x else NONE_TS for x in last), np.int64, len(idx))
+        last_value = np.fromiter((x[1] if x else 0.0 for x in last), np.float64, len(idx))
+        info = [meters[i] for i in idx]
+        capacity = np.fromiter(
+            (10.0**x.capacity_digits if x and x.capacity_digits else 0.0 for x in info),
+            np.float64,
+            len(idx),
+        )
+        rates = [self._rate(x) for x in info]
+        max_rate = np.fromiter(
+            (r if r is not None else np.inf for r in rates), np.float64, len(idx)
+        )
+        checks = check_registers(
+            m, t, v, last_ts=last_ts, last_value=last_value, capacity=capacity, max_rate=max_rate
+        )
+        status = checks.status
+        # Meters with a rollback: the vector pass compared later values with the rolled-back
+        # one; check those meters again one by one against the last accepted value.
+        for meter_id in np.unique(m[status == STATUS_ROLLBACK]):
+            positions = np.flatnonzero((m == meter_id) & (status != STATUS_BACKFILL))
+            first = self.last.get(int(meter_id))
+            prev = (_dt(first[0]), first[1]) if first else None
+            for p in positions:
+                when = _dt(t[p])
+                if prev is not None and when == prev[0]:
+                    status[p] = STATUS_SAME_KEY
+                    continue
+                x = info[p]
+                verdict = check_register(
+                    float(v[p]),
+                    when,
+                    prev,
+                    capacity_digits=x.capacity_digits if x else None,
+                    max_rate=rates[p],
+                )
+                if verdict.reason is None:
+                    status[p] = STATUS_ACCEPT
+                    checks.flags[p] = verdict.flags
+                    prev = (when, float(v[p]))
+                else:
+                    status[p] = STATUS_ROLLBACK
+        for p in np.flatnonzero(status == STATUS_ROLLBACK):
+            i = idx[p]
+            previous = self._accepted_before(m, t, v, status, p, self.last.get(int(m[p])))
+            quarantine.append(
+                self._quarantine(
+                    cols,
+                    i,
+                    Reason.REGISTER_ROLLBACK,
+                    f"value {cols.value[i]} < previous {previous}",
+                )
+            )
+            ok[i] = False
+        backfill = np.flatnonzero(status == STATUS_BACKFILL)
+        if len(backfill):
+            around = await self.store.neighbours([(int(m[p]), _dt(t[p])) for p in backfill])
+            for p in backfill:
+                i = idx[p]
+                before, after = around.get((int(m[p]), _dt(t[p])), (None, None))
+                x = info[p]
                 verdict = check_backfill(
-                    r.value,
-                    r.ts,
+                    float(v[p]),
+                    _dt(t[p]),
                     before,
                     after,
-                    capacity_digits=m.capacity_digits,
-                    max_rate=self._rate(m),
+                    capacity_digits=x.capacity_digits if x else None,
+                    max_rate=rates[p],
                 )
-                if verdict.reason is not None:
-                    out.quarantine.append(_quarantine(r, verdict.reason, verdict.detail))
+                if verdict.reason is None:
+                    checks.flags[p] = verdict.flags
                 else:
-                    out.rows.append((m.id, r.ts, r.value, 0, r.flags | verdict.flags, None))
-        out.last_updates = state
+                    quarantine.append(self._quarantine(cols, i, verdict.reason, verdict.detail))
+                    ok[i] = False
+        flags[idx] |= checks.flags
+        accepted = np.flatnonzero(status == STATUS_ACCEPT)
+        if len(accepted):
+            # the last accepted element of each meter (the batch is sorted by meter, ts)
+            am = m[accepted]
+            tail = np.ones(len(accepted), dtype=bool)
+            tail[:-1] = am[1:] != am[:-1]
+            for p in accepted[tail]:
+                last_updates[int(m[p])] = (int(t[p]), float(v[p]))
 
-    def _rate(self, m: Meter) -> float | None:
+    @staticmethod
+    def _accepted_before(
+        m: np.ndarray, t: np.ndarray, v: np.ndarray, status: np.ndarray, p: int, stored: Last | None
+    ) -> str:
+        q = p - 1
+        while q >= 0 and m[q] == m[p]:
+            if status[q] == STATUS_ACCEPT:
+                return f"{v[q]} at {_dt(t[q]).isoformat()}"
+            q -= 1
+        return f"{stored[1]} at {_dt(stored[0]).isoformat()} (stored)" if stored else "?"
+
+    def _rate(self, m: Meter | None) -> float | None:
+        if m is None:
+            return None
         if m.max_rate is not None:
             return m.max_rate
         return self.limits.max_rate.get(service_of(m.channel))

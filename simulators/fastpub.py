@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 def _remaining_length(n: int) -> bytes:
@@ -44,8 +44,14 @@ async def publish_fast(
     qos: int = 1,
     window: int = 1000,
     client_id: str = "uchet-fastpub",
+    rate: float | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Publishes every message; returns the count once all QoS 1 messages are acknowledged."""
+    """Publishes every message; returns the count once all QoS 1 messages are acknowledged.
+
+    ``rate``: messages per second to pace at (default: as fast as possible); ``progress`` is
+    called with the number sent so far every 256 messages.
+    """
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(connect_packet(client_id))
     connack = await reader.readexactly(4)
@@ -70,6 +76,8 @@ async def publish_fast(
 
     acks = asyncio.create_task(read_acks()) if qos else None
     mid = 0
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     for topic, payload in messages:
         mid = mid % 65535 + 1
         if qos:
@@ -78,6 +86,12 @@ async def publish_fast(
         sent += 1
         if sent % 256 == 0:
             await writer.drain()
+            if progress is not None:
+                progress(sent)
+            if rate:
+                ahead = started + sent / rate - loop.time()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
     await writer.drain()
     done.set()
     if acks is not None:

@@ -10,10 +10,6 @@ import asyncpg
 _LOCK_KEY = 0x70617274  # "part": serialises partition creation across gateways
 
 
-def month_start(ts: datetime) -> datetime:
-    return datetime(ts.year, ts.month, 1, tzinfo=UTC)
-
-
 def _next_month(m: datetime) -> datetime:
     return datetime(m.year + m.month // 12, m.month % 12 + 1, 1, tzinfo=UTC)
 

@@ -8,23 +8,26 @@ value: the first is kept and the new one recorded in ``conflicts``).
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
+import numpy as np
 
+from adapters.store.copy import COLUMNS, encode_rows
 from adapters.store.db import connect_pool, store_errors
-from adapters.store.partitions import Partitions, month_start
+from adapters.store.partitions import Partitions
 from adapters.store.registry import Meter, MeterKey, Registry
+from core.batch import NO_END, to_us
 from core.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 # (meter_id, ts, value, kind, flags, end_ts)
 Row = tuple[int, datetime, float, int, int, datetime | None]
-ROW_COLUMNS = ("meter_id", "ts", "value", "kind", "flags", "end_ts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,21 +129,60 @@ class ReadingStore:
     async def write(
         self, rows: Sequence[Row], quarantine: Sequence[QuarantineRow], *, source: str
     ) -> BatchResult:
-        """Writes one batch in one transaction.
+        """Writes rows given as tuples (see :meth:`write_arrays`)."""
+        n = len(rows)
+        return await self.write_arrays(
+            np.fromiter((r[0] for r in rows), dtype=np.int32, count=n),
+            np.fromiter((to_us(r[1]) for r in rows), dtype=np.int64, count=n),
+            np.fromiter((r[2] for r in rows), dtype=np.float64, count=n),
+            np.fromiter((r[3] for r in rows), dtype=np.int16, count=n),
+            np.fromiter((r[4] for r in rows), dtype=np.int32, count=n),
+            np.fromiter(
+                (to_us(r[5]) if r[5] is not None else NO_END for r in rows),
+                dtype=np.int64,
+                count=n,
+            ),
+            quarantine,
+            source=source,
+        )
+
+    async def write_arrays(
+        self,
+        meter: np.ndarray,
+        ts_us: np.ndarray,
+        value: np.ndarray,
+        kind: np.ndarray,
+        flags: np.ndarray,
+        end_us: np.ndarray | None,
+        quarantine: Sequence[QuarantineRow],
+        *,
+        source: str,
+    ) -> BatchResult:
+        """Writes one batch in one transaction (binary COPY into a staging table).
 
         Rows may repeat a key: ON CONFLICT DO NOTHING keeps the first, and the join below
         sorts the rest into duplicates and conflicts like keys that were already stored.
         """
+        n = len(meter)
         inserted = conflicts = 0
         async with store_errors("write batch"), self.pool.acquire() as conn:
             try:
                 async with conn.transaction():
-                    if rows:
+                    if n:
                         if self.native:
-                            months = {month_start(r[1]) for r in rows}
-                            await self._partitions.ensure(conn, months)
-                        await conn.copy_records_to_table(
-                            "_stage", records=rows, columns=ROW_COLUMNS
+                            months = np.unique(
+                                ts_us.astype("datetime64[us]").astype("datetime64[M]")
+                            )
+                            await self._partitions.ensure(
+                                conn,
+                                (
+                                    datetime.fromisoformat(f"{m}-01").replace(tzinfo=UTC)
+                                    for m in months.astype(str)
+                                ),
+                            )
+                        stream = encode_rows(meter, ts_us, value, kind, flags, end_us)
+                        await conn.copy_to_table(
+                            "_stage", source=io.BytesIO(stream), columns=COLUMNS, format="binary"
                         )
                         status = await conn.execute(
                             "INSERT INTO readings (meter_id, ts, value, kind, flags, end_ts)"
@@ -148,7 +190,7 @@ class ReadingStore:
                             " ON CONFLICT (meter_id, ts) DO NOTHING"
                         )
                         inserted = int(status.rsplit(" ", 1)[1])
-                        if inserted < len(rows):
+                        if inserted < n:
                             conflicts = await self._record_conflicts(conn, source)
                     if quarantine:
                         await conn.copy_records_to_table(
@@ -159,7 +201,7 @@ class ReadingStore:
                             ],
                             columns=("source", "reason", "detail", "meter", "channel", "payload"),
                         )
-                    duplicates = len(rows) - inserted - conflicts
+                    duplicates = n - inserted - conflicts
                     if duplicates:
                         await conn.execute(
                             "INSERT INTO ingest_counters (name, value) VALUES ('duplicates', $1)"

@@ -15,7 +15,13 @@ def builtin(name: str) -> tuple[str, dict[str, Any]]:
 
 
 def ports() -> Any:
-    return iter(free_port, None)
+    """Free ports, never the same one twice (free_port alone may repeat before a bind)."""
+    seen: set[int] = set()
+    while True:
+        port = free_port()
+        if port not in seen:
+            seen.add(port)
+            yield port
 
 
 def fleet(

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default=None, description="JSON file of vendor payload mappings (Tasmota, Zigbee2MQTT)"
     )
 
+    # Modbus source
+    modbus_devices: Path | None = Field(
+        default=None, description="JSON device list to poll (adapters/modbus/README.md)"
+    )
+
     # Registry and validation
     unknown_meters: Literal["register", "quarantine"] = Field(
         default="register",

@@ -11,14 +11,18 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from adapters.modbus.devices import load_devices
+from adapters.modbus.poller import Poller
 from adapters.mqtt import MqttSource
 from adapters.store import ReadingStore
 from core.config import Settings
 from core.errors import StoreError
 from core.payload import BUILTIN_MAPPINGS, Mapping
+from core.reading import Reading
 from ingest.backoff import Backoff
 from ingest.pipeline import Pipeline
 
@@ -64,6 +68,115 @@ async def open_store_with_retry(url: str, stop: asyncio.Event) -> ReadingStore |
     return None
 
 
+class Gateway:
+    """The configured sources and the pipeline, as one unit with a start, a stop and counters."""
+
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.pipeline: Pipeline | None = None
+        self.mqtt: MqttSource | None = None
+        self.modbus: Poller | None = None
+
+    def _sources(self, pipeline: Pipeline) -> list[tuple[str, Any]]:
+        s = self.settings
+        sources: list[tuple[str, Any]] = []
+        if s.mqtt_url:
+            self.mqtt = MqttSource(
+                s.mqtt_url,
+                pipeline.submit,
+                client_id=s.mqtt_client_id,
+                topic_prefix=s.mqtt_topic_prefix,
+                shared_group=s.mqtt_shared_group,
+                qos=s.mqtt_qos,
+                mappings=load_mappings(s),
+                receive_maximum=s.mqtt_receive_maximum,
+                protocol=s.mqtt_protocol,
+                request_flush=pipeline.request_flush,
+            )
+            sources.append(("mqtt", self.mqtt))
+        if s.modbus_devices:
+            self.modbus = Poller(load_devices(s.modbus_devices), _PipelineSink(pipeline))
+            sources.append(("modbus", self.modbus))
+        return sources
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        drain_seconds: float = 30.0,
+        ready: asyncio.Event | None = None,
+    ) -> Summary:
+        """Runs until ``stop``; ``ready`` is set once every source is subscribed / polling."""
+        started = time.monotonic()
+        store = await open_store_with_retry(self.database_url, stop)
+        if store is None:
+            return Summary(0, 0, 0, 0, 0, 0.0)
+        pipeline = self.pipeline = Pipeline.from_settings(store, self.settings)
+        sources = self._sources(pipeline)
+        if not sources:
+            log.warning("no sources configured (UCHET_MQTT_URL, UCHET_MODBUS_DEVICES): idling")
+        try:
+            worker = asyncio.create_task(pipeline.run(), name="pipeline")
+            tasks = [asyncio.create_task(src.run(), name=name) for name, src in sources]
+            if ready is not None:
+                if self.mqtt is not None:
+                    await _first(self.mqtt.subscribed.wait(), stop.wait())
+                ready.set()
+            await stop.wait()
+            if self.mqtt is not None:
+                self.mqtt.stop_intake()
+            for name, task in zip((n for n, _ in sources), tasks, strict=True):
+                if name != "mqtt":
+                    task.cancel()  # pollers stop at once; what they read is already queued
+            pipeline.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(worker), drain_seconds)
+            except TimeoutError:
+                log.warning(
+                    "drain did not finish in %.0f s; unacknowledged data stays upstream",
+                    drain_seconds,
+                )
+                worker.cancel()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(worker, *tasks, return_exceptions=True)
+        finally:
+            if self.modbus is not None:
+                self.modbus.close()
+            await store.close()
+        m = pipeline.metrics
+        summary = Summary(
+            received=m.received,
+            stored=m.stored,
+            duplicates=m.duplicates,
+            conflicts=m.conflicts,
+            quarantined=sum(m.quarantined.values()),
+            seconds=time.monotonic() - started,
+        )
+        log.info(
+            "gateway stopped after %.1f s: received %d, stored %d, duplicates %d, conflicts %d,"
+            " quarantined %d",
+            summary.seconds,
+            summary.received,
+            summary.stored,
+            summary.duplicates,
+            summary.conflicts,
+            summary.quarantined,
+        )
+        return summary
+
+
+class _PipelineSink:
+    """What a poller submits to: readings without an upstream acknowledgement."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    async def submit(self, readings: Sequence[Reading]) -> None:
+        await self.pipeline.submit(readings)
+
+
 async def run_gateway(
     settings: Settings,
     database_url: str,
@@ -72,70 +185,5 @@ async def run_gateway(
     drain_seconds: float = 30.0,
     ready: asyncio.Event | None = None,
 ) -> Summary:
-    """Runs until ``stop``; ``ready`` is set once every source is subscribed / polling."""
-    started = time.monotonic()
-    store = await open_store_with_retry(database_url, stop)
-    if store is None:
-        return Summary(0, 0, 0, 0, 0, 0.0)
-    pipeline = Pipeline.from_settings(store, settings)
-    sources: list[MqttSource] = []
-    if settings.mqtt_url:
-        sources.append(
-            MqttSource(
-                settings.mqtt_url,
-                pipeline.submit,
-                client_id=settings.mqtt_client_id,
-                topic_prefix=settings.mqtt_topic_prefix,
-                shared_group=settings.mqtt_shared_group,
-                qos=settings.mqtt_qos,
-                mappings=load_mappings(settings),
-                receive_maximum=settings.mqtt_receive_maximum,
-                protocol=settings.mqtt_protocol,
-                request_flush=pipeline.request_flush,
-            )
-        )
-    if not sources:
-        log.warning("no sources configured (set UCHET_MQTT_URL); the gateway only idles")
-    try:
-        worker = asyncio.create_task(pipeline.run(), name="pipeline")
-        tasks = [asyncio.create_task(s.run(), name="mqtt") for s in sources]
-        if ready is not None:
-            for s in sources:
-                await _first(s.subscribed.wait(), stop.wait())
-            ready.set()
-        await stop.wait()
-        for s in sources:
-            s.stop_intake()
-        pipeline.stop()
-        try:
-            await asyncio.wait_for(asyncio.shield(worker), drain_seconds)
-        except TimeoutError:
-            log.warning(
-                "drain did not finish in %.0f s; unacknowledged data stays upstream", drain_seconds
-            )
-            worker.cancel()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(worker, *tasks, return_exceptions=True)
-    finally:
-        await store.close()
-    m = pipeline.metrics
-    summary = Summary(
-        received=m.received,
-        stored=m.stored,
-        duplicates=m.duplicates,
-        conflicts=m.conflicts,
-        quarantined=sum(m.quarantined.values()),
-        seconds=time.monotonic() - started,
-    )
-    log.info(
-        "gateway stopped after %.1f s: received %d, stored %d, duplicates %d, conflicts %d,"
-        " quarantined %d",
-        summary.seconds,
-        summary.received,
-        summary.stored,
-        summary.duplicates,
-        summary.conflicts,
-        summary.quarantined,
-    )
-    return summary
+    """Runs a :class:`Gateway` until ``stop``."""
+    return await Gateway(settings, database_url).run(stop, drain_seconds=drain_seconds, ready=ready)

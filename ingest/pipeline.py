@@ -13,8 +13,10 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from adapters.store import ReadingStore
 from core.batch import Columns
@@ -27,6 +29,7 @@ from ingest.buffer import Ack, Buffer, Envelope
 from ingest.validate import Validated, Validator
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -105,72 +108,108 @@ class Pipeline:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Processes batches until :meth:`stop` and the buffer is empty."""
-        while True:
-            if self._stopping.is_set() and not len(self.buffer):
-                return
-            waiter = asyncio.ensure_future(self.buffer.wait_not_empty())
-            stopper = asyncio.ensure_future(self._stopping.wait())
-            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not waiter.done():
-                waiter.cancel()
-                continue
-            # Let a batch fill up to batch_size or batch_delay after its first item.
-            deadline = time.monotonic() + self.batch_delay
-            while len(self.buffer) < self.batch_size and not self._stopping.is_set():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._flush:
+        """Processes batches until :meth:`stop` and the buffer is empty.
+
+        Two stages overlap: while one batch is being written, the next one is validated.
+        The validator's last-value state moves on as soon as a batch is validated — a batch
+        is retried until it is written, so it becomes true; only a crash loses it, and then
+        it is reloaded from the store.
+        """
+        writes: asyncio.Queue[tuple[Validated, list[Envelope], str] | None] = asyncio.Queue(1)
+        writer = asyncio.create_task(self._writer(writes), name="pipeline-writer")
+        try:
+            while True:
+                if self._stopping.is_set() and not len(self.buffer):
                     break
-                await asyncio.sleep(min(remaining, 0.005))
-            self._flush = False
-            await self.process(self.buffer.take(self.batch_size))
+                waiter = asyncio.ensure_future(self.buffer.wait_not_empty())
+                stopper = asyncio.ensure_future(self._stopping.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if not waiter.done():
+                    waiter.cancel()
+                    continue
+                # Let a batch fill up to batch_size or batch_delay after its first item.
+                deadline = time.monotonic() + self.batch_delay
+                while len(self.buffer) < self.batch_size and not self._stopping.is_set():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._flush:
+                        break
+                    await asyncio.sleep(min(remaining, 0.005))
+                self._flush = False
+                envelopes = self.buffer.take(self.batch_size)
+                items = _merge(envelopes)
+                validated = await self._retry(partial(self.validator.validate, items))
+                self.validator.commit(validated)
+                job = (validated, envelopes, items.source[0] if items.source else "-")
+                put = asyncio.ensure_future(writes.put(job))
+                await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+                if writer.done():
+                    put.cancel()
+                    writer.result()  # the writer failed: raise its error
+        finally:
+            if not writer.done():
+                await writes.put(None)
+            await writer
 
     async def process(self, envelopes: list[Envelope]) -> None:
-        items = envelopes[0].items
-        if len(envelopes) > 1:
-            items = Columns()
-            for env in envelopes:
-                items.merge(env.items)
+        """Validates and writes one batch (the two stages of :meth:`run`, in sequence)."""
+        items = _merge(envelopes)
+        validated = await self._retry(partial(self.validator.validate, items))
+        self.validator.commit(validated)
+        await self._write(validated, envelopes, items.source[0] if items.source else "-")
+
+    async def _writer(
+        self, writes: asyncio.Queue[tuple[Validated, list[Envelope], str] | None]
+    ) -> None:
+        while (job := await writes.get()) is not None:
+            await self._write(*job)
+
+    async def _retry(self, step: Callable[[], Awaitable[T]]) -> T:
+        """Runs a store step until it succeeds, with jittered capped backoff."""
         backoff = Backoff()
-        validated: Validated | None = None
         while True:
-            started = time.perf_counter()
             try:
-                if validated is None:
-                    validated = await self.validator.validate(items)
-                v = validated
-                result = await self.store.write_arrays(
-                    v.meter,
-                    v.ts,
-                    v.value,
-                    v.kind,
-                    v.flags,
-                    v.end,
-                    v.quarantine,
-                    source=items.source[0] if items.source else "unknown",
-                )
-                break
+                result = await step()
             except StoreError as exc:
                 self.metrics.store_failures += 1
                 if self._store_down_since is None:
                     self._store_down_since = time.monotonic()
                     log.warning("store unavailable, retrying with backoff: %s", exc)
                 await asyncio.sleep(backoff.next_delay())
-        if self._store_down_since is not None:
-            log.warning("store recovered after %.1f s", time.monotonic() - self._store_down_since)
-            self._store_down_since = None
-        self.validator.commit(validated)
+                continue
+            if self._store_down_since is not None:
+                log.warning(
+                    "store recovered after %.1f s", time.monotonic() - self._store_down_since
+                )
+                self._store_down_since = None
+            return result
+
+    async def _write(self, v: Validated, envelopes: list[Envelope], source: str) -> None:
+        started = time.perf_counter()
+        result = await self._retry(
+            lambda: self.store.write_arrays(
+                v.meter, v.ts, v.value, v.kind, v.flags, v.end, v.quarantine, source=source
+            )
+        )
         now = time.monotonic()
         m = self.metrics
         m.batches += 1
         m.stored += result.inserted
         m.duplicates += result.duplicates
         m.conflicts += result.conflicts
-        for q in validated.quarantine:
+        for q in v.quarantine:
             m.quarantined[q.reason] += 1
         m.last_batch_seconds = time.perf_counter() - started
         m.latencies = [now - env.received for env in envelopes]
         for env in envelopes:
             if env.ack is not None:
                 env.ack()
+
+
+def _merge(envelopes: list[Envelope]) -> Columns:
+    if len(envelopes) == 1:
+        return envelopes[0].items
+    items = Columns()
+    for env in envelopes:
+        items.merge(env.items)
+    return items

@@ -158,10 +158,11 @@ class ReadingStore:
         *,
         source: str,
     ) -> BatchResult:
-        """Writes one batch in one transaction (binary COPY into a staging table).
+        """Writes one batch in one transaction (binary COPY).
 
-        Rows may repeat a key: ON CONFLICT DO NOTHING keeps the first, and the join below
-        sorts the rest into duplicates and conflicts like keys that were already stored.
+        Rows may repeat a key, within the batch or with stored rows: then the batch goes
+        through a staging table, ON CONFLICT DO NOTHING keeps the first, and a join sorts the
+        rest into duplicates (same value) and conflicts (another value, recorded).
         """
         n = len(meter)
         inserted = conflicts = 0
@@ -181,17 +182,33 @@ class ReadingStore:
                                 ),
                             )
                         stream = encode_rows(meter, ts_us, value, kind, flags, end_us)
-                        await conn.copy_to_table(
-                            "_stage", source=io.BytesIO(stream), columns=COLUMNS, format="binary"
-                        )
-                        status = await conn.execute(
-                            "INSERT INTO readings (meter_id, ts, value, kind, flags, end_ts)"
-                            " SELECT meter_id, ts, value, kind, flags, end_ts FROM _stage"
-                            " ON CONFLICT (meter_id, ts) DO NOTHING"
-                        )
-                        inserted = int(status.rsplit(" ", 1)[1])
-                        if inserted < n:
-                            conflicts = await self._record_conflicts(conn, source)
+                        try:
+                            # New readings are the common case: COPY straight into the table.
+                            async with conn.transaction():  # a savepoint
+                                await conn.copy_to_table(
+                                    "readings",
+                                    source=io.BytesIO(stream),
+                                    columns=COLUMNS,
+                                    format="binary",
+                                )
+                            inserted = n
+                        except asyncpg.UniqueViolationError:
+                            # Some keys exist (re-delivery, replay): stage, insert the new
+                            # ones, sort the rest into duplicates and conflicts.
+                            await conn.copy_to_table(
+                                "_stage",
+                                source=io.BytesIO(stream),
+                                columns=COLUMNS,
+                                format="binary",
+                            )
+                            status = await conn.execute(
+                                "INSERT INTO readings (meter_id, ts, value, kind, flags, end_ts)"
+                                " SELECT meter_id, ts, value, kind, flags, end_ts FROM _stage"
+                                " ON CONFLICT (meter_id, ts) DO NOTHING"
+                            )
+                            inserted = int(status.rsplit(" ", 1)[1])
+                            if inserted < n:
+                                conflicts = await self._record_conflicts(conn, source)
                     if quarantine:
                         await conn.copy_records_to_table(
                             "quarantine",

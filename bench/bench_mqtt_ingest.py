@@ -30,14 +30,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiomqtt  # noqa: E402
-import asyncpg  # noqa: E402
+import aiomqtt
+import asyncpg
 
-from api.runtime import migrate_url  # noqa: E402
-from core.config import Settings  # noqa: E402
-from ingest.gateway import Gateway, run_gateway  # noqa: E402
-from simulators.fastpub import publish_fast  # noqa: E402
-from tests.services import Mosquitto, create_database, drop_database  # noqa: E402
+from api.runtime import migrate_url
+from core.config import Settings
+from ingest.gateway import Gateway, run_gateway
+from simulators.fastpub import publish_fast
+from tests.services import Mosquitto, create_database, drop_database
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -194,7 +194,7 @@ async def end_to_end(
     latencies.sort()
     p = lambda q: (
         latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
-    )  # noqa: E731
+    )
     return {"rate": n / elapsed, "p50": p(0.5), "p99": p(0.99)}
 
 

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "api.commands.store",
     "api.commands.gateway",
     "api.commands.serve",
+    "api.commands.accounts",
     "api.commands.simulate_mqtt",
     "api.commands.demo",
     "api.commands.billing",

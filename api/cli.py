@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "api.commands.gateway",
     "api.commands.serve",
     "api.commands.accounts",
+    "api.commands.operate",
+    "api.commands.vee",
     "api.commands.simulate_mqtt",
     "api.commands.demo",
     "api.commands.billing",

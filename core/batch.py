@@ -127,6 +127,7 @@ class FastDecoder:
                     or (topic_meter is not None and meter != topic_meter)
                     or type(value) not in (float, int)
                     or element.get("kind", "register") != "register"
+                    or "flags" in element
                     or value != value
                     or value in (float("inf"), float("-inf"))
                 ):

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     clock_tolerance_s: float = 300.0
     backfill_days: int = 400
 
+    # Batch VEE in the gateway
+    vee_interval_s: float = Field(
+        default=3600.0, description="run batch VEE of the current period this often; 0: never"
+    )
+
     # Pipeline
     batch_size: int = 10_000
     batch_delay_s: float = 0.2

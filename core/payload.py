@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -133,7 +133,10 @@ def decode_canonical(
             for field_name in ("ts", "value"):
                 if field_name not in element:
                     raise PayloadError(Reason.MALFORMED, f"field {field_name!r} is missing")
-            yield make_reading(
+            flags = element.get("flags", 0)
+            if type(flags) is not int or flags < 0:
+                raise PayloadError(Reason.MALFORMED, f"flags {flags!r} is not a bit set")
+            reading = make_reading(
                 meter=meter,
                 channel=channel,
                 ts=element["ts"],
@@ -141,7 +144,11 @@ def decode_canonical(
                 unit=element.get("unit"),
                 source=source,
                 kind=Kind.INTERVAL if kind_raw == "interval" else Kind.REGISTER,
+                flags=flags,
             )
+            if "end" in element:
+                reading = replace(reading, end=parse_ts(element["end"]))
+            yield reading
         except PayloadError as exc:
             yield Rejected(
                 exc.reason,

@@ -25,6 +25,7 @@ from core.payload import BUILTIN_MAPPINGS, Mapping
 from core.reading import Reading
 from ingest.backoff import Backoff
 from ingest.pipeline import Pipeline
+from ingest.schedule import vee_schedule
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,18 @@ class Gateway:
         try:
             worker = asyncio.create_task(pipeline.run(), name="pipeline")
             tasks = [asyncio.create_task(src.run(), name=name) for name, src in sources]
+            if self.settings.vee_interval_s > 0:
+                tasks.append(
+                    asyncio.create_task(
+                        vee_schedule(
+                            store,
+                            interval_s=self.settings.vee_interval_s,
+                            timezone=self.settings.timezone,
+                            stop=stop,
+                        ),
+                        name="vee",
+                    )
+                )
             if ready is not None:
                 if self.mqtt is not None:
                     await _first(self.mqtt.subscribed.wait(), stop.wait())
@@ -126,7 +139,7 @@ class Gateway:
             await stop.wait()
             if self.mqtt is not None:
                 self.mqtt.stop_intake()
-            for name, task in zip((n for n, _ in sources), tasks, strict=True):
+            for name, task in zip((n for n, _ in sources), tasks, strict=False):
                 if name != "mqtt":
                     task.cancel()  # pollers stop at once; what they read is already queued
             pipeline.stop()

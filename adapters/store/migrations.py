@@ -62,7 +62,7 @@ async def migrate(
             )
         timescale = physical.startswith("timescaledb")
         applied = []
-        for version, name, sql in MIGRATIONS:
+        for version, name, sql in sorted(MIGRATIONS):
             if version in done:
                 continue
             await conn.execute(sql)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from adapters.store.auth_schema import AUTH_SQL
+from adapters.store.billing_schema import BILLING_SQL
+from adapters.store.vee_schema import VEE_SQL
+
 _READINGS_COLUMNS = """
     meter_id    integer          NOT NULL,  -- meters.id; no FK: the registry issues ids
     ts          timestamptz      NOT NULL,
@@ -88,4 +92,7 @@ CREATE TABLE ingest_counters (
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "readings_registry_quarantine", _V1),
+    (2, "billing", BILLING_SQL),
+    (3, "api_auth", AUTH_SQL),
+    (4, "vee_anomalies", VEE_SQL),
 ]

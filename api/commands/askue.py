@@ -1,9 +1,212 @@
-"""Placeholder: this area's commands are not written yet."""
+"""``uchet askue parse`` (80020 files to JSON lines, no store) and ``uchet simulate askue``."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from adapters.askue import (
+    CHANNEL_OBIS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT_S,
+    AskueError,
+    ParsedFile,
+    parse_files,
+)
+from core.codes import Flag, flag_names
+from core.config import Settings
+from core.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Registers nothing yet."""
+    """Adds ``uchet askue`` and its actions."""
+    askue = sub.add_parser("askue", help="ASKUE export files (макет 80020)")
+    actions = askue.add_subparsers(dest="askue_action", metavar="ACTION", required=True)
+    parse = actions.add_parser(
+        "parse",
+        help="parse 80020 files, print one JSON line per interval value (no store)",
+        description=(
+            "One JSON line per interval value: file, sender_inn, point, channel (OBIS), code "
+            "(80020 channel, null for groups), start, end (UTC, ...Z), value (exact decimal "
+            "text), status (80020: 0 commercial, 1 not), flags. A bad file or value gives a "
+            "line {file, error, receipt, reason, ...where}; the exit code is then 1."
+        ),
+    )
+    parse.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parse.add_argument("--tz", help="zone of the files' local times (default UCHET_TIMEZONE)")
+    parse.add_argument(
+        "--max-bytes", type=int, help=f"refuse larger files (default {DEFAULT_MAX_BYTES})"
+    )
+    parse.add_argument(
+        "--timeout", type=float, help=f"seconds per file (default {DEFAULT_TIMEOUT_S:g})"
+    )
+    parse.set_defaults(func=run_parse)
+
+
+def register_simulate(sim_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds ``uchet simulate askue``."""
+    from simulators.askue import BROKEN_KINDS
+
+    p = sim_sub.add_parser(
+        "askue",
+        help="write 80020 files for a simulated fleet, with ground truth",
+        description="Writes 80020 files and askue_truth.json (the true values) into --out.",
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder to write into")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--points", type=int, default=10, help="measuring points per file")
+    p.add_argument("--days", type=int, default=1)
+    p.add_argument("--start", type=date.fromisoformat, default=date(2024, 1, 15), help="first day")
+    p.add_argument("--minutes", type=int, choices=(30, 60), default=30)
+    p.add_argument("--encoding", choices=("windows-1251", "utf-8"), default="windows-1251")
+    p.add_argument("--channels", default="01", help="comma-separated 80020 channels (01..04)")
+    p.add_argument("--groups", action="store_true", help="add a deliverygroup and a peretok")
+    p.add_argument("--corrections", type=int, default=0, help="days that get a correction")
+    p.add_argument("--non-commercial", type=float, default=0.0, help="fraction with status 1")
+    p.add_argument("--measurement-errors", type=float, default=0.0, help="fraction marked")
+    p.add_argument("--changeover", action="store_true", help="add the zone's last fall-back day")
+    p.add_argument(
+        "--broken", default="", help=f"comma-separated broken files: {','.join(BROKEN_KINDS)}"
+    )
+    p.add_argument("--sender-inn", default="7700000000")
+    p.add_argument("--tz", help="zone of the exporter (default UCHET_TIMEZONE)")
+    p.add_argument("--no-truth", action="store_true", help="do not write askue_truth.json")
+    p.set_defaults(func=run_simulate)
+
+
+def _iso(t: Any) -> str:
+    return f"{t:%Y-%m-%dT%H:%M:%S}Z"
+
+
+def _error_line(exc: AskueError) -> dict[str, Any]:
+    return {
+        "file": exc.file,
+        "error": exc.detail,
+        "receipt": int(exc.receipt),
+        "reason": exc.reason,
+        **exc.location(),
+    }
+
+
+def write_values(parsed: ParsedFile, out: IO[bytes]) -> int:
+    """Writes one JSON line per non-empty value of ``parsed``; returns how many."""
+    n = 0
+    for series in parsed.series:
+        base = {
+            "file": parsed.file,
+            "sender_inn": parsed.header.sender_inn,
+            "point": series.point.code,
+            "channel": CHANNEL_OBIS[series.channel],
+            "code": series.channel,
+        }
+        lines = []
+        for period, value, flags in zip(series.periods, series.values, series.flags, strict=True):
+            if value is None:
+                continue
+            lines.append(
+                orjson.dumps(
+                    {
+                        **base,
+                        "start": _iso(period.start_utc),
+                        "end": _iso(period.end_utc),
+                        "value": str(value),
+                        "status": 1 if flags & Flag.NON_COMMERCIAL else 0,
+                        "flags": flag_names(flags),
+                    }
+                )
+            )
+        if lines:
+            out.write(b"\n".join(lines) + b"\n")
+            n += len(lines)
+    return n
+
+
+def run_parse(args: argparse.Namespace) -> int:
+    settings = Settings()
+    tz = args.tz or settings.timezone
+    # The size and time bounds are settings once Settings has them (askue_max_bytes,
+    # askue_timeout_s); until then the defaults of adapters.askue apply.
+    max_bytes = args.max_bytes or getattr(settings, "askue_max_bytes", DEFAULT_MAX_BYTES)
+    timeout = args.timeout or getattr(settings, "askue_timeout_s", DEFAULT_TIMEOUT_S)
+    out = sys.stdout.buffer
+    failed = 0
+    try:
+        for result in parse_files(args.files, tz=tz, max_bytes=max_bytes, timeout_s=timeout):
+            if isinstance(result, AskueError):
+                failed += 1
+                out.write(orjson.dumps(_error_line(result)) + b"\n")
+                log.warning("%s", result)
+                continue
+            n = write_values(result, out)
+            for exc in result.errors:
+                out.write(orjson.dumps(_error_line(exc)) + b"\n")
+            if result.error_count > len(result.errors):
+                more = result.error_count - len(result.errors)
+                line = {
+                    "file": result.file,
+                    "error": f"{more} more errors not listed",
+                    "receipt": int(result.receipt),
+                }
+                out.write(orjson.dumps(line) + b"\n")
+            for warning in result.warnings:
+                log.warning("%s: %s", result.file, warning)
+            if result.error_count:
+                failed += 1
+            log.info(
+                "%s: number %d, day %s, %d values, %d empty, %d errors, receipt %d",
+                result.file,
+                result.header.number,
+                result.header.day,
+                n,
+                result.empty_count,
+                result.error_count,
+                result.receipt,
+            )
+        out.flush()
+    except BrokenPipeError:
+        # The reader (head, less) went away: nothing more to say to it.
+        sys.stderr.close()
+        return 0
+    return 1 if failed else 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from simulators.askue import AskueFleet, write_fleet
+
+    try:
+        fleet = AskueFleet(
+            seed=args.seed,
+            points=args.points,
+            days=args.days,
+            start=args.start,
+            minutes=args.minutes,
+            encoding=args.encoding,
+            channels=tuple(c.strip() for c in args.channels.split(",") if c.strip()),
+            groups=args.groups,
+            corrections=args.corrections,
+            non_commercial=args.non_commercial,
+            measurement_errors=args.measurement_errors,
+            changeover=args.changeover,
+            broken=tuple(b.strip() for b in args.broken.split(",") if b.strip()),
+            sender_inn=args.sender_inn,
+            tz=args.tz or Settings().timezone,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    truth = write_fleet(args.out, fleet, truth=not args.no_truth)
+    summary = {
+        "out": str(args.out),
+        "files": len(truth["files"]),
+        "values": len(truth["values"]),
+        "truth": None if args.no_truth else str(args.out / "askue_truth.json"),
+    }
+    sys.stdout.buffer.write(orjson.dumps(summary) + b"\n")
+    return 0

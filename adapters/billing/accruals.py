@@ -1,0 +1,187 @@
+"""Writes one period's result in one transaction: the period's old accruals, house balances and
+estimates are deleted and the new ones copied in, so billing a period again replaces it."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+import numpy as np
+
+from adapters.billing.period import month_date
+from core.billing import METHODS, SERVICES, BillingResult
+from core.billing.model import M_AVERAGE, M_NORMATIVE, Int64Array
+
+_STAGE = """
+CREATE TEMP TABLE _accrual_stage (
+    premise_id text, service smallint, method smallint, volume_micro bigint,
+    amount_kopecks bigint, increased boolean, explanation text
+) ON COMMIT DROP
+"""
+_STAGE_COLUMNS = (
+    "premise_id",
+    "service",
+    "method",
+    "volume_micro",
+    "amount_kopecks",
+    "increased",
+    "explanation",
+)
+
+# numeric × 0.000001 has exactly 6 places and × 0.01 exactly 2: no rounding on the way in
+_INSERT = """
+INSERT INTO accruals (period, premise_id, service, method, volume, tariff, coefficient, amount,
+                      explanation, run_id)
+SELECT $1, premise_id, ($2::text[])[service + 1], ($3::text[])[method + 1],
+       volume_micro * 0.000001, ($4::numeric[])[service + 1],
+       CASE WHEN increased THEN $5::numeric ELSE 1 END, amount_kopecks * 0.01, explanation, $6
+FROM _accrual_stage
+"""
+
+_HOUSES = """
+INSERT INTO house_balances (period, house_id, service, house_volume, individual_volume,
+                            excess_volume, distributed_volume, operator_volume, run_id)
+SELECT $1, h, s, hv * 0.000001, iv * 0.000001, ev * 0.000001, dv * 0.000001, ov * 0.000001, $2
+FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
+            $9::bigint[]) AS t(h, s, hv, iv, ev, dv, ov)
+"""
+
+_ESTIMATES = """
+INSERT INTO billed_estimates (meter_id, period, method, volume, run_id)
+SELECT m, $1, me, v * 0.000001, $2
+FROM unnest($3::integer[], $4::text[], $5::bigint[]) AS t(m, me, v)
+"""
+
+
+def half_up(num: int, den: int) -> int:
+    """round(num / den) with halves away from zero (den > 0), on Python integers."""
+    q = (2 * abs(num) + den) // (2 * den)
+    return -q if num < 0 else q
+
+
+def _micro(values: Int64Array, unit: int) -> list[int]:
+    return [half_up(v * 10**6, unit) for v in values.tolist()]
+
+
+@dataclass(frozen=True)
+class ServiceTotal:
+    service: str
+    lines: int
+    amount: Decimal
+
+
+def totals(result: BillingResult) -> list[ServiceTotal]:
+    """Lines and amount per service that has lines, in the order of ``SERVICES``."""
+    a = result.accruals
+    out = []
+    for s, name in enumerate(SERVICES):
+        sel = a.service == s
+        n = int(sel.sum())
+        if n:
+            kopecks = int(a.amount_kopecks[sel].sum(dtype=np.int64))
+            out.append(ServiceTotal(name, n, Decimal(kopecks).scaleb(-2)))
+    return out
+
+
+async def write_result(
+    conn: asyncpg.Connection,
+    result: BillingResult,
+    texts: list[str],
+    meter_db_ids: Int64Array,
+    *,
+    started_at: datetime,
+    timings: tuple[float, float],
+) -> tuple[int, int]:
+    """Replaces the period's rows with ``result``; returns (run id, estimates written).
+
+    The caller holds the period's advisory lock; ``timings`` are (load_s, compute_s).
+    """
+    inp = result.input
+    period = inp.last_period
+    day = month_date(period)
+    a = result.accruals
+    by_service = totals(result)
+    total = sum((t.amount for t in by_service), Decimal(0))
+    t0 = time.perf_counter()
+    async with conn.transaction():
+        run_id: int = await conn.fetchval(
+            "INSERT INTO billing_runs (period, started_at, premises, meters, lines, total,"
+            " totals, load_s, compute_s, write_s)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0) RETURNING id",
+            day,
+            started_at,
+            len(inp.premises.ids),
+            len(inp.meters.ids) + len(inp.house_meters.ids),
+            int(a.period.size),
+            total,
+            json.dumps({t.service: str(t.amount) for t in by_service}),
+            *timings,
+        )
+        for table in ("accruals", "house_balances", "billed_estimates"):
+            await conn.execute(f"DELETE FROM {table} WHERE period = $1", day)
+        await conn.execute(_STAGE)
+        ids = inp.premises.ids
+        records = zip(
+            [ids[i] for i in a.premise.tolist()],
+            a.service.tolist(),
+            a.method.tolist(),
+            a.volume_micro.tolist(),
+            a.amount_kopecks.tolist(),
+            a.increased.tolist(),
+            texts,
+            strict=True,
+        )
+        await conn.copy_records_to_table("_accrual_stage", records=records, columns=_STAGE_COLUMNS)
+        await conn.execute(
+            _INSERT,
+            day,
+            list(SERVICES),
+            list(METHODS),
+            [inp.tariffs.get(s) for s in range(len(SERVICES))],
+            inp.settings.increasing_coefficient,
+            run_id,
+        )
+        hr = result.houses
+        measured = hr.measured.tolist()
+
+        def maybe(values: Int64Array) -> list[int | None]:
+            micro = _micro(values, result.unit)
+            return [v if ok else None for v, ok in zip(micro, measured, strict=True)]
+
+        await conn.execute(
+            _HOUSES,
+            day,
+            run_id,
+            [inp.houses.ids[i] for i in hr.house.tolist()],
+            [SERVICES[s] for s in hr.service.tolist()],
+            maybe(hr.house_volume),
+            _micro(hr.individual, result.unit),
+            maybe(hr.excess),
+            _micro(hr.distributed, result.unit),
+            _micro(hr.operator, result.unit),
+        )
+        # what each meter was billed without a reading: the run that gets one reverses it
+        ml = result.meter_lines
+        est = np.flatnonzero(
+            (ml.period == period)
+            & ((ml.method == M_AVERAGE) | (ml.method == M_NORMATIVE))
+            & (ml.current < 0)
+        )
+        await conn.execute(
+            _ESTIMATES,
+            day,
+            run_id,
+            meter_db_ids[ml.meter[est]].tolist(),
+            [METHODS[m] for m in ml.method[est].tolist()],
+            _micro(ml.volume[est], result.unit),
+        )
+        await conn.execute(
+            "UPDATE billing_runs SET write_s = $2, finished_at = now() WHERE id = $1",
+            run_id,
+            time.perf_counter() - t0,
+        )
+    return run_id, int(est.size)

@@ -1,0 +1,435 @@
+"""The database front end of the billing core: a :class:`BillingInput` for one period, built
+from the reference tables, the readings and the estimates billed by earlier runs.
+
+A handful of set-based queries whatever the number of premises; results come back as arrays
+(``array_agg``) and go straight into numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import numpy as np
+
+from core.billing import (
+    NO_INSTALL,
+    SERVICES,
+    BillingInput,
+    BillingSettings,
+    Fixed,
+    Houses,
+    Meters,
+    Premises,
+    PriorEstimates,
+    Registers,
+    month_name,
+    month_registers,
+)
+from core.billing.model import Int64Array
+from core.codes import Flag
+from core.errors import BillingError
+
+#: readings that are not actual register values are never billed
+EXCLUDED_FLAGS = Flag.ESTIMATED | Flag.NON_COMMERCIAL | Flag.MEASUREMENT_ERROR | Flag.SUPERSEDED
+#: register values are taken to 6 decimals: more digits of a float8 are representation noise
+READING_PLACES = 6
+_I64 = np.int64
+#: decimals an area may have (m²): more is a float that leaked into the data
+_AREA_PLACES = 4
+#: where the history of a long-silent meter is searched from
+_EARLIEST = 1900 * 12
+
+
+def month_start(index: int, tz: ZoneInfo) -> datetime:
+    """The instant the local month ``index`` begins."""
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=tz).astimezone(UTC)
+
+
+def month_date(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class PeriodData:
+    """The input of one run and how its rows map back to the database."""
+
+    input: BillingInput
+    meter_db_ids: Int64Array
+    house_meter_db_ids: Int64Array
+    warnings: list[str] = field(default_factory=list)
+
+
+def _month_sql(column: str) -> str:
+    local = f"({column} AT TIME ZONE $1)"
+    return f"(extract(year FROM {local})::int * 12 + extract(month FROM {local})::int - 1)"
+
+
+# R(m) per meter: the last register reading of each local month, as parallel arrays
+_REGISTERS = f"""
+SELECT array_agg(meter_id), array_agg(month), array_agg(value) FROM (
+    SELECT DISTINCT ON (meter_id, month) meter_id, month, value FROM (
+        SELECT meter_id, ts, value, {_month_sql("ts")} AS month FROM readings
+        WHERE kind = 0 AND flags & $2 = 0 AND ts >= $3 AND ts < $4
+          AND meter_id = ANY($5::integer[])
+    ) r ORDER BY meter_id, month, ts DESC
+) last
+"""
+
+_RATES = """
+SELECT DISTINCT ON (service) service, value FROM {table}
+WHERE valid_from <= $1 ORDER BY service, valid_from DESC
+"""
+
+_METERS = """
+SELECT array_agg(id ORDER BY id), array_agg(external_id ORDER BY id),
+       array_agg(channel ORDER BY id), array_agg(service ORDER BY id),
+       array_agg(premise_id ORDER BY id), array_agg(house_id ORDER BY id),
+       array_agg(coalesce(extract(year FROM installed)::int * 12
+                          + extract(month FROM installed)::int - 1, $1::bigint) ORDER BY id),
+       array_agg(coalesce(capacity_digits, -1) ORDER BY id),
+       array_agg(unit ORDER BY id)
+FROM meters WHERE premise_id IS NOT NULL OR house_id IS NOT NULL
+"""
+
+
+def _decimal_units(value: Decimal, scale: int) -> int:
+    return int(value.scaleb(scale))
+
+
+def _scale(value: Decimal) -> int:
+    return max(0, -int(value.as_tuple().exponent))
+
+
+def micro_fixed(micro: Int64Array) -> Fixed:
+    """Values given in millionths as :class:`Fixed` with the smallest exact scale."""
+    for scale in range(READING_PLACES + 1):
+        step = 10 ** (READING_PLACES - scale)
+        if not (micro % step).any():
+            return Fixed(micro // step, scale)
+    raise AssertionError("unreachable")
+
+
+def _fixed_of(values: list[Decimal]) -> Fixed:
+    try:
+        return Fixed.of(values)
+    except OverflowError:
+        raise BillingError("a reference value has too many digits to bill exactly") from None
+
+
+async def _rates(conn: asyncpg.Connection, table: str, period: date) -> dict[int, Decimal]:
+    rows = await conn.fetch(_RATES.format(table=table), period)
+    return {SERVICES.index(r["service"]): r["value"] for r in rows}
+
+
+async def _premises(
+    conn: asyncpg.Connection, period: date, house_index: dict[str, int]
+) -> tuple[Premises, dict[str, int]]:
+    scale = await conn.fetchval("SELECT coalesce(max(scale(area)), 0) FROM premises")
+    if scale > _AREA_PLACES:
+        bad = await conn.fetchrow(
+            "SELECT id, area FROM premises WHERE scale(area) > $1 LIMIT 1", _AREA_PLACES
+        )
+        assert bad is not None
+        raise BillingError(
+            f"premise {bad['id']}: area {bad['area']} has more than {_AREA_PLACES} decimals"
+        )
+    row = await conn.fetchrow(
+        "SELECT array_agg(id ORDER BY id), array_agg(house_id ORDER BY id),"
+        " array_agg((area * 10::numeric ^ $1)::bigint ORDER BY id),"
+        " array_agg(residential ORDER BY id), array_agg(residents ORDER BY id),"
+        " array_agg(owners ORDER BY id), array_agg(meter_possible ORDER BY id) FROM premises",
+        scale,
+    )
+    assert row is not None
+    ids: list[str] = row[0] or []
+    if not ids:
+        raise BillingError("no premises in the database: load them with `uchet load FILE.json`")
+    index = {pid: i for i, pid in enumerate(ids)}
+    try:
+        house = np.array([house_index[h] for h in row[1]], dtype=_I64)
+    except KeyError as exc:  # the foreign key makes this a broken database, still say so
+        raise BillingError(f"a premise names house {exc.args[0]!r}, which does not exist") from None
+    n = len(ids)
+    general = await _rates(conn, "normatives", period)
+    over = await conn.fetch("SELECT premise_id, service, value FROM premise_normatives")
+    normatives: dict[int, Fixed] = {}
+    given: dict[int, np.typing.NDArray[np.bool_]] = {}
+    for s in range(len(SERVICES)):
+        mine = [(index[r["premise_id"]], r["value"]) for r in over if r["service"] == SERVICES[s]]
+        if s not in general and not mine:
+            continue
+        values = [v for _, v in mine] + ([general[s]] if s in general else [])
+        sc = max(_scale(v) for v in values)
+        base = _decimal_units(general[s], sc) if s in general else 0
+        units = np.full(n, base, dtype=_I64)
+        mask = np.full(n, s in general, dtype=np.bool_)
+        if mine:
+            at = np.array([i for i, _ in mine], dtype=_I64)
+            units[at] = [_decimal_units(v, sc) for _, v in mine]
+            mask[at] = True
+        normatives[s] = Fixed(units, sc)
+        given[s] = mask
+    premises = Premises(
+        ids=ids,
+        house=house,
+        area=Fixed(np.array(row[2], dtype=_I64), int(scale)),
+        residential=np.array(row[3], dtype=np.bool_),
+        residents=np.array(row[4], dtype=_I64),
+        owners=np.array(row[5], dtype=_I64),
+        meter_possible=np.array(row[6], dtype=np.bool_),
+        normatives=normatives,
+        normative_given=given,
+    )
+    return premises, index
+
+
+async def _houses(conn: asyncpg.Connection) -> Houses:
+    rows = await conn.fetch("SELECT id, common_area, soi_excess FROM houses ORDER BY id")
+    areas = [r["common_area"] for r in rows]
+    return Houses(
+        ids=[r["id"] for r in rows],
+        common_area=_fixed_of([a if a is not None else Decimal(0) for a in areas]),
+        common_area_given=np.array([a is not None for a in areas], dtype=np.bool_),
+        distribute_excess=np.array([r["soi_excess"] == "distribute" for r in rows], dtype=bool),
+    )
+
+
+@dataclass
+class _MeterSet:
+    db_ids: Int64Array
+    meters: Meters
+    digits: Int64Array
+
+
+def _meter_name(external_id: str, channel: str, service: str) -> str:
+    return external_id if channel == service else f"{external_id}/{channel}"
+
+
+async def _meters(
+    conn: asyncpg.Connection,
+    premise_index: dict[str, int],
+    house_index: dict[str, int],
+    warnings: list[str],
+) -> tuple[_MeterSet, _MeterSet]:
+    row = await conn.fetchrow(_METERS, NO_INSTALL)
+    assert row is not None
+    ids, ext, channel, service, premise, house, installed, digits, _ = (list(c or []) for c in row)
+    per: dict[str, list[int]] = {"premise": [], "house": []}
+    owner: dict[str, list[int]] = {"premise": [], "house": []}
+    unknown: list[str] = []
+    for i, (p, h) in enumerate(zip(premise, house, strict=True)):
+        if p is not None:
+            if p not in premise_index:
+                unknown.append(f"{_meter_name(ext[i], channel[i], service[i])} → {p}")
+                continue
+            per["premise"].append(i)
+            owner["premise"].append(premise_index[p])
+        else:
+            per["house"].append(i)
+            owner["house"].append(house_index[h])
+    if unknown:
+        warnings.append(
+            f"{len(unknown)} meter(s) bound to premises that are not in the premises table, "
+            f"not billed: {', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}"
+        )
+
+    def build(kind: str) -> _MeterSet:
+        sel = per[kind]
+        return _MeterSet(
+            db_ids=np.array([ids[i] for i in sel], dtype=_I64),
+            meters=Meters(
+                ids=[_meter_name(ext[i], channel[i], service[i]) for i in sel],
+                owner=np.array(owner[kind], dtype=_I64),
+                service=np.array([SERVICES.index(service[i]) for i in sel], dtype=_I64),
+                installed=np.array([installed[i] for i in sel], dtype=_I64),
+            ),
+            digits=np.array([digits[i] for i in sel], dtype=_I64),
+        )
+
+    return build("premise"), build("house")
+
+
+def _drop_decreasing(
+    meter: Int64Array, month: Int64Array, micro: Int64Array, digits: Int64Array
+) -> tuple[Int64Array, list[int]]:
+    """Positions to keep, and the positions of register values lower than an earlier value
+    of a meter without ``capacity_digits`` (not billed: a rollover is impossible there)."""
+    keep = np.ones(meter.size, dtype=np.bool_)
+    if meter.size == 0:
+        return np.flatnonzero(keep), []
+    order = np.lexsort((month, meter))
+    m, v = meter[order], micro[order]
+    starts = np.ones(m.size, dtype=np.bool_)
+    starts[1:] = m[1:] != m[:-1]
+    # running maximum per meter: offset each meter above the range of the previous ones
+    rel = v - v.min()
+    span = int(rel.max()) + 1
+    group = np.cumsum(starts) - 1
+    if int(group[-1]) * span < 2**62:
+        shift = group * span
+        running = np.maximum.accumulate(rel + shift) - shift
+    else:  # values too spread for the offset trick: a plain loop, rare
+        running = rel.copy()
+        for i in range(1, m.size):
+            if not starts[i]:
+                running[i] = max(running[i], running[i - 1])
+    prev = np.empty_like(running)
+    prev[1:] = running[:-1]
+    bad = ~starts & (rel < prev) & (digits[m] < 0)
+    keep[order[bad]] = False
+    return np.flatnonzero(keep), order[bad].tolist()
+
+
+async def _registers(
+    conn: asyncpg.Connection,
+    tz: ZoneInfo,
+    lo: int,
+    hi: int,
+    db_ids: Int64Array,
+) -> tuple[Int64Array, Int64Array, Int64Array]:
+    """(meter db id, month, value in millionths) of R(m) for months [lo, hi)."""
+    row = await conn.fetchrow(
+        _REGISTERS,
+        tz.key,
+        int(EXCLUDED_FLAGS),
+        month_start(lo, tz),
+        month_start(hi, tz),
+        db_ids.tolist(),
+    )
+    assert row is not None
+    meter = np.array(row[0] or [], dtype=_I64)
+    month = np.array(row[1] or [], dtype=_I64)
+    value = np.array(row[2] or [], dtype=np.float64)
+    if value.size and float(np.abs(value).max()) >= 2**53 / 10**READING_PLACES:
+        raise BillingError("a register value is too large to bill to 6 decimals")
+    return meter, month, np.rint(value * 10**READING_PLACES).astype(_I64)
+
+
+def _to_registers(
+    ms: _MeterSet,
+    meter_db: Int64Array,
+    month: Int64Array,
+    micro: Int64Array,
+    warnings: list[str],
+) -> Registers:
+    if ms.db_ids.size and meter_db.size:
+        order = np.argsort(ms.db_ids)
+        known = ms.db_ids[order]
+        pos = np.minimum(np.searchsorted(known, meter_db), known.size - 1)
+        sel = np.flatnonzero(known[pos] == meter_db)
+        meter = order[pos[sel]].astype(_I64)
+    else:
+        sel = meter = np.zeros(0, dtype=_I64)
+    month, micro = month[sel], micro[sel]
+    keep, dropped = _drop_decreasing(meter, month, micro, ms.digits)
+    for i in dropped[:20]:
+        warnings.append(
+            f"meter {ms.meters.ids[int(meter[i])]}: the reading of {month_name(int(month[i]))} "
+            f"({micro[i] / 10**READING_PLACES:g}) is lower than an earlier one and the meter "
+            "has no capacity_digits: not used"
+        )
+    if len(dropped) > 20:
+        warnings.append(f"… {len(dropped) - 20} more readings lower than earlier ones not used")
+    meter, month, micro = meter[keep], month[keep], micro[keep]
+    result = month_registers(meter, month, month, micro_fixed(micro), ms.digits)
+    assert isinstance(result, Registers)  # decreasing values were dropped above
+    return result
+
+
+async def _prior(
+    conn: asyncpg.Connection,
+    period: int,
+    db_ids: Int64Array,
+    regs: Registers,
+) -> PriorEstimates:
+    """Estimates billed to each meter in earlier runs after its last reading before ``period``."""
+    n = db_ids.size
+    last = np.full(n, -1, dtype=_I64)
+    before = regs.month < period
+    # registers are sorted by (meter, month): the last assignment per meter wins
+    last[regs.meter[before]] = regs.month[before]
+    rows = await conn.fetchrow(
+        "SELECT array_agg(k.i), array_agg(extract(year FROM e.period)::int * 12"
+        " + extract(month FROM e.period)::int - 1), array_agg((e.volume * 1000000)::bigint)"
+        " FROM billed_estimates e"
+        " JOIN unnest($1::integer[], $2::integer[], $3::date[]) AS k(meter_id, i, after)"
+        "   USING (meter_id)"
+        " WHERE e.period > k.after AND e.period < $4",
+        db_ids.tolist(),
+        list(range(n)),
+        [month_date(int(a)) if a >= 0 else date(1, 1, 1) for a in last.tolist()],
+        month_date(period),
+    )
+    assert rows is not None
+    meter = np.array(rows[0] or [], dtype=_I64)
+    if meter.size == 0:
+        return PriorEstimates()
+    order = np.lexsort((np.array(rows[1], dtype=_I64), meter))
+    return PriorEstimates(
+        meter=meter[order],
+        month=np.array(rows[1], dtype=_I64)[order],
+        volume=micro_fixed(np.array(rows[2], dtype=_I64)[order]),
+    )
+
+
+async def load_period(
+    conn: asyncpg.Connection,
+    period: int,
+    *,
+    timezone: str,
+    settings: BillingSettings | None = None,
+) -> PeriodData:
+    """Everything ``bill`` needs for ``period`` (a month index), read in one snapshot.
+
+    Registers are read for the months the rules can reach (the average window before the
+    longest run of averages); a meter silent over that whole span also gets its older
+    month-end readings, since its next reading is billed against the last one, however old.
+    """
+    st = settings or BillingSettings()
+    tz = ZoneInfo(timezone)
+    warnings: list[str] = []
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        day = month_date(period)
+        tariffs = await _rates(conn, "tariffs", day)
+        if not tariffs:
+            raise BillingError(
+                f"no tariffs valid in {month_name(period)}: load them with `uchet load`"
+            )
+        soi = await _rates(conn, "soi_normatives", day)
+        houses = await _houses(conn)
+        house_index = {h: i for i, h in enumerate(houses.ids)}
+        premises, premise_index = await _premises(conn, day, house_index)
+        pm, hm = await _meters(conn, premise_index, house_index, warnings)
+        all_ids = np.concatenate([pm.db_ids, hm.db_ids])
+        recent = period - st.average_max_periods
+        lo = recent - st.average_window_months
+        meter_db, month, micro = await _registers(conn, tz, lo, period + 1, all_ids)
+        heard = np.unique(meter_db[(month >= recent) & (month < period)])
+        silent = np.setdiff1d(all_ids, heard)
+        if silent.size:
+            old = await _registers(conn, tz, _EARLIEST, lo, silent)
+            meter_db, month, micro = (
+                np.concatenate(p) for p in zip((meter_db, month, micro), old, strict=True)
+            )
+        regs = _to_registers(pm, meter_db, month, micro, warnings)
+        hregs = _to_registers(hm, meter_db, month, micro, warnings)
+        prior = await _prior(conn, period, pm.db_ids, regs)
+    inp = BillingInput(
+        first_period=period,
+        last_period=period,
+        tariffs=tariffs,
+        soi_normatives=soi,
+        premises=premises,
+        houses=houses,
+        meters=pm.meters,
+        registers=regs,
+        house_meters=hm.meters,
+        house_registers=hregs,
+        settings=st,
+        prior_estimates=prior,
+    )
+    return PeriodData(inp, pm.db_ids, hm.db_ids, warnings)

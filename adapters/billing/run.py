@@ -1,0 +1,110 @@
+"""One billing run of the store for a period: load, compute, write, timed, one period at a time."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import asyncpg
+
+from adapters.billing.accruals import ServiceTotal, totals, write_result
+from adapters.billing.period import load_period, month_date
+from adapters.billing.reference import parse_period
+from adapters.store.db import store_errors
+from core.billing import BillingResult, BillingSettings, bill, explanations, month_index
+from core.errors import StoreError
+
+_LOCK = 0x62696C6C  # "bill": one run per period at a time
+
+
+@dataclass(frozen=True)
+class BillReport:
+    period: str
+    run_id: int
+    premises: int
+    meters: int
+    lines: int
+    estimates: int
+    services: list[ServiceTotal]
+    total: Decimal
+    load_s: float
+    compute_s: float
+    explain_s: float
+    write_s: float
+    warnings: list[str] = field(default_factory=list)
+    result: BillingResult | None = None
+    explanations: list[str] = field(default_factory=list)
+
+
+def parse_billing_period(text: str) -> int:
+    """``YYYY-MM`` as a month index; BillingError naming the option otherwise."""
+    day = parse_period(text, "--period")
+    return month_index(day.year, day.month)
+
+
+async def bill_period(
+    conn: asyncpg.Connection,
+    period: int,
+    *,
+    timezone: str,
+    settings: BillingSettings | None = None,
+) -> BillReport:
+    """Bills ``period`` from the store and replaces its accruals (idempotent)."""
+    started = datetime.now(UTC)
+    async with store_errors("bill"):
+        if await conn.fetchval("SELECT to_regclass('tariffs')") is None:
+            raise StoreError(
+                "the database has no billing tables: run `uchet migrate`", retryable=False
+            )
+        await conn.execute("SELECT pg_advisory_lock($1, $2)", _LOCK, period)
+        try:
+            t0 = time.perf_counter()
+            data = await load_period(conn, period, timezone=timezone, settings=settings)
+            t1 = time.perf_counter()
+            result = bill(data.input)
+            t2 = time.perf_counter()
+            texts = explanations(result)
+            t3 = time.perf_counter()
+            run_id, estimates = await write_result(
+                conn,
+                result,
+                texts,
+                data.meter_db_ids,
+                started_at=started,
+                timings=(t1 - t0, t3 - t1),
+            )
+            t4 = time.perf_counter()
+            later = await conn.fetch(
+                "SELECT DISTINCT period FROM accruals WHERE period > $1 ORDER BY period",
+                month_date(period),
+            )
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK, period)
+    warnings = list(data.warnings)
+    if later:
+        names = ", ".join(f"{r['period']:%Y-%m}" for r in later)
+        warnings.append(
+            f"later periods are already billed ({names}): their recalculations used the "
+            "estimates this run replaced; bill them again in order"
+        )
+    inp = data.input
+    services = totals(result)
+    return BillReport(
+        period=f"{month_date(period):%Y-%m}",
+        run_id=run_id,
+        premises=len(inp.premises.ids),
+        meters=len(inp.meters.ids) + len(inp.house_meters.ids),
+        lines=int(result.accruals.period.size),
+        estimates=estimates,
+        services=services,
+        total=sum((s.amount for s in services), Decimal(0)),
+        load_s=t1 - t0,
+        compute_s=t2 - t1,
+        explain_s=t3 - t2,
+        write_s=t4 - t3,
+        warnings=warnings,
+        result=result,
+        explanations=texts,
+    )

@@ -1,0 +1,261 @@
+"""`uchet bill` from the store, end to end: N premises loaded with COPY, months of readings,
+the period billed with the time split between loading, computing and writing.
+
+    python bench/bench_bill_store.py [--premises 100000] [--months 8] [--sample 500] [--seed 1]
+
+A fresh database is created from UCHET_TEST_DATABASE_URL (default
+postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards. The month before the period
+is billed first, so the timed run reverses stored estimates (recalculation) like a real one;
+the period is then billed again (the idempotent re-run deletes and rewrites its lines).
+Baseline, measured in the same run: a loader that queries per premise (premise, its meters,
+each meter's month-end registers), timed on ``--sample`` premises and scaled to N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from decimal import Decimal as D
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from adapters.billing import BillReport, bill_period
+from adapters.billing.period import month_start
+from adapters.store.partitions import Partitions
+from api.runtime import migrate_url
+from core.billing import METHODS, month_index, month_name
+from core.channels import canonical_unit
+
+ADMIN_URL = os.environ.get("UCHET_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TZ = "Europe/Moscow"
+PERIOD = month_index(2026, 3)
+PER_HOUSE = 40
+METERED = (("cold_water", 0.7, 0.35), ("hot_water", 0.7, 0.25), ("electricity", 0.85, 150.0))
+
+
+def _with_db(url: str, name: str) -> str:
+    return f"{url.rpartition('/')[0]}/{name}"
+
+
+async def _populate(url: str, n: int, months: int, seed: int) -> tuple[int, int]:
+    """Houses, premises, meters, rates and readings, all with COPY; returns (meters, readings)."""
+    rng = np.random.default_rng(seed)
+    tz = ZoneInfo(TZ)
+    nh = max(1, n // PER_HOUSE)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.copy_records_to_table(
+            "houses",
+            records=[
+                (f"h{i:06d}", Decimal(int(rng.integers(300, 3000))), "operator") for i in range(nh)
+            ],
+            columns=("id", "common_area", "soi_excess"),
+        )
+        area = rng.integers(250, 1200, n)  # tenths of m²
+        residents = rng.integers(0, 5, n)
+        owners = rng.integers(1, 3, n)
+        residential = rng.random(n) < 0.97
+        possible = rng.random(n) < 0.9
+        pids = [f"p{i:07d}" for i in range(n)]
+        await conn.copy_records_to_table(
+            "premises",
+            records=[
+                (
+                    pids[i],
+                    f"h{i // PER_HOUSE % nh:06d}",
+                    f"{i:010d}",
+                    Decimal(int(area[i])).scaleb(-1),
+                    bool(residential[i]),
+                    int(residents[i]),
+                    int(owners[i]),
+                    bool(possible[i]),
+                )
+                for i in range(n)
+            ],
+            columns=(
+                "id",
+                "house_id",
+                "account",
+                "area",
+                "residential",
+                "residents",
+                "owners",
+                "meter_possible",
+            ),
+        )
+        meters: list[tuple[object, ...]] = []
+        kinds: list[tuple[str, float]] = []  # (service, monthly consumption)
+        for service, share, monthly in METERED:
+            for i in np.flatnonzero(rng.random(n) < share).tolist():
+                unit = canonical_unit(service)
+                meters.append(
+                    ("bench", f"{pids[i]}-{service}", service, service, unit, pids[i], None)
+                )
+                kinds.append((service, monthly))
+        for h in range(nh):
+            for service, monthly in (("electricity", 150.0 * PER_HOUSE), ("cold_water", 12.0)):
+                unit = canonical_unit(service)
+                meters.append(
+                    ("bench", f"h{h:06d}-{service}", service, service, unit, None, f"h{h:06d}")
+                )
+                kinds.append((service, monthly))
+        await conn.copy_records_to_table(
+            "meters",
+            records=meters,
+            columns=(
+                "source",
+                "external_id",
+                "channel",
+                "service",
+                "unit",
+                "premise_id",
+                "house_id",
+            ),
+        )
+        ids = [r["id"] for r in await conn.fetch("SELECT id FROM meters ORDER BY id")]
+        first = PERIOD - months + 1
+        starts = [month_start(m, tz) for m in range(first, PERIOD + 1)]
+        async with conn.transaction():
+            days = [s + timedelta(days=d) for s in starts for d in (0, 20)]
+            await Partitions().ensure(
+                conn, {datetime(d.year, d.month, 1, tzinfo=UTC) for d in days}
+            )
+        records: list[tuple[object, ...]] = []
+        for mid, (_service, monthly) in zip(ids, kinds, strict=True):
+            value = float(rng.integers(0, 50_000)) / 10
+            silent = rng.random() < 0.03  # a meter that stops reporting for good
+            stop = rng.integers(first, PERIOD + 1) if silent else PERIOD + 1
+            use = rng.gamma(4.0, monthly / 4.0, months)
+            seen = rng.random(months) < 0.9
+            for k, m in enumerate(range(first, PERIOD + 1)):
+                value = round(value + float(use[k]), 3)
+                if seen[k] and m < stop:
+                    ts = starts[k] + timedelta(days=19, hours=int(rng.integers(0, 24)))
+                    records.append((mid, ts, value, 0, 0))
+        await conn.copy_records_to_table(
+            "readings", records=records, columns=("meter_id", "ts", "value", "kind", "flags")
+        )
+        await conn.executemany(
+            "INSERT INTO tariffs (service, valid_from, value) VALUES ($1, '2025-01-01', $2)",
+            [
+                ("cold_water", D("50.00")),
+                ("hot_water", D("210.00")),
+                ("sewage", D("40.05")),
+                ("electricity", D("5.00")),
+            ],
+        )
+        await conn.executemany(
+            "INSERT INTO normatives (service, valid_from, value) VALUES ($1, '2025-01-01', $2)",
+            [("cold_water", D("6.935")), ("hot_water", D("4.745")), ("electricity", D("46"))],
+        )
+        await conn.executemany(
+            "INSERT INTO soi_normatives (service, valid_from, value) VALUES ($1, '2025-01-01', $2)",
+            [("cold_water", D("0.03")), ("electricity", D("1.2"))],
+        )
+        await conn.execute("ANALYZE")
+        return len(meters), len(records)
+    finally:
+        await conn.close()
+
+
+async def _naive_load(url: str, sample: int) -> float:
+    """Seconds per premise of a loader that asks the database premise by premise."""
+    conn = await asyncpg.connect(url)
+    try:
+        pids = [r["id"] for r in await conn.fetch("SELECT id FROM premises LIMIT $1", sample)]
+        lo = month_start(PERIOD - 12, ZoneInfo(TZ))
+        hi = month_start(PERIOD + 1, ZoneInfo(TZ))
+        t0 = time.perf_counter()
+        for pid in pids:
+            await conn.fetchrow("SELECT * FROM premises WHERE id = $1", pid)
+            for m in await conn.fetch("SELECT id FROM meters WHERE premise_id = $1", pid):
+                await conn.fetch(
+                    "SELECT DISTINCT ON (date_trunc('month', ts AT TIME ZONE $4)) ts, value"
+                    " FROM readings WHERE meter_id = $1 AND kind = 0 AND ts >= $2 AND ts < $3"
+                    " ORDER BY date_trunc('month', ts AT TIME ZONE $4), ts DESC",
+                    m["id"],
+                    lo,
+                    hi,
+                    TZ,
+                )
+        return (time.perf_counter() - t0) / max(1, len(pids))
+    finally:
+        await conn.close()
+
+
+async def _bill(url: str, period: int) -> BillReport:
+    conn = await asyncpg.connect(url)
+    try:
+        return await bill_period(conn, period, timezone=TZ)
+    finally:
+        await conn.close()
+
+
+def _line(label: str, r: BillReport) -> None:
+    total = r.load_s + r.compute_s + r.explain_s + r.write_s
+    print(
+        f"{label:24} load {r.load_s:6.2f} s | compute {r.compute_s:5.2f} s"
+        f" + explanations {r.explain_s:5.2f} s | write {r.write_s:6.2f} s"
+        f" | total {total:6.2f} s | {r.lines:,} lines, {r.lines / total:,.0f} lines/s,"
+        f" {r.premises / total:,.0f} premises/s"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--premises", type=int, default=100_000)
+    parser.add_argument("--months", type=int, default=8, help="months of readings up to the period")
+    parser.add_argument("--sample", type=int, default=500, help="premises for the naive baseline")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    name = f"uchet_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(ADMIN_URL, name)
+    try:
+        await migrate_url(url)
+        t0 = time.perf_counter()
+        n_meters, n_readings = await _populate(url, args.premises, args.months, args.seed)
+        print(
+            f"data: {args.premises:,} premises, {n_meters:,} meters, {n_readings:,} readings "
+            f"over {args.months} months (COPY, {time.perf_counter() - t0:.1f} s, not timed below)"
+        )
+        before = await _bill(url, PERIOD - 1)
+        _line(f"bill {month_name(PERIOD - 1)} (first)", before)
+        report = await _bill(url, PERIOD)
+        _line(f"bill {month_name(PERIOD)}", report)
+        again = await _bill(url, PERIOD)
+        _line(f"bill {month_name(PERIOD)} again", again)
+        methods: dict[int, int] = {}
+        assert report.result is not None
+        for m in report.result.accruals.method.tolist():
+            methods[m] = methods.get(m, 0) + 1
+        print(
+            "lines by method: "
+            + ", ".join(f"{METHODS[k]} {v:,}" for k, v in sorted(methods.items()))
+        )
+        per = await _naive_load(url, args.sample)
+        naive = per * args.premises
+        print(
+            f"baseline: per-premise queries load {per * 1000:.2f} ms/premise on {args.sample} "
+            f"premises → {naive:.1f} s for {args.premises:,}; set-based load "
+            f"{report.load_s:.2f} s: {naive / report.load_s:.1f}× faster"
+        )
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

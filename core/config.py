@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     clock_tolerance_s: float = 300.0
     backfill_days: int = 400
 
+    # ASKUE files
+    askue_inbox_interval_s: float = Field(
+        default=5.0, description="look into $UCHET_HOME/inbox/askue this often; 0: never"
+    )
+    askue_max_bytes: int = 50 * 1024 * 1024
+    askue_timeout_s: float = 60.0
+
     # Batch VEE in the gateway
     vee_interval_s: float = Field(
         default=3600.0, description="run batch VEE of the current period this often; 0: never"

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.askue.importer import AskueImporter
 from adapters.modbus.devices import load_devices
 from adapters.modbus.poller import Poller
 from adapters.mqtt import MqttSource
@@ -24,6 +25,7 @@ from core.errors import StoreError
 from core.payload import BUILTIN_MAPPINGS, Mapping
 from core.reading import Reading
 from ingest.backoff import Backoff
+from ingest.inbox import watch_inbox
 from ingest.pipeline import Pipeline
 from ingest.schedule import vee_schedule
 
@@ -120,6 +122,25 @@ class Gateway:
         try:
             worker = asyncio.create_task(pipeline.run(), name="pipeline")
             tasks = [asyncio.create_task(src.run(), name=name) for name, src in sources]
+            if self.settings.askue_inbox_interval_s > 0:
+                importer = AskueImporter(
+                    store,
+                    tz=self.settings.timezone,
+                    register_unknown=self.settings.unknown_meters == "register",
+                    max_bytes=self.settings.askue_max_bytes,
+                    timeout_s=self.settings.askue_timeout_s,
+                )
+                tasks.append(
+                    asyncio.create_task(
+                        watch_inbox(
+                            importer,
+                            self.settings.home,
+                            interval_s=self.settings.askue_inbox_interval_s,
+                            stop=stop,
+                        ),
+                        name="askue-inbox",
+                    )
+                )
             if self.settings.vee_interval_s > 0:
                 tasks.append(
                     asyncio.create_task(

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import asyncpg
 import numpy as np
@@ -46,6 +47,14 @@ class BatchResult:
     duplicates: int
     conflicts: int
     quarantined: int
+    superseded: int = 0  # supersede: stored values replaced; older: values kept out
+
+
+WriteMode = Literal["first", "supersede", "older"]
+"""How a key that already holds another value is treated: ``first`` keeps the stored value
+and records a conflict; ``supersede`` (a correction, e.g. a later 80020 file) replaces it and
+records the correction; ``older`` (data an earlier correction already replaced) keeps the
+stored value and counts it as superseded."""
 
 
 _STAGE = (
@@ -157,6 +166,8 @@ class ReadingStore:
         quarantine: Sequence[QuarantineRow],
         *,
         source: str,
+        mode: WriteMode = "first",
+        correction_ref: int | None = None,
     ) -> BatchResult:
         """Writes one batch in one transaction (binary COPY).
 
@@ -165,7 +176,7 @@ class ReadingStore:
         rest into duplicates (same value) and conflicts (another value, recorded).
         """
         n = len(meter)
-        inserted = conflicts = 0
+        inserted = conflicts = superseded = 0
         async with store_errors("write batch"), self.pool.acquire() as conn:
             try:
                 async with conn.transaction():
@@ -207,8 +218,12 @@ class ReadingStore:
                                 " ON CONFLICT (meter_id, ts) DO NOTHING"
                             )
                             inserted = int(status.rsplit(" ", 1)[1])
-                            if inserted < n:
+                            if inserted < n and mode == "first":
                                 conflicts = await self._record_conflicts(conn, source)
+                            elif inserted < n and mode == "older":
+                                superseded = await self._count_different(conn)
+                            elif inserted < n:
+                                superseded = await self._supersede(conn, correction_ref)
                     if quarantine:
                         await conn.copy_records_to_table(
                             "quarantine",
@@ -218,7 +233,7 @@ class ReadingStore:
                             ],
                             columns=("source", "reason", "detail", "meter", "channel", "payload"),
                         )
-                    duplicates = n - inserted - conflicts
+                    duplicates = n - inserted - conflicts - superseded
                     if duplicates:
                         await conn.execute(
                             "INSERT INTO ingest_counters (name, value) VALUES ('duplicates', $1)"
@@ -230,7 +245,33 @@ class ReadingStore:
                 self._partitions.rolled_back()
                 raise
             self._partitions.committed()
-        return BatchResult(inserted, duplicates, conflicts, len(quarantine))
+        return BatchResult(inserted, duplicates, conflicts, len(quarantine), superseded)
+
+    async def _count_different(self, conn: asyncpg.Connection) -> int:
+        await conn.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM _stage s JOIN readings r"
+                " ON r.meter_id = s.meter_id AND r.ts = s.ts WHERE r.value <> s.value"
+            )
+        )
+
+    async def _supersede(self, conn: asyncpg.Connection, ref: int | None) -> int:
+        """Replaces stored values that the staged rows correct, recording old and new."""
+        await conn.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        status = await conn.execute(
+            "WITH changed AS (SELECT DISTINCT ON (s.meter_id, s.ts) s.meter_id, s.ts,"
+            "   r.value AS old_value, s.value, s.flags, s.end_ts FROM _stage s"
+            "   JOIN readings r ON r.meter_id = s.meter_id AND r.ts = s.ts"
+            "   WHERE r.value <> s.value OR r.flags <> s.flags),"
+            " logged AS (INSERT INTO corrections (meter_id, ts, old_value, new_value, ref)"
+            "   SELECT meter_id, ts, old_value, value, $1 FROM changed)"
+            " UPDATE readings r SET value = c.value, flags = c.flags, end_ts = c.end_ts,"
+            "   received_at = now() FROM changed c"
+            " WHERE r.meter_id = c.meter_id AND r.ts = c.ts",
+            ref,
+        )
+        return int(status.rsplit(" ", 1)[1])
 
     async def _record_conflicts(self, conn: asyncpg.Connection, source: str) -> int:
         # The staging table has no statistics: force index lookups into readings, never a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from datetime import date
@@ -49,6 +50,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--timeout", type=float, help=f"seconds per file (default {DEFAULT_TIMEOUT_S:g})"
     )
     parse.set_defaults(func=run_parse)
+    imp = actions.add_parser(
+        "import",
+        help="import 80020 files into the store, with a report per file",
+        description=(
+            "Imports each file (idempotent; a higher message number for the same sender and "
+            "day is a correction that supersedes the earlier values) and prints a report per "
+            "file: values accepted, duplicates, superseded, quarantined and rejected with "
+            "reasons, and the 80021 receipt status. Exit 1 if any file failed."
+        ),
+    )
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument("--tz", help="zone of the files' local times (default UCHET_TIMEZONE)")
+    imp.add_argument("--json", action="store_true", help="one JSON report per line")
+    imp.set_defaults(func=run_import)
 
 
 def register_simulate(sim_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -210,3 +225,36 @@ def run_simulate(args: argparse.Namespace) -> int:
     }
     sys.stdout.buffer.write(orjson.dumps(summary) + b"\n")
     return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """``uchet askue import``: files into the store, one report per file."""
+    import asyncio
+
+    from adapters.askue.importer import AskueImporter
+    from adapters.store import ReadingStore
+    from api.runtime import database_url
+
+    s = Settings()
+    tz = args.tz or s.timezone
+
+    async def run() -> list[dict[str, object]]:
+        store = await ReadingStore.open(database_url(s))
+        try:
+            importer = AskueImporter(store, tz=tz, register_unknown=s.unknown_meters == "register")
+            reports = []
+            for path in args.files:
+                report = await importer.import_file(path)
+                print(
+                    json.dumps(report.as_dict(), ensure_ascii=False)
+                    if args.json
+                    else report.summary(),
+                    flush=True,
+                )
+                reports.append(report.as_dict())
+            return reports
+        finally:
+            await store.close()
+
+    reports = asyncio.run(run())
+    return 1 if any(r["status"] == "failed" for r in reports) else 0

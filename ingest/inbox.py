@@ -1,0 +1,77 @@
+"""The inbox folder the gateway watches: ``$UCHET_HOME/inbox/askue/``.
+
+Each file dropped there (``*.xml``; a file still being written — modified in the last two
+seconds — waits for the next look) is imported and moved to ``done/`` or ``failed/`` with its
+report beside it as ``<name>.report.json``. A file goes to ``failed/`` when nothing in it
+could be imported (not XML, too large, a forbidden DTD, a broken header). One bad file never
+stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from adapters.askue.importer import AskueImporter, FileReport
+from core.errors import UchetError
+
+log = logging.getLogger(__name__)
+SETTLE_S = 2.0
+
+
+def inbox_dirs(home: Path) -> tuple[Path, Path, Path]:
+    inbox = home / "inbox" / "askue"
+    done, failed = inbox / "done", inbox / "failed"
+    for d in (inbox, done, failed):
+        d.mkdir(parents=True, exist_ok=True)
+    return inbox, done, failed
+
+
+def _move(path: Path, folder: Path) -> Path:
+    target = folder / path.name
+    if target.exists():
+        target = folder / f"{path.stem}.{time.strftime('%Y%m%dT%H%M%S')}{path.suffix}"
+    shutil.move(str(path), target)
+    return target
+
+
+async def sweep(
+    importer: AskueImporter, home: Path, *, settle_s: float = SETTLE_S
+) -> list[FileReport]:
+    """Imports every settled file in the inbox once; returns their reports."""
+    inbox, done, failed = inbox_dirs(home)
+    now = time.time()
+    reports = []
+    for path in sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() == ".xml"):
+        try:
+            if now - path.stat().st_mtime < settle_s:
+                continue
+        except FileNotFoundError:
+            continue
+        try:
+            report = await importer.import_file(path)
+        except UchetError as exc:  # a store outage: leave the file for the next sweep
+            log.warning("inbox: %s not imported this time: %s", path.name, exc)
+            continue
+        target = _move(path, failed if report.status == "failed" else done)
+        target.with_name(target.name + ".report.json").write_text(
+            json.dumps(report.as_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        log.info("inbox: %s", report.summary())
+        reports.append(report)
+    return reports
+
+
+async def watch_inbox(
+    importer: AskueImporter, home: Path, *, interval_s: float, stop: asyncio.Event
+) -> None:
+    """Sweeps the inbox every ``interval_s`` until ``stop``."""
+    while not stop.is_set():
+        await sweep(importer, home)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)

@@ -111,7 +111,11 @@ class Validator:
         # Time and sign, for every element at once.
         tolerance = int(self.limits.clock_tolerance.total_seconds() * 1e6)
         window = int(self.limits.backfill.total_seconds() * 1e6)
-        live = np.fromiter((s in LIVE_SOURCES for s in cols.source), dtype=bool, count=n)
+        sources = set(cols.source)
+        if len(sources) == 1:
+            live = np.full(n, next(iter(sources)) in LIVE_SOURCES)
+        else:
+            live = np.fromiter((s in LIVE_SOURCES for s in cols.source), dtype=bool, count=n)
         future = ts > now_us + tolerance
         too_old = live & (ts < now_us - window) & ~future
         negative = (value < 0) & ~future & ~too_old
@@ -131,12 +135,17 @@ class Validator:
 
         # Meters: the registry cache answers almost every lookup.
         keys = list(zip(cols.source, cols.meter, cols.channel, strict=True))
-        registry = self.store.registry
-        missing = {k for k, good in zip(keys, ok, strict=True) if good and not registry.cached(k)}
-        if missing:
-            await self.store.resolve(list(missing), register=self.register_unknown)
-        meters: list[Meter | None] = [registry.cached(k) for k in keys]
+        lookup = self.store.registry.lookup
+        meters: list[Meter | None] = [lookup(k) for k in keys]
         mid = np.fromiter((m.id if m else -1 for m in meters), dtype=np.int32, count=n)
+        absent = np.flatnonzero(ok & (mid < 0))
+        if len(absent):
+            await self.store.resolve(
+                list({keys[i] for i in absent}), register=self.register_unknown
+            )
+            for i in absent:
+                m = meters[i] = lookup(keys[i])
+                mid[i] = m.id if m else -1
         unknown = ok & (mid < 0)
         for i in np.flatnonzero(unknown):
             quarantine.append(

@@ -41,6 +41,8 @@ class Registry:
 
     def __init__(self) -> None:
         self._cache: dict[MeterKey, Meter] = {}
+        self.lookup = self._cache.get
+        """The cached meter of a key, or None (a bound method: the hot path calls it per row)."""
 
     def cached(self, key: MeterKey) -> Meter | None:
         return self._cache.get(key)

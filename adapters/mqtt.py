@@ -90,6 +90,7 @@ class MqttSource:
         burst: int = 2_000,
         protocol: str = "5",
         request_flush: Callable[[], None] | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.address = BrokerAddress.parse(url)
         self.submit = submit
@@ -104,6 +105,7 @@ class MqttSource:
         self._decoder = FastDecoder("mqtt")
         self._prefix_levels = topic_prefix.count("/") + 1
         self.request_flush = request_flush
+        self.ca_file = ca_file
         self.unacked = 0  # messages of this connection awaiting their commit
         self.connected = False
         self.received = 0
@@ -117,7 +119,7 @@ class MqttSource:
         self._paused.set()
 
     def _make_client(self) -> aiomqtt.Client:
-        tls = ssl.create_default_context() if self.address.tls else None
+        tls = ssl.create_default_context(cafile=self.ca_file) if self.address.tls else None
         common = {
             "username": self.address.username,
             "password": self.address.password,

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         default=5_000,
         description="MQTT 5 Receive Maximum: unacknowledged messages the broker may send",
     )
+    mqtt_ca_file: Path | None = Field(
+        default=None, description="CA certificate(s) to trust for mqtts:// (default: system)"
+    )
     mqtt_mappings: Path | None = Field(
         default=None, description="JSON file of vendor payload mappings (Tasmota, Zigbee2MQTT)"
     )

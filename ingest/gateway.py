@@ -96,6 +96,7 @@ class Gateway:
                 receive_maximum=s.mqtt_receive_maximum,
                 protocol=s.mqtt_protocol,
                 request_flush=pipeline.request_flush,
+                ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
             )
             sources.append(("mqtt", self.mqtt))
         if s.modbus_devices:

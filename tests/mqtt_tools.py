@@ -43,7 +43,7 @@ async def gateway(settings: Settings, db_url: str) -> AsyncIterator[asyncio.Even
         await asyncio.wait_for(task, 30)
 
 
-async def wait_for_stats(db_url: str, predicate, *, timeout: float = 30.0) -> dict[str, Any]:
+async def wait_for_stats(db_url: str, predicate, *, timeout: float = 30.0) -> dict[str, Any]:  # noqa: ASYNC109
     store = await ReadingStore.open(db_url)
     try:
         deadline = asyncio.get_running_loop().time() + timeout

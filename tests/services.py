@@ -85,7 +85,9 @@ class Mosquitto:
                     return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: see {self.workdir / 'mosquitto.log'}")
+                    raise RuntimeError(
+                        f"mosquitto exited: see {self.workdir / 'mosquitto.log'}"
+                    ) from None
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start listening")
 

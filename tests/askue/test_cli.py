@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-SAMPLES = SHARED / "samples" / "askue"
+SAMPLES = DATA / "askue"
 
 
 def _lines(out: bytes) -> list[dict[str, object]]:

@@ -26,9 +26,9 @@ from adapters.askue import (
     parse_stream,
 )
 from tests.askue.helpers import message, periods, point
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-SAMPLE = SHARED / "samples" / "askue" / "80020_600004_20080227_810.xml"
+SAMPLE = DATA / "askue" / "80020_600004_20080227_810.xml"
 BODY = '<message class="80020" version="2" number="1"><area>&x;</area></message>'
 
 XXE_FILE = (

@@ -10,9 +10,9 @@ import pytest
 
 from adapters.askue import ReceiptStatus, latest, parse_file, to_readings
 from core.reading import Kind
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-SAMPLES = SHARED / "samples" / "askue"
+SAMPLES = DATA / "askue"
 FILES = sorted(SAMPLES.glob("80020_*.xml"))
 
 

@@ -1,16 +1,23 @@
 """Billing speed: the vectorized core on N premises × 4 services vs the per-premise reference.
 
-    python bench/bench_billing.py [--premises 1000000] [--sample 2000] [--seed 1]
+    python bench/bench_billing.py [--premises 1000000] [--sample 2000] [--seed 1] [--phases]
 
 Synthetic data from a seed, one period, every method present (meter, average, normative,
 recalculation from prior estimates, water_sum, СОИ by house meter and by normative).
+The core's figure is wall time (median of 3); its CPU time is printed beside it, since on a
+shared machine the two differ. ``--phases`` adds one more, untimed run that splits the CPU
+time by step of the core.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
+import resource
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -215,11 +222,68 @@ def as_case(inp: BillingInput, n: int) -> dict[str, object]:
     }
 
 
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+#: steps of the core timed by --phases, none inside another: (module, object, attribute, label)
+PHASES = (
+    ("core.billing.engine", "_Run", "__init__", "setup: groups, register slices, units"),
+    ("core.billing.engine", "_Run", "meters", "rules 2-3 per meter: lookups, volumes"),
+    ("core.billing.engine", None, "_detail", "meter details (for explanations)"),
+    ("core.billing.engine", "_Run", "meter_lines", "meter lines summed per premise"),
+    ("core.billing.engine", "_Run", "normative", "rule 4: normative without a meter"),
+    ("core.billing.engine", "_Run", "sewage", "rule 5: sewage = cold + hot water"),
+    ("core.billing.engine", "_Run", "soi", "СОИ per house and premise"),
+    ("core.billing.lines", "Lines", "accruals", "line columns, volumes and amounts"),
+)
+
+
+def phases(inp: BillingInput) -> None:
+    """One more run of the core with the CPU time of each step of PHASES."""
+    spent: dict[str, float] = {}
+    patched: list[tuple[object, str, Callable[..., object]]] = []
+
+    def timed(f: Callable[..., object], label: str) -> Callable[..., object]:
+        @functools.wraps(f)
+        def run(*args: object, **kwargs: object) -> object:
+            t0 = _cpu()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + _cpu() - t0
+
+        return run
+
+    for module, obj, attr, label in PHASES:
+        owner = sys.modules.get(module)
+        target = getattr(owner, obj, None) if obj else owner
+        f = getattr(target, attr, None)
+        if target is None or f is None:
+            continue
+        patched.append((target, attr, f))
+        setattr(target, attr, timed(f, label))
+    try:
+        t0 = _cpu()
+        bill(inp)
+        total = _cpu() - t0
+    finally:
+        for target, attr, f in patched:
+            setattr(target, attr, f)
+    print(f"CPU time by step ({total:.3f} s in all):")
+    for label, seconds in spent.items():
+        print(f"  {label:38s} {seconds:6.3f} s  {100 * seconds / total:4.1f} %")
+    rest = total - sum(spent.values())
+    print(f"  {'the rest (heating, result)':38s} {rest:6.3f} s  {100 * rest / total:4.1f} %")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--premises", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--phases", action="store_true", help="CPU time by step of the core")
     args = parser.parse_args()
     t0 = time.perf_counter()
     inp = synthetic(args.premises, args.seed)
@@ -227,18 +291,22 @@ def main() -> None:
         f"synthetic input: {args.premises:,} premises, {len(inp.meters.ids):,} meters, "
         f"{inp.registers.meter.size:,} registers ({time.perf_counter() - t0:.1f} s)"
     )
-    times = []
+    times, cpu = [], []
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         result = bill(inp)
         times.append(time.perf_counter() - t0)
+        cpu.append(_cpu() - c0)
     core = sorted(times)[1]
     a = result.accruals
     methods = np.bincount(a.method, minlength=9)
     print(
-        f"vectorized core: {core:.3f} s (median of 3) for {a.period.size:,} lines; "
+        f"vectorized core: {core:.3f} s (median of 3; CPU {sorted(cpu)[1]:.3f} s, load "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores) for {a.period.size:,} lines; "
         f"lines by method: {methods.tolist()}"
     )
+    if args.phases:
+        phases(inp)
     sample = min(args.sample, args.premises)
     case = as_case(synthetic(sample, args.seed), sample)
     t0 = time.perf_counter()

@@ -17,6 +17,8 @@ from core.errors import BillingError
 
 #: operands below this bound keep 2·|a·b| + d inside int64
 _SAFE = 2**61
+#: volumes in units of 1/Q stay below this, so a difference or sum of two still fits int64
+LIMIT = 2**62
 
 
 def lcm_of(values: Iterable[int]) -> int:
@@ -58,6 +60,62 @@ def scaled_round(num: Int64Array, den: Int64Array, mul: int, div: int) -> Int64A
         if abs(value) >= 2**63:
             raise BillingError(f"a rounded volume or amount ({value}) does not fit 64 bits")
         out[i] = value
+    return out
+
+
+def round_into(
+    out: Int64Array,
+    num: Int64Array,
+    den: Int64Array | int,
+    mul: int,
+    div: int,
+    bounds: tuple[int, int] | None = None,
+) -> None:
+    """Writes ``scaled_round(num, den, mul, div)`` into ``out`` with as few passes as possible.
+
+    Most lines share one denominator: then the quotient is three in-place passes with a
+    scalar divisor instead of a dozen with an array one. ``bounds`` is (min, max) of ``num``
+    when the caller knows it.
+    """
+    if num.size == 0:
+        return
+    if isinstance(den, int):
+        g = math.gcd(mul, den * div)
+        m, whole = mul // g, den * div // g
+        fits = whole < _SAFE
+    else:
+        g = math.gcd(mul, div)
+        m, d = mul // g, div // g
+        whole = 0
+        fits = int(den.max()) < _SAFE // d
+    lo, hi = (int(num.min()), int(num.max())) if bounds is None else bounds
+    if not (fits and max(-lo, hi) < _SAFE // max(m, 1)):
+        dens = np.full(num.shape, den, dtype=np.int64) if isinstance(den, int) else den
+        out[...] = scaled_round(num, dens, mul, div)
+        return
+    # (2·|n|·m + d) // (2·d), negated back for n < 0: round half away from zero
+    if lo < 0:
+        np.abs(num, out=out)
+        out *= 2 * m
+    else:
+        np.multiply(num, 2 * m, out=out)
+    if isinstance(den, int):
+        out += whole
+        np.floor_divide(out, 2 * whole, out=out)
+    else:
+        full = den * d if d != 1 else den
+        out += full
+        np.floor_divide(out, full * 2, out=out)
+    if lo < 0:
+        np.negative(out, out=out, where=num < 0)
+
+
+def to_units(units: Int64Array, scale: int, target: int, lcm: int, what: str) -> Int64Array:
+    """Fixed values of ``scale`` in units of 1/(10**target × lcm), refusing int64 overflow."""
+    factor = 10 ** (target - scale) * lcm
+    if units.size and int(np.abs(units).max()) >= LIMIT // factor:
+        raise BillingError(f"{what}: values too large to bill exactly in 64-bit integers")
+    out: Int64Array = units * factor
     return out
 
 

@@ -1,10 +1,12 @@
 """The inbox folder the gateway watches: ``$UCHET_HOME/inbox/askue/``.
 
-Each file dropped there (``*.xml``; a file still being written — modified in the last two
-seconds — waits for the next look) is imported and moved to ``done/`` or ``failed/`` with its
-report beside it as ``<name>.report.json``. A file goes to ``failed/`` when nothing in it
-could be imported (not XML, too large, a forbidden DTD, a broken header). One bad file never
-stops the others.
+Each file dropped there (``*.xml`` 80020 files, ``*.csv``/``*.tsv``/``*.xlsx`` register
+exports read through the mapping their header fits, see ``docs/register-imports.md``; a file
+still being written — modified in the last two seconds — waits for the next look) is imported
+and moved to ``done/`` or ``failed/`` with its report beside it as ``<name>.report.json``. A
+file goes to ``failed/`` when nothing in it could be imported (not XML, too large, a forbidden
+DTD, a broken header; no mapping fits, a mapped column missing). One bad file never stops the
+others.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ import time
 from pathlib import Path
 
 from adapters.askue.importer import AskueImporter, FileReport
+from adapters.registers.dispatch import REGISTER_SUFFIXES, FileImporter
+from adapters.registers.importer import RegisterReport
 from core.errors import UchetError
 
 log = logging.getLogger(__name__)
 SETTLE_S = 2.0
+SUFFIXES = frozenset({".xml"}) | REGISTER_SUFFIXES
 
 
 def inbox_dirs(home: Path) -> tuple[Path, Path, Path]:
@@ -40,21 +45,30 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
+def _dispatcher(importer: AskueImporter | FileImporter, home: Path) -> FileImporter:
+    if isinstance(importer, FileImporter):
+        return importer
+    # register exports share the 80020 importer's store, zone and validator; site mappings
+    # are looked for in $UCHET_HOME/mappings
+    return FileImporter.around(importer, home=home)
+
+
 async def sweep(
-    importer: AskueImporter, home: Path, *, settle_s: float = SETTLE_S
-) -> list[FileReport]:
+    importer: AskueImporter | FileImporter, home: Path, *, settle_s: float = SETTLE_S
+) -> list[FileReport | RegisterReport]:
     """Imports every settled file in the inbox once; returns their reports."""
+    dispatcher = _dispatcher(importer, home)
     inbox, done, failed = inbox_dirs(home)
     now = time.time()
-    reports = []
-    for path in sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() == ".xml"):
+    reports: list[FileReport | RegisterReport] = []
+    for path in sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES):
         try:
             if now - path.stat().st_mtime < settle_s:
                 continue
         except FileNotFoundError:
             continue
         try:
-            report = await importer.import_file(path)
+            report = await dispatcher.import_file(path)
         except UchetError as exc:  # a store outage: leave the file for the next sweep
             log.warning("inbox: %s not imported this time: %s", path.name, exc)
             continue
@@ -68,10 +82,11 @@ async def sweep(
 
 
 async def watch_inbox(
-    importer: AskueImporter, home: Path, *, interval_s: float, stop: asyncio.Event
+    importer: AskueImporter | FileImporter, home: Path, *, interval_s: float, stop: asyncio.Event
 ) -> None:
     """Sweeps the inbox every ``interval_s`` until ``stop``."""
+    dispatcher = _dispatcher(importer, home)
     while not stop.is_set():
-        await sweep(importer, home)
+        await sweep(dispatcher, home)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)

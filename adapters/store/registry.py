@@ -59,8 +59,12 @@ class Registry:
         missing = [k for k in wanted if k not in found]
         if not missing:
             return found
-        sources, ids, channels = (list(col) for col in zip(*missing, strict=True))
-        if register:
+        # Look up first: most keys not in this process's cache exist already (another
+        # gateway, an earlier run), and an INSERT per known key would cost a conflict each.
+        await self._select(conn, missing, found)
+        absent = sorted(k for k in missing if k not in found)
+        if absent and register:
+            sources, ids, channels = (list(col) for col in zip(*absent, strict=True))
             await conn.execute(
                 "INSERT INTO meters (source, external_id, channel, service, unit)"
                 " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
@@ -71,6 +75,13 @@ class Registry:
                 [service_of(c) for c in channels],
                 [canonical_unit(c) for c in channels],
             )
+            await self._select(conn, absent, found)
+        return found
+
+    async def _select(
+        self, conn: asyncpg.Connection, keys: list[MeterKey], found: dict[MeterKey, Meter]
+    ) -> None:
+        sources, ids, channels = (list(col) for col in zip(*keys, strict=True))
         rows = await conn.fetch(
             f"SELECT {_COLUMNS} FROM meters m JOIN unnest($1::text[], $2::text[], $3::text[])"
             " AS k(source, external_id, channel) USING (source, external_id, channel)",
@@ -83,4 +94,3 @@ class Registry:
             key = (meter.source, meter.external_id, meter.channel)
             self._cache[key] = meter
             found[key] = meter
-        return found

@@ -52,18 +52,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parse.set_defaults(func=run_parse)
     imp = actions.add_parser(
         "import",
-        help="import 80020 files into the store, with a report per file",
+        help="import 80020 files and CSV/XLSX register exports into the store, report per file",
         description=(
-            "Imports each file (idempotent; a higher message number for the same sender and "
-            "day is a correction that supersedes the earlier values) and prints a report per "
-            "file: values accepted, duplicates, superseded, quarantined and rejected with "
-            "reasons, and the 80021 receipt status. Exit 1 if any file failed."
+            "Imports each file and prints a report per file. 80020 XML: idempotent; a higher "
+            "message number for the same sender and day is a correction that supersedes the "
+            "earlier values; values accepted, duplicates, superseded, quarantined and rejected "
+            "with reasons, and the 80021 receipt status. CSV/XLSX register exports (meter "
+            "readings): read through --mapping, or the mapping whose columns the file's header "
+            "has (shipped ones and $UCHET_HOME/mappings/*.json; see `uchet askue mappings`); "
+            "rows read, stored, duplicates, quarantined by reason with row numbers, meters "
+            "never seen before. Exit 1 if any file failed."
         ),
     )
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.add_argument("--tz", help="zone of the files' local times (default UCHET_TIMEZONE)")
+    imp.add_argument(
+        "--mapping",
+        metavar="NAME|FILE",
+        help="read every file as a register export through this mapping (a name or a .json)",
+    )
     imp.add_argument("--json", action="store_true", help="one JSON report per line")
     imp.set_defaults(func=run_import)
+    maps = actions.add_parser(
+        "mappings",
+        help="list the column mappings of CSV/XLSX register exports",
+        description="Shipped mappings and those in $UCHET_HOME/mappings (which win by name).",
+    )
+    maps.add_argument("--json", action="store_true", help="the mappings as JSON")
+    maps.set_defaults(func=run_mappings)
 
 
 def register_simulate(sim_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -232,16 +248,30 @@ def run_import(args: argparse.Namespace) -> int:
     import asyncio
 
     from adapters.askue.importer import AskueImporter
+    from adapters.registers import find_mapping, mapping_dirs
+    from adapters.registers.dispatch import FileImporter
     from adapters.store import ReadingStore
     from api.runtime import database_url
 
     s = Settings()
     tz = args.tz or s.timezone
+    # a wrong --mapping is a user error before anything is opened
+    mapping = find_mapping(args.mapping, mapping_dirs(s.home)) if args.mapping else None
 
     async def run() -> list[dict[str, object]]:
         store = await ReadingStore.open(database_url(s))
         try:
-            importer = AskueImporter(store, tz=tz, register_unknown=s.unknown_meters == "register")
+            importer = FileImporter.around(
+                AskueImporter(
+                    store,
+                    tz=tz,
+                    register_unknown=s.unknown_meters == "register",
+                    max_bytes=s.askue_max_bytes,
+                    timeout_s=s.askue_timeout_s,
+                ),
+                home=s.home,
+                mapping=mapping,
+            )
             reports = []
             for path in args.files:
                 report = await importer.import_file(path)
@@ -258,3 +288,17 @@ def run_import(args: argparse.Namespace) -> int:
 
     reports = asyncio.run(run())
     return 1 if any(r["status"] == "failed" for r in reports) else 0
+
+
+def run_mappings(args: argparse.Namespace) -> int:
+    """``uchet askue mappings``: the register export layouts uchet can read."""
+    from adapters.registers import available_mappings, mapping_dirs
+
+    known = available_mappings(mapping_dirs(Settings().home))
+    if args.json:
+        doc = [m.model_dump(mode="json") for _, m in sorted(known.items())]
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
+        return 0
+    for name, m in sorted(known.items()):
+        print(f"{name} ({m.format}, source {m.source}): {m.description}")
+    return 0

@@ -1,0 +1,183 @@
+"""Which importer a file goes to: 80020 XML to the ASKUE importer, CSV/XLSX register exports
+to the register importer with the mapping named for it or the one its header fits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+from pathlib import Path
+from typing import Literal
+
+from adapters.askue.importer import AskueImporter, FileReport
+from adapters.registers import csvfile, xlsxfile
+from adapters.registers.errors import RegisterFileError
+from adapters.registers.importer import RegisterImporter, RegisterReport
+from adapters.registers.mapping import Mapping, available_mappings, header_key, mapping_dirs
+from adapters.registers.table import cell_text
+
+log = logging.getLogger(__name__)
+
+HEAD_BYTES = 64 * 1024
+HEAD_ROWS = 40
+REGISTER_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
+
+FileKind = Literal["askue", "csv", "xlsx"]
+Head = list[tuple[int, list[object]]]
+
+
+def file_kind(path: Path, head: bytes) -> FileKind:
+    """By content first (a ZIP is a workbook, ``<`` opens XML), then by the name."""
+    if head.startswith(xlsxfile.ZIP_MAGIC):
+        return "xlsx"
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<"):
+        return "askue"
+    if path.suffix.lower() == ".xml":
+        return "askue"  # not XML inside: the 80020 importer says what is wrong with it
+    return "csv"
+
+
+def _head_rows(path: Path, kind: FileKind, mapping: Mapping, cache: dict[object, Head]) -> Head:
+    """The first rows of the file as ``mapping`` would read them (cached per reading)."""
+    if kind == "xlsx":
+        key: object = ("xlsx", mapping.sheet)
+        if key not in cache:
+            rows = []
+            # from bytes: openpyxl refuses a path whose name does not end in .xlsx
+            for number, cells in xlsxfile.read_rows(
+                io.BytesIO(path.read_bytes()), sheet=mapping.sheet, skip_rows=0, file=path.name
+            ):
+                rows.append((number, list(cells)))
+                if number >= HEAD_ROWS:
+                    break
+            cache[key] = rows
+        return [r for r in cache[key] if r[0] > mapping.skip_rows]
+    key = ("csv", mapping.encoding, mapping.delimiter, mapping.skip_rows)
+    if key not in cache:
+        with path.open("rb") as f:
+            head = f.read(HEAD_BYTES)
+        if len(head) == HEAD_BYTES:
+            head = head[: head.rfind(b"\n") + 1]  # whole lines only
+        rows_iter, _, _ = csvfile.read_rows(
+            head,
+            encoding=mapping.encoding,
+            delimiter=mapping.delimiter,
+            skip_rows=mapping.skip_rows,
+            file=path.name,
+        )
+        cache[key] = [(n, list(c)) for n, c in rows_iter]
+    return cache[key]
+
+
+def _fit(rows: Head, mapping: Mapping) -> tuple[int, str]:
+    """How well the head of a file fits ``mapping``: (score, why not); score 0 = no fit."""
+    text = "\n".join(";".join(cell_text(c) for c in cells) for _, cells in rows)
+    if mapping.detect is not None and not re.search(mapping.detect, text):
+        return 0, f"no match for {mapping.detect!r}"
+    named = mapping.named_columns()
+    if not mapping.header or not named:
+        return (1, "") if mapping.detect is not None else (0, "headerless: name it")
+    header = next((cells for _, cells in rows if any(cell_text(c) for c in cells)), [])
+    have = {header_key(cell_text(c)) for c in header}
+    missing = named - have
+    if missing:
+        return 0, f"missing {', '.join(sorted(missing))}"
+    return len(named) + (1 if mapping.detect else 0), ""
+
+
+def detect_mapping(path: Path, kind: FileKind, mappings: dict[str, Mapping]) -> Mapping:
+    """The one mapping whose columns the file's header has (the most columns wins)."""
+    cache: dict[object, Head] = {}
+    scored: list[tuple[int, str]] = []
+    why: list[str] = []
+    for name, mapping in sorted(mappings.items()):
+        if mapping.format not in (kind, "any"):
+            continue
+        try:
+            score, reason = _fit(_head_rows(path, kind, mapping, cache), mapping)
+        except RegisterFileError as exc:
+            if kind == "xlsx":
+                raise  # the workbook itself is unreadable: no mapping will do
+            score, reason = 0, exc.detail
+        if score:
+            scored.append((score, name))
+        else:
+            why.append(f"{name} ({reason})")
+    if not scored:
+        raise RegisterFileError(
+            path.name,
+            f"no {kind} mapping fits this file: {'; '.join(why) or 'none known'};"
+            " name one with --mapping NAME|FILE",
+        )
+    scored.sort(reverse=True)
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        tied = sorted(n for s, n in scored if s == scored[0][0])
+        raise RegisterFileError(
+            path.name, f"several mappings fit: {', '.join(tied)}; name one with --mapping"
+        )
+    return mappings[scored[0][1]]
+
+
+class FileImporter:
+    """Imports any ASKUE export: 80020 XML, or CSV/XLSX register exports through a mapping.
+
+    ``mapping``: the mapping for every register file (``--mapping``); None: found per file
+    among the shipped mappings and those in ``$UCHET_HOME/mappings``.
+    """
+
+    def __init__(
+        self,
+        askue: AskueImporter,
+        registers: RegisterImporter,
+        *,
+        home: Path | None = None,
+        mapping: Mapping | None = None,
+    ) -> None:
+        self.askue = askue
+        self.registers = registers
+        self.home = home
+        self.mapping = mapping
+
+    @classmethod
+    def around(
+        cls, askue: AskueImporter, *, home: Path | None = None, mapping: Mapping | None = None
+    ) -> FileImporter:
+        """A dispatcher sharing the store, zone and validator (last values) of ``askue``."""
+        registers = RegisterImporter(
+            askue.store,
+            tz=askue.tz,
+            register_unknown=askue.validator.register_unknown,
+            max_bytes=askue.max_bytes,
+            validator=askue.validator,
+        )
+        return cls(askue, registers, home=home, mapping=mapping)
+
+    def _route(self, path: Path) -> tuple[FileKind, Mapping | None]:
+        try:
+            with path.open("rb") as f:
+                head = f.read(512)
+        except OSError:
+            head = b""  # the importer names the problem
+        kind = file_kind(path, head)
+        if kind == "askue" and self.mapping is None:
+            return kind, None
+        if self.mapping is not None:
+            return kind, self.mapping
+        mapping = detect_mapping(path, kind, available_mappings(mapping_dirs(self.home)))
+        log.info("%s: mapping %s", path.name, mapping.name)
+        return kind, mapping
+
+    async def import_file(self, path: Path) -> FileReport | RegisterReport:
+        path = Path(path)
+        try:
+            # reads the head of the file (a workbook: unzips it): not on the event loop
+            _, mapping = await asyncio.to_thread(self._route, path)
+        except RegisterFileError as exc:
+            # a broken mapping file (ConfigError) is not the file's fault: it propagates
+            return RegisterReport(file=path.name, status="failed", error=str(exc))
+        if mapping is None:
+            return await self.askue.import_file(path)
+        return await self.registers.import_file(path, mapping)

@@ -1,0 +1,342 @@
+"""Rows of a register export -> a columnar batch of register readings, through a mapping.
+
+Every value keeps the number of the row it came from, so quarantined readings and the report
+can name the row. A row that cannot become readings (no meter serial, a date that is not a
+date, text in a number column, an unknown unit or service) is kept as a :class:`Problem` with
+its row number and reason; the rest of the file goes on.
+
+A date without a time means ``time_of_day`` (default 00:00, the start of that local day:
+"показания на 01.04" is the state at the start of 1 April) in the mapping's time zone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from adapters.registers.errors import RegisterFileError
+from adapters.registers.mapping import Mapping, header_key
+from core.batch import NO_END, Columns, to_us
+from core.channels import conversion_factor
+from core.codes import Reason
+from core.errors import PayloadError
+from core.reading import Kind
+
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_SPACES = str.maketrans("", "", " \xa0\u202f\u2009'")  # thousands separators people use
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A row (or one value of it) that could not become a reading."""
+
+    row: int
+    reason: str
+    detail: str
+    meter: str | None
+    channel: str | None
+    payload: bytes
+
+
+@dataclass(slots=True)
+class Table:
+    """A file read through a mapping: readings as columns, their row numbers, the problems."""
+
+    cols: Columns = field(default_factory=Columns)
+    rows: list[int] = field(default_factory=list)  # parallel to cols.ts
+    problems: list[Problem] = field(default_factory=list)
+    data_rows: int = 0
+    skipped_rows: int = 0
+    # first row of each meter serial with the account and premise the file gives for it
+    hints: dict[str, tuple[int, str | None, str | None]] = field(default_factory=dict)
+
+
+def cell_text(cell: object) -> str:
+    """A cell as text: integral numbers without ``.0`` (serials and accounts stored as numbers)."""
+    if type(cell) is str:
+        return cell.strip()
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def parse_number(cell: object, decimal: str) -> float | None:
+    """A cell as a number, or None when it is not one (decimal ``,``/``.``/``auto``)."""
+    if type(cell) is not str:
+        if isinstance(cell, bool) or not isinstance(cell, int | float):
+            return None
+        return float(cell) if math.isfinite(cell) else None
+    text = cell.translate(_SPACES)
+    if decimal == ",":
+        if "." in text:
+            return None
+        text = text.replace(",", ".")
+    elif decimal == "auto" and "," in text:
+        if "." in text:  # both: the last one is the decimal mark, the other groups thousands
+            if text.rfind(",") > text.rfind("."):
+                text = text.replace(".", "").replace(",", ".")
+            else:
+                text = text.replace(",", "")
+        else:
+            text = text.replace(",", ".")
+    if not _NUMBER.fullmatch(text):
+        return None
+    return float(text)
+
+
+def resolve_columns(
+    mapping: Mapping, header: Sequence[object] | None, *, file: str, line: int | None
+) -> dict[str, int]:
+    """0-based cell index of every mapped role; RegisterFileError naming a missing column."""
+    names: dict[str, int] = {}
+    if header is not None:
+        for i, cell in enumerate(header):
+            names.setdefault(header_key(cell_text(cell)), i)
+    index: dict[str, int] = {}
+    missing = []
+    for role, ref in mapping.columns().items():
+        if isinstance(ref, int):
+            index[role] = ref - 1
+        elif header_key(ref) in names:
+            index[role] = names[header_key(ref)]
+        else:
+            missing.append(ref)
+    if missing:
+        found = ", ".join(repr(cell_text(c)) for c in header or () if cell_text(c))
+        raise RegisterFileError(
+            file,
+            f"mapping {mapping.name!r}: column(s) {', '.join(map(repr, missing))} not in the"
+            f" header row; it has {found or 'no names'}",
+            line=line,
+        )
+    return index
+
+
+class TableReader:
+    """Turns rows into a :class:`Table`; caches dates, units and channels (they repeat)."""
+
+    def __init__(self, mapping: Mapping, *, tz: str, file: str) -> None:
+        self.m = mapping
+        self.file = file
+        self.zone = ZoneInfo(mapping.timezone or tz)
+        self.time_of_day = time.fromisoformat(mapping.time_of_day)
+        self._instants: dict[tuple[object, object], int | str] = {}
+        self._factors: dict[tuple[str, str], float | str] = {}
+
+    # -- cells --------------------------------------------------------------------------
+
+    def _local_date(self, cell: object) -> tuple[date, time | None] | None:
+        if isinstance(cell, datetime):
+            # Excel keeps dates as datetimes: midnight exactly means "a date, no time"
+            return cell.date(), (cell.time() if cell.time() != time(0) else None)
+        if isinstance(cell, date):
+            return cell, None
+        text = cell_text(cell)
+        for fmt in self.m.date_format:
+            try:
+                parsed = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            has_time = any(d in fmt for d in ("%H", "%I", "%M", "%S"))
+            return parsed.date(), (parsed.time() if has_time else None)
+        return None
+
+    def _clock(self, cell: object) -> time | None:
+        if isinstance(cell, time):
+            return cell
+        if isinstance(cell, datetime):
+            return cell.time()
+        try:
+            return datetime.strptime(cell_text(cell), self.m.time_format).time()
+        except ValueError:
+            return None
+
+    def instant(self, date_cell: object, time_cell: object) -> int | str:
+        """Epoch microseconds (UTC) of a date (and time) cell, or the text of what is wrong."""
+        key = (date_cell, time_cell)
+        hit = self._instants.get(key)
+        if hit is not None:
+            return hit
+        day = self._local_date(date_cell)
+        if day is None:
+            hit = f"date {cell_text(date_cell)!r} does not match {' or '.join(self.m.date_format)}"
+        else:
+            clock = day[1]
+            if self.m.time is not None and cell_text(time_cell):
+                clock = self._clock(time_cell)
+                if clock is None:
+                    hit = f"time {cell_text(time_cell)!r} does not match {self.m.time_format}"
+            if hit is None:
+                local = datetime.combine(day[0], clock or self.time_of_day, self.zone)
+                hit = to_us(local.astimezone(UTC))
+        if len(self._instants) < 100_000:
+            self._instants[key] = hit
+        return hit
+
+    def factor(self, unit: str, channel: str) -> float | str:
+        key = (unit, channel)
+        hit = self._factors.get(key)
+        if hit is None:
+            try:
+                hit = conversion_factor(self.m.unit_name(unit), channel) if unit else 1.0
+            except PayloadError as exc:
+                hit = exc.detail
+            self._factors[key] = hit
+        return hit
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def read(self, rows: Iterable[tuple[int, Sequence[object]]]) -> Table:
+        m = self.m
+        rows = iter(rows)
+        header_line = None
+        header = None
+        if m.header:
+            for number, head in rows:
+                if any(cell_text(c) for c in head):
+                    header_line, header = number, head
+                    break
+            else:
+                raise RegisterFileError(self.file, "no header row: the file has no rows")
+        index = resolve_columns(m, header, file=self.file, line=header_line)
+        name = {
+            role: (repr(ref) if isinstance(ref, str) else f"#{ref}")
+            for role, ref in m.columns().items()
+        }
+        label = {
+            role: str(ref) if isinstance(ref, str) else f"#{ref}"
+            for role, ref in m.columns().items()
+        }
+        width = max(index.values()) + 1
+        i_meter, i_date = index["meter"], index["date"]
+        i_time, i_service, i_unit = index.get("time"), index.get("service"), index.get("unit")
+        i_account, i_premise = index.get("account"), index.get("premise")
+        values = [(index[f"value:{k}"], v) for k, v in enumerate(m.values)]
+        t = Table()
+        cols, out_rows, problems, hints = t.cols, t.rows, t.problems, t.hints
+        source, decimal = m.source, m.decimal
+
+        def problem(number: int, reason: str, detail: str, **payload: object) -> None:
+            meter, channel = payload.get("meter"), payload.get("channel")
+            problems.append(
+                Problem(
+                    number,
+                    reason,
+                    f"{self.file}, row {number}: {detail}",
+                    str(meter) if meter else None,
+                    str(channel) if channel else None,
+                    json.dumps({**payload, "source": source}, ensure_ascii=False).encode(),
+                )
+            )
+
+        def texts(cells: list[object]) -> dict[str, str]:
+            return {label[f"value:{k}"]: cell_text(cells[i]) for k, (i, _) in enumerate(values)}
+
+        skip = re.compile("(?m)" + "|".join(f"(?:{p})" for p in m.skip_if)) if m.skip_if else None
+        pad: list[object] = [""] * width
+        for number, raw in rows:
+            # cells as stripped text (CSV) or typed values with text beside them (XLSX)
+            texts_: list[str]
+            if type(raw) is list:
+                texts_ = [c.strip() for c in raw]
+                cells: list[object] = list(texts_)
+            else:
+                cells = list(raw)
+                texts_ = [cell_text(c) for c in cells]
+            if not any(texts_):
+                t.skipped_rows += 1
+                continue
+            # one search over the row's cells, one per line: ^ and $ anchor at each cell
+            if skip is not None and skip.search("\n".join(texts_)):
+                t.skipped_rows += 1
+                continue
+            if len(cells) < width:
+                cells = cells + pad[: width - len(cells)]
+            t.data_rows += 1
+            meter = cell_text(cells[i_meter])
+            date_cell = cells[i_date]
+            time_cell = cells[i_time] if i_time is not None else None
+            if not meter:
+                problem(
+                    number, Reason.MALFORMED, f"no meter serial in column {name['meter']}",
+                    date=cell_text(date_cell), values=texts(cells),
+                )  # fmt: skip
+                continue
+            if meter not in hints:
+                hints[meter] = (
+                    number,
+                    cell_text(cells[i_account]) or None if i_account is not None else None,
+                    cell_text(cells[i_premise]) or None if i_premise is not None else None,
+                )
+            ts = self.instant(date_cell, time_cell)
+            if isinstance(ts, str):
+                problem(
+                    number, Reason.MALFORMED, f"column {name['date']}: {ts}",
+                    meter=meter, date=cell_text(date_cell), values=texts(cells),
+                )  # fmt: skip
+                continue
+            row_channel = None
+            if i_service is not None:
+                service_text = cell_text(cells[i_service])
+                row_channel = m.services.get(header_key(service_text))
+                if row_channel is None and any(v.channel is None for v in m.values):
+                    problem(
+                        number, Reason.UNKNOWN_CHANNEL,
+                        f"service {service_text!r} in column {name['service']} is not one of"
+                        f" {', '.join(sorted(m.services))}",
+                        meter=meter, service=service_text, values=texts(cells),
+                    )  # fmt: skip
+                    continue
+            row_unit = cell_text(cells[i_unit]) if i_unit is not None else ""
+            found = 0
+            for k, (i, column) in enumerate(values):
+                cell = cells[i]
+                if cell is None or cell == "" or (type(cell) is str and not cell.strip()):
+                    continue  # an empty zone: a single-rate meter in a multi-rate layout
+                found += 1
+                channel = column.channel or row_channel
+                assert channel is not None
+                unit = column.unit or row_unit or m.default_unit or ""
+                factor = self.factor(unit, channel)
+                value = parse_number(cell, decimal) if not isinstance(factor, str) else None
+                if value is None or isinstance(factor, str):
+                    detail = (
+                        factor
+                        if isinstance(factor, str)
+                        else f"column {name[f'value:{k}']}: {cell_text(cell)!r} is not a number"
+                    )
+                    problem(
+                        number,
+                        Reason.UNKNOWN_UNIT if isinstance(factor, str) else Reason.MALFORMED,
+                        detail,
+                        meter=meter, channel=channel, ts=ts_iso(ts), value=cell_text(cell),
+                        unit=unit or None,
+                    )  # fmt: skip
+                    continue
+                cols.source.append(source)
+                cols.meter.append(meter)
+                cols.channel.append(channel)
+                cols.ts.append(ts)
+                cols.value.append(value * factor)
+                cols.kind.append(Kind.REGISTER)
+                cols.flags.append(0)
+                cols.end.append(NO_END)
+                out_rows.append(number)
+            if not found:
+                problem(
+                    number, Reason.MALFORMED,
+                    f"no reading in {', '.join(name[f'value:{k}'] for k in range(len(values)))}",
+                    meter=meter, date=cell_text(date_cell),
+                )  # fmt: skip
+        return t
+
+
+def ts_iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).isoformat()

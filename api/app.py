@@ -1,48 +1,110 @@
-"""The FastAPI application: health and readiness now; residents and operators build on it."""
+"""The FastAPI application: residents (личный кабинет), operators, health and metrics."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from adapters.store import ReadingStore
-from core.errors import StoreError
+from api import problems
+from api.metrics import Metrics
+from api.middleware import LimitsAndMetrics
+from api.problems import Problem
+from api.ratelimit import RateLimiter
+from api.routes import (
+    health,
+    login,
+    operator_billing,
+    operator_ingest,
+    operator_meters,
+    operator_reference,
+    resident_accruals,
+    resident_meters,
+)
+from api.security import TokenSigner
+from api.settings import ApiSettings
+from api.state import Services
+from api.submissions import SubmissionQueue
+from core.validation import Limits
+
+UPLOAD_PATHS = ("/v1/operator/reference", "/v1/operator/askue")
+
+DESCRIPTION = """
+Residents log in with their account (лицевой счёт) and password and see their meters,
+readings and accruals; operators use API keys (`X-API-Key`, roles `viewer` and `operator`).
+Errors are problem details (RFC 9457) with a stable `type` (`urn:uchet:problem:<slug>`).
+"""
 
 
-def create_app(database_url: str) -> FastAPI:
+def create_app(
+    database_url: str, *, settings: ApiSettings | None = None, store_pool_size: int = 8
+) -> FastAPI:
+    s = settings or ApiSettings()
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = await ReadingStore.open(database_url)
+        store = await ReadingStore.open(database_url, max_size=store_pool_size)
+        queue = SubmissionQueue(
+            store,
+            metrics=metrics,
+            max_batch=s.api_batch_max,
+            limits=Limits(),
+            timezone=ZoneInfo(s.timezone),
+        )
+        app.state.services = Services(
+            store=store,
+            settings=s,
+            signer=TokenSigner(s.signing_key(), ttl_s=s.api_token_ttl_s),
+            login_limiter=RateLimiter(s.api_login_per_minute),
+            submit_limiter=RateLimiter(s.api_submit_per_minute),
+            metrics=metrics,
+            submissions=queue,
+        )
+        queue.start()
         try:
             yield
         finally:
-            await app.state.store.close()
+            await queue.stop()
+            await store.close()
 
-    app = FastAPI(title="uchet", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="uchet",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses={"default": {"model": Problem, "description": "problem details"}},
+    )
+    problems.install(app)
+    app.add_middleware(
+        LimitsAndMetrics,
+        metrics=metrics,
+        max_body=s.api_max_body,
+        max_upload=s.api_max_upload,
+        is_upload=lambda path: path in UPLOAD_PATHS,
+    )
 
-    @app.get("/health", tags=["health"])
-    async def health() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.problem_openapi(FastAPI.openapi(app))
+        return app.openapi_schema
 
-    @app.get("/ready", tags=["health"])
-    async def ready(request: Request) -> JSONResponse:
-        """The database is reachable."""
-        store: ReadingStore = request.app.state.store
-        try:
-            async with store.pool.acquire() as conn:
-                await conn.fetchval("SELECT 1")
-        except (StoreError, OSError) as exc:
-            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready", "readings": store.physical})
-
-    @app.get("/stats", tags=["operators"])
-    async def stats(request: Request) -> dict[str, object]:
-        """Ingestion counters (the format of ``uchet stats --json``)."""
-        store: ReadingStore = request.app.state.store
-        return await store.stats()
-
+    app.openapi = openapi  # type: ignore[method-assign]
+    for module in (
+        health,
+        login,
+        resident_meters,
+        resident_accruals,
+        operator_reference,
+        operator_meters,
+        operator_billing,
+        operator_ingest,
+    ):
+        app.include_router(module.router)
     return app
+
+
+__all__ = ["UPLOAD_PATHS", "create_app"]

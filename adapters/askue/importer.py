@@ -266,3 +266,15 @@ class AskueImporter:
     async def import_files(self, paths: Iterable[Path]) -> list[FileReport]:
         """Imports each file; a bad file is reported and the next one is imported."""
         return [await self.import_file(Path(p)) for p in paths]
+
+
+async def import_files(
+    store: ReadingStore,
+    paths: Iterable[Path],
+    *,
+    timezone: str = "Europe/Moscow",
+    register_unknown: bool = True,
+) -> list[FileReport]:
+    """Imports 80020 files into ``store``, one report per file (see :class:`AskueImporter`)."""
+    importer = AskueImporter(store, tz=timezone, register_unknown=register_unknown)
+    return await importer.import_files(paths)

@@ -144,7 +144,7 @@ def _service(name: object, where: str) -> str:
 def parse_period(value: object, where: str) -> date:
     """``YYYY-MM`` as the first day of that month."""
     match = _PERIOD.match(value) if isinstance(value, str) else None
-    if match is None or not 1 <= int(match.group(2)) <= 12:
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise BillingError(f"{where}: {value!r} is not a period YYYY-MM")
     return date(int(match.group(1)), int(match.group(2)), 1)
 

@@ -1,9 +1,103 @@
-"""Placeholder: account and API-key commands are not written yet."""
+"""``uchet accounts set-password ACCOUNT`` (residents) and ``uchet apikeys create|list|revoke``
+(operators' API keys). Secrets are printed once and never logged."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
+import sys
+
+import asyncpg
+
+from adapters.store.db import store_errors
+from api.auth_db import create_api_key, list_api_keys, revoke_api_key, set_password
+from api.runtime import database_url, settings
+from api.security import MIN_PASSWORD, ROLES, hash_password, new_password
+from core.errors import ConfigError, UchetError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Registers nothing yet."""
+    accounts = sub.add_parser("accounts", help="resident logins (лицевой счёт + password)")
+    actions = accounts.add_subparsers(dest="accounts_action", metavar="ACTION", required=True)
+    p = actions.add_parser(
+        "set-password", help="set or reset a resident's password (old tokens stop working)"
+    )
+    p.add_argument("account", help="лицевой счёт of a premise")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--generate", action="store_true", help="generate a password and print it once"
+    )
+    how.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    p.set_defaults(func=cmd_set_password)
+
+    keys = sub.add_parser("apikeys", help="operator API keys with roles")
+    actions = keys.add_subparsers(dest="apikeys_action", metavar="ACTION", required=True)
+    p = actions.add_parser("create", help="create a key and print it once")
+    p.add_argument("--role", choices=ROLES, required=True)
+    p.add_argument("--name", required=True, help="who or what uses the key")
+    p.set_defaults(func=cmd_create_key)
+    p = actions.add_parser("list", help="list keys (never the keys themselves)")
+    p.set_defaults(func=cmd_list_keys)
+    p = actions.add_parser("revoke", help="revoke a key by id")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_revoke_key)
+
+
+async def _with_conn(fn):  # type: ignore[no-untyped-def]
+    async with store_errors("connect"):
+        conn = await asyncpg.connect(database_url(settings()))
+    try:
+        return await fn(conn)
+    finally:
+        await conn.close()
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    if args.generate:
+        return new_password(), True
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != password:
+            raise ConfigError("the passwords differ")
+    if len(password) < MIN_PASSWORD:
+        raise ConfigError(f"a password needs at least {MIN_PASSWORD} characters")
+    return password, False
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    password, generated = _read_password(args)
+    hashed = hash_password(password)
+    if not asyncio.run(_with_conn(lambda c: set_password(c, args.account, hashed))):
+        raise UchetError(f"no premise has account {args.account!r} (load it first: uchet load)")
+    print(f"password set for account {args.account}")
+    if generated:
+        print(f"password: {password}")
+    return 0
+
+
+def cmd_create_key(args: argparse.Namespace) -> int:
+    key_id, key = asyncio.run(
+        _with_conn(lambda c: create_api_key(c, name=args.name, role=args.role))
+    )
+    print(f"api key {key_id} ({args.role}, {args.name}); shown once, keep it secret:")
+    print(key)
+    return 0
+
+
+def cmd_list_keys(args: argparse.Namespace) -> int:
+    for k in asyncio.run(_with_conn(list_api_keys)):
+        state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+        print(f"{k.id}\t{k.role}\t{k.name}\tcreated {k.created_at:%Y-%m-%d}\t{state}")
+    return 0
+
+
+def cmd_revoke_key(args: argparse.Namespace) -> int:
+    if not asyncio.run(_with_conn(lambda c: revoke_api_key(c, args.id))):
+        raise UchetError(f"no active api key {args.id}")
+    print(f"api key {args.id} revoked")
+    return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from api.runtime import database_url, settings
+from api.settings import ApiSettings
+from core.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,9 +18,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
     from api.app import create_app
 
-    app = create_app(database_url(settings()))
+    try:
+        api_settings = ApiSettings()
+    except ValidationError as exc:
+        raise ConfigError(f"API settings: {exc.errors()[0]['msg']}") from None
+    app = create_app(database_url(settings()), settings=api_settings)
+    # access_log off: URLs carry meter ids and the log would tie them to client addresses.
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0

@@ -1,0 +1,87 @@
+"""Dependencies of the routes, as ``Annotated`` aliases: services, a resident, an operator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth_db import key_role, token_premise
+from api.problems import ProblemError
+from api.state import Services
+
+_bearer = HTTPBearer(auto_error=False, description="resident token from /v1/resident/login")
+_api_key = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="operator API key (uchet apikeys create)"
+)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    account: str
+    premise_id: str
+
+
+async def get_resident(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Resident:
+    unauthorized = ProblemError(
+        401,
+        "unauthorized",
+        "Войдите заново: токен отсутствует, недействителен или истёк",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    if credentials is None:
+        raise unauthorized
+    claims = services.signer.check(credentials.credentials)
+    if claims is None:
+        raise unauthorized
+    premise = services.tokens.get(claims.account, claims.version)
+    if premise is None:
+        async with services.store.pool.acquire() as conn:
+            premise = await token_premise(conn, claims.account, claims.version)
+        if premise is None:  # password reset since, or the account left its premise
+            raise unauthorized
+        services.tokens.put(claims.account, claims.version, premise)
+    return Resident(claims.account, premise)
+
+
+ResidentDep = Annotated[Resident, Depends(get_resident)]
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    key_id: int
+    role: str
+
+
+def _role(required: str):  # type: ignore[no-untyped-def]
+    async def check(
+        services: ServicesDep, key: Annotated[str | None, Depends(_api_key)]
+    ) -> Operator:
+        if not key:
+            raise ProblemError(401, "unauthorized", "an X-API-Key header is required")
+        async with services.store.pool.acquire() as conn:
+            found = await key_role(conn, key)
+        if found is None:
+            raise ProblemError(401, "unauthorized", "unknown or revoked API key")
+        if required == "operator" and found[1] != "operator":
+            raise ProblemError(403, "forbidden", f"role {found[1]!r} may not do this")
+        return Operator(*found)
+
+    return check
+
+
+ViewerDep = Annotated[Operator, Depends(_role("viewer"))]
+OperatorDep = Annotated[Operator, Depends(_role("operator"))]

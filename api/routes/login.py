@@ -1,0 +1,36 @@
+"""``POST /v1/resident/login``: account (лицевой счёт) and password for a signed, expiring token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api.auth_db import find_login
+from api.deps import ServicesDep
+from api.problems import ProblemError, responses
+from api.ratelimit import retry_after
+from api.schemas import LoginRequest, Token
+from api.security import verify_password
+
+router = APIRouter(prefix="/v1/resident", tags=["residents"])
+
+
+@router.post("/login", response_model=Token, responses=responses(401, 413, 422, 429))
+async def login(body: LoginRequest, request: Request, services: ServicesDep) -> Token:
+    """Issues a resident token. Limited per account and per client address."""
+    client = request.client.host if request.client else "-"
+    wait = max(
+        services.login_limiter.hit("a:" + body.account),
+        services.login_limiter.hit("c:" + client),
+    )
+    if wait:
+        raise ProblemError(
+            429, "rate-limited", "Слишком много попыток входа, попробуйте позже",
+            headers=retry_after(wait),
+        )  # fmt: skip
+    async with services.store.pool.acquire() as conn:
+        found = await find_login(conn, body.account)
+    ok = await verify_password(found.password_hash if found else None, body.password)
+    if not ok or found is None:
+        raise ProblemError(401, "login-failed", "Неверный лицевой счёт или пароль")
+    token = services.signer.issue(body.account, found.token_version)
+    return Token(access_token=token, expires_in=services.signer.ttl_s)

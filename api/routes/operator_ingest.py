@@ -1,0 +1,104 @@
+"""Operators' view of ingestion: counters, anomalies of the batch VEE, 80020 file uploads."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile
+from pydantic import BaseModel, Field
+
+from adapters.askue.importer import import_files
+from adapters.vee_store import list_anomalies
+from api.deps import OperatorDep, ServicesDep, ViewerDep
+from api.problems import ProblemError, responses
+from api.schemas import PERIOD_PATTERN
+
+router = APIRouter(prefix="/v1/operator", tags=["operators"])
+
+
+class Stats(BaseModel):
+    readings: int
+    quarantined: dict[str, int] = Field(description="waiting in quarantine, by reason")
+    duplicates: int
+    conflicts: int
+    meters: int
+    unbound_meters: int
+
+
+@router.get("/stats", response_model=Stats, responses=responses(401, 403))
+async def stats(_: ViewerDep, services: ServicesDep) -> Stats:
+    """Ingestion counters (``uchet stats --json``)."""
+    return Stats(**await services.store.stats())  # type: ignore[arg-type]
+
+
+class Anomaly(BaseModel):
+    id: int
+    period: str
+    type: str
+    severity: str
+    service: str
+    house: str | None
+    meter: str | None = Field(description="source:serial:channel")
+    start: str
+    end: str
+    evidence: dict[str, Any] | list[Any] | None
+
+
+@router.get("/anomalies", response_model=list[Anomaly], responses=responses(401, 403, 422))
+async def anomalies(
+    _: ViewerDep,
+    services: ServicesDep,
+    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    house: Annotated[str | None, Query(max_length=200)] = None,
+    meter: Annotated[str | None, Query(max_length=200, description="serial")] = None,
+    severity: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[Anomaly]:
+    """Anomalies found by the batch VEE runs, newest period first."""
+    async with services.store.pool.acquire() as conn:
+        rows = await list_anomalies(
+            conn, period=period, type=type, house=house, meter=meter, severity=severity,
+            limit=limit,
+        )  # fmt: skip
+    return [Anomaly(**row) for row in rows]  # type: ignore[arg-type]
+
+
+class FileReportOut(BaseModel):
+    file: str
+    report: dict[str, Any] = Field(description="the importer's report of the file")
+
+
+@router.post("/askue", response_model=list[FileReportOut], responses=responses(401, 403, 413, 422))
+async def upload_askue(
+    files: Annotated[list[UploadFile], File(description="80020 XML files")],
+    _: OperatorDep,
+    services: ServicesDep,
+) -> list[FileReportOut]:
+    """Imports uploaded 80020 files into the store; a bad file is reported (80021 status,
+    reason), the others are imported. Idempotent: a file uploaded twice changes nothing."""
+    if not files:
+        raise ProblemError(422, "validation-error", "no files")
+    with tempfile.TemporaryDirectory(prefix="uchet-askue-") as tmp:
+        paths = []
+        for i, upload in enumerate(files):
+            name = FsPath(upload.filename or f"file{i}.xml").name or f"file{i}.xml"
+            path = FsPath(tmp) / name
+            if path.exists():
+                path = FsPath(tmp) / f"{i:04d}-{name}"
+            path.write_bytes(await upload.read())
+            paths.append(path)
+        reports = await import_files(services.store, paths, timezone=services.settings.timezone)
+    return [FileReportOut(file=r.file, report=_jsonable(r.as_dict())) for r in reports]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,178 @@
+"""Operators list meters, bind unbound ones to a premise or house and replay their quarantined
+readings; and list or replay the quarantine directly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field, model_validator
+
+from adapters.store.db import store_errors
+from api.deps import OperatorDep, ServicesDep, ViewerDep
+from api.problems import ProblemError, responses
+from ingest.replay import replay
+
+router = APIRouter(prefix="/v1/operator", tags=["operators"])
+
+_INT4 = 2**31 - 1
+
+
+class OperatorMeter(BaseModel):
+    id: int
+    source: str
+    serial: str
+    channel: str
+    service: str
+    premise: str | None
+    house: str | None
+    quarantined: int = Field(description="readings of this meter waiting in quarantine")
+
+
+_METER_SQL = (
+    "SELECT m.id, m.source, m.external_id, m.channel, m.service, m.premise_id, m.house_id,"
+    " (SELECT count(*) FROM quarantine q WHERE q.replayed_at IS NULL AND q.source = m.source"
+    "  AND q.meter = m.external_id AND q.channel = m.channel) AS quarantined FROM meters m"
+)
+
+
+def _meter(r: asyncpg.Record) -> OperatorMeter:
+    return OperatorMeter(
+        id=r["id"], source=r["source"], serial=r["external_id"], channel=r["channel"],
+        service=r["service"], premise=r["premise_id"], house=r["house_id"],
+        quarantined=r["quarantined"],
+    )  # fmt: skip
+
+
+@router.get("/meters", response_model=list[OperatorMeter], responses=responses(401, 403, 422))
+async def list_meters(
+    _: ViewerDep,
+    services: ServicesDep,
+    unbound: Annotated[bool | None, Query(description="true: only unbound meters")] = None,
+    premise: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=_INT4)] = 0,
+) -> list[OperatorMeter]:
+    """Meters of the registry by id; ``unbound=true``: those bound to no premise nor house."""
+    async with store_errors("list meters"), services.store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            _METER_SQL + " WHERE ($1::boolean IS NULL"
+            "  OR ($1 = (m.premise_id IS NULL AND m.house_id IS NULL)))"
+            " AND ($2::text IS NULL OR m.premise_id = $2)"
+            " ORDER BY m.id LIMIT $3 OFFSET $4",
+            unbound,
+            premise,
+            limit,
+            offset,
+        )
+    return [_meter(r) for r in rows]
+
+
+class BindRequest(BaseModel):
+    premise: str | None = Field(default=None, min_length=1, max_length=200)
+    house: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one(self) -> BindRequest:
+        if (self.premise is None) == (self.house is None):
+            raise ValueError("give exactly one of premise and house")
+        return self
+
+
+class ReplayResult(BaseModel):
+    replayed: int
+    stored: int
+    duplicates: int
+    conflicts: int
+    still_quarantined: dict[str, int] = Field(description="by reason")
+
+
+class BindResult(BaseModel):
+    meter: OperatorMeter
+    replay: ReplayResult
+
+
+@router.post(
+    "/meters/{meter_id}/bind",
+    response_model=BindResult,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def bind(
+    meter_id: Annotated[int, Path(ge=1, le=_INT4)],
+    body: BindRequest,
+    _: OperatorDep,
+    services: ServicesDep,
+) -> BindResult:
+    """Binds a meter to a premise or a house (ОДПУ) and replays its quarantined readings."""
+    store = services.store
+    async with store_errors("bind meter"), store.pool.acquire() as conn, conn.transaction():
+        if body.premise is not None:
+            exists = await conn.fetchval("SELECT 1 FROM premises WHERE id = $1", body.premise)
+            what = f"premise {body.premise!r}"
+        else:
+            exists = await conn.fetchval("SELECT 1 FROM houses WHERE id = $1", body.house)
+            what = f"house {body.house!r}"
+        if exists is None:
+            raise ProblemError(404, "not-found", f"no {what}")
+        status = await conn.execute(
+            "UPDATE meters SET premise_id = $2, house_id = $3 WHERE id = $1",
+            meter_id,
+            body.premise,
+            body.house,
+        )
+        if status == "UPDATE 0":
+            raise ProblemError(404, "not-found", f"no meter {meter_id}")
+    store.registry.forget()
+    report = await replay(store, meter_ids=[meter_id])
+    async with store_errors("bound meter"), store.pool.acquire() as conn:
+        row = await conn.fetchrow(_METER_SQL + " WHERE m.id = $1", meter_id)
+    return BindResult(meter=_meter(row), replay=ReplayResult(**report.as_dict()))  # type: ignore[arg-type]
+
+
+class ReplayRequest(BaseModel):
+    meter_ids: list[Annotated[int, Field(ge=1, le=_INT4)]] = Field(default=[], max_length=10_000)
+    quarantine_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        default=[], max_length=100_000
+    )
+
+
+@router.post("/quarantine/replay", response_model=ReplayResult, responses=responses(401, 403, 422))
+async def replay_quarantine(
+    body: ReplayRequest, _: OperatorDep, services: ServicesDep
+) -> ReplayResult:
+    """Replays quarantined readings (after fixing their cause) through validation again."""
+    report = await replay(
+        services.store, meter_ids=body.meter_ids, quarantine_ids=body.quarantine_ids
+    )
+    return ReplayResult(**report.as_dict())  # type: ignore[arg-type]
+
+
+class QuarantineRow(BaseModel):
+    id: int
+    received_at: datetime
+    source: str
+    reason: str
+    detail: str
+    meter: str | None
+    channel: str | None
+
+
+@router.get("/quarantine", response_model=list[QuarantineRow], responses=responses(401, 403, 422))
+async def list_quarantine(
+    _: ViewerDep,
+    services: ServicesDep,
+    reason: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[QuarantineRow]:
+    """Readings waiting in quarantine (not replayed), newest first."""
+    async with store_errors("list quarantine"), services.store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id, received_at, source, reason, detail, meter, channel FROM quarantine"
+            " WHERE replayed_at IS NULL AND ($1::text IS NULL OR reason = $1)"
+            " ORDER BY id DESC LIMIT $2",
+            reason,
+            limit,
+        )
+    return [QuarantineRow(**dict(r)) for r in rows]

@@ -1,0 +1,181 @@
+"""A resident's own premise and meters: the last readings, history, and submitting a reading.
+
+Every query is bound to the premise of the token; another premise's meter is "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from fastapi import APIRouter, Path, Query, Response
+
+from adapters.store.db import store_errors
+from api.deps import ResidentDep, ServicesDep
+from api.problems import ProblemError, responses
+from api.ratelimit import retry_after
+from api.schemas import Me, MeterOut, ReadingOut, SubmissionResult, SubmitReading
+from api.submissions import DUPLICATE, NOT_FOUND, REJECTED, utc_now
+from core.codes import Reason, flag_names
+
+router = APIRouter(prefix="/v1/resident", tags=["residents"])
+
+MeterId = Annotated[int, Path(ge=1, le=2**31 - 1, description="meter id from /meters")]
+_NOT_FOUND = ProblemError(404, "not-found", "Счётчик не найден")
+_CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+def _reading(ts: datetime, value: float, flags: int) -> ReadingOut:
+    return ReadingOut(ts=ts, value=value, flags=flag_names(flags))
+
+
+async def _own_meter(conn: asyncpg.Connection, meter_id: int, premise_id: str) -> None:
+    async with store_errors("find meter"):
+        found = await conn.fetchval(
+            "SELECT 1 FROM meters WHERE id = $1 AND premise_id = $2", meter_id, premise_id
+        )
+    if found is None:
+        raise _NOT_FOUND
+
+
+@router.get("/me", response_model=Me, responses=responses(401))
+async def me(resident: ResidentDep, services: ServicesDep) -> Me:
+    """The resident's account and premise."""
+    async with store_errors("me"), services.store.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT p.id, p.house_id, h.address, p.area FROM premises p"
+            " JOIN houses h ON h.id = p.house_id WHERE p.id = $1",
+            resident.premise_id,
+        )
+    if row is None:
+        raise ProblemError(404, "not-found", "Помещение не найдено")
+    return Me(
+        account=resident.account,
+        premise=row["id"],
+        house=row["house_id"],
+        address=row["address"],
+        area=str(row["area"]),
+    )
+
+
+@router.get("/meters", response_model=list[MeterOut], responses=responses(401))
+async def meters(resident: ResidentDep, services: ServicesDep) -> list[MeterOut]:
+    """The meters of the resident's premise, each with its last accepted reading."""
+    async with store_errors("list meters"), services.store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT m.id, m.external_id, m.service, m.channel, m.unit, r.ts, r.value, r.flags"
+            " FROM meters m LEFT JOIN LATERAL (SELECT ts, value, flags FROM readings"
+            "  WHERE meter_id = m.id AND kind = 0 ORDER BY ts DESC LIMIT 1) r ON true"
+            " WHERE m.premise_id = $1 ORDER BY m.id",
+            resident.premise_id,
+        )
+    return [
+        MeterOut(
+            id=r["id"],
+            serial=r["external_id"],
+            service=r["service"],
+            channel=r["channel"],
+            unit=r["unit"],
+            last_reading=_reading(r["ts"], r["value"], r["flags"]) if r["ts"] else None,
+        )
+        for r in rows
+    ]
+
+
+@router.get(
+    "/meters/{meter_id}/readings",
+    response_model=list[ReadingOut],
+    responses=responses(401, 404, 422),
+)
+async def history(
+    meter_id: MeterId,
+    resident: ResidentDep,
+    services: ServicesDep,
+    before: Annotated[datetime | None, Query(description="only readings before this")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ReadingOut]:
+    """Accepted readings of one of the resident's meters, newest first."""
+    if before is not None and before.tzinfo is None:
+        raise ProblemError(422, "validation-error", "Параметр before должен содержать часовой пояс")
+    async with services.store.pool.acquire() as conn:
+        await _own_meter(conn, meter_id, resident.premise_id)
+        async with store_errors("reading history"):
+            rows = await conn.fetch(
+                "SELECT ts, value, flags FROM readings WHERE meter_id = $1 AND kind = 0"
+                " AND ($2::timestamptz IS NULL OR ts < $2) ORDER BY ts DESC LIMIT $3",
+                meter_id,
+                before,
+                limit,
+            )
+    return [_reading(r["ts"], r["value"], r["flags"]) for r in rows]
+
+
+@router.post(
+    "/meters/{meter_id}/readings",
+    response_model=SubmissionResult,
+    status_code=201,
+    responses={
+        200: {"model": SubmissionResult, "description": "the same reading was accepted before"},
+        **responses(401, 404, 413, 422, 429, 503),
+    },
+)
+async def submit(
+    meter_id: MeterId,
+    body: SubmitReading,
+    resident: ResidentDep,
+    services: ServicesDep,
+    response: Response,
+) -> SubmissionResult:
+    """Submits a reading of one of the resident's meters.
+
+    201: accepted (``flags`` may say it was accepted with a remark); 200: the same reading was
+    already accepted; 422 ``reading-rejected`` with ``reason`` (``register_rollback``,
+    ``outside_window``, ``too_old``, ``future_timestamp``, ``negative_value``, ``conflict``).
+    """
+    wait = services.submit_limiter.hit(resident.account)
+    if wait:
+        raise ProblemError(
+            429, "rate-limited", "Слишком много показаний подряд, попробуйте позже",
+            headers=retry_after(wait),
+        )  # fmt: skip
+    settings = services.settings
+    now = utc_now()
+    window = settings.window()
+    if not settings.in_window(now.astimezone(ZoneInfo(settings.timezone)).date(), window):
+        assert window is not None
+        _reject(
+            "outside_window",
+            f"Показания принимаются с {window[0]} по {window[1]} число месяца",
+        )
+    ts = body.taken_at.astimezone(now.tzinfo) if body.taken_at else now
+    if ts > now + _CLOCK_TOLERANCE:
+        _reject(Reason.FUTURE_TIMESTAMP, "Дата показания ещё не наступила")
+    if ts < now - timedelta(days=settings.api_max_reading_age_days):
+        _reject(
+            Reason.TOO_OLD,
+            f"Показание старше {settings.api_max_reading_age_days} дней не принимается",
+        )
+    outcome = await services.submissions.submit(
+        resident.premise_id, meter_id, body.value, ts, dated=body.taken_at is not None
+    )
+    if outcome.status == NOT_FOUND:
+        raise _NOT_FOUND
+    if outcome.status == REJECTED:
+        assert outcome.reason is not None
+        _reject(outcome.reason, outcome.detail or outcome.reason)
+    if outcome.status == DUPLICATE:
+        response.status_code = 200
+    return SubmissionResult(
+        status=outcome.status,  # type: ignore[arg-type]
+        meter_id=meter_id,
+        value=body.value,
+        taken_at=ts,
+        flags=flag_names(outcome.flags),
+        detail=outcome.detail,
+    )
+
+
+def _reject(reason: str, detail: str) -> None:
+    raise ProblemError(422, "reading-rejected", detail, reason=str(reason))

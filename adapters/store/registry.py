@@ -33,7 +33,7 @@ _COLUMNS = "id, source, external_id, channel, service, premise_id, capacity_digi
 
 
 def _meter(row: asyncpg.Record) -> Meter:
-    return Meter(**dict(row))
+    return Meter(*row)  # the columns of _COLUMNS, in Meter's field order
 
 
 class Registry:

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "api.commands.billing",
     "api.commands.askue",
     "api.commands.modbus",
+    "api.commands.city",
 )
 
 log = logging.getLogger("uchet")

@@ -1,11 +1,14 @@
-"""`uchet demo` on the embedded defaults (pgserver, amqtt), as a newcomer runs it."""
+"""`uchet demo` on the embedded defaults (pgserver, amqtt), as a newcomer runs it: a small city
+through every path, VEE and billing; what it prints agrees with its report and the store."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,33 +17,40 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_runs_on_embedded_defaults_and_matches_ground_truth(tmp_path: Path) -> None:
+def test_demo_replays_a_small_city_on_embedded_defaults(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UCHET_")}
-    env["UCHET_HOME"] = str(tmp_path / "home")
-    cmd = [sys.executable, "-m", "api.cli", "demo", "--meters", "40", "--seed", "5"]
+    home = tmp_path / "home"
+    env["UCHET_HOME"] = str(home)
+    cmd = [sys.executable, "-m", "api.cli", "demo", "--seed", "5", "--houses", "2"]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 0, out.stdout + out.stderr
     assert "embedded amqtt" in out.stdout
-    lines = {line.split(":")[0].strip(): line for line in out.stdout.splitlines()}
-    expected = dict(
-        (k, int(v))
-        for k, v in (
-            part.rsplit(" ", 1)
-            for part in lines["expected from ground truth"].split(": ", 1)[1].split(", ")
-        )
-    )
+    report = json.loads((home / "demo" / "report.json").read_text(encoding="utf-8"))
+    assert report["reconciles"] and report["matches_ground_truth"]
+    assert (home / "demo" / "report.html").read_text(encoding="utf-8").count("<svg") == 3
+    # every path printed with its reconciliation, as the report has it
+    for name, p in report["paths"].items():
+        line = next(x for x in out.stdout.splitlines() if x.strip().startswith(f"{name}:"))
+        assert f"delivered {p['delivered']} = stored {p['stored']}" in line
+        assert "(reconciles;" in line
+    billed = re.search(r"charged ([\d.]+) ₽", out.stdout)
+    assert billed and Decimal(billed[1]) == Decimal(report["billing"]["errors"]["total"]["charged"])
+
+    # "look further" works: the printed command shows the store the demo wrote
+    look = next(x for x in out.stdout.splitlines() if "uchet stats --json" in x)
+    assert f"UCHET_HOME={home / 'city'}" in look
+    env["UCHET_HOME"] = str(home / "city")
     stats = subprocess.run(
         [sys.executable, "-m", "api.cli", "stats", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert stats.returncode == 0, stats.stderr
     got = json.loads(stats.stdout)
-    assert got["readings"] == expected["stored"]
-    assert got["duplicates"] == expected.get("duplicate", 0)
+    paths = report["paths"]
+    assert got["readings"] == report["store"]["history_readings"] + sum(
+        p["stored"] for p in paths.values()
+    )
+    assert got["duplicates"] == sum(p["duplicates"] for p in paths.values())
     assert sum(got["quarantined"].values()) == sum(
-        v for k, v in expected.items() if k.startswith("quarantine:")
+        sum(p["quarantined"].values()) for p in paths.values()
     )

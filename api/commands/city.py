@@ -1,0 +1,222 @@
+"""``uchet simulate city``: a simulated town replayed through every path, VEE and billing, with
+a report of what the faults did to the bills (docs/city-replay.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from adapters.embedded import embedded_broker, embedded_postgres, free_port
+from api.runtime import database_url, settings
+from core.config import Settings
+from core.errors import ConfigError
+from simulators.city.town import CitySpec
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """No top-level commands; see register_simulate."""
+
+
+def register_simulate(sim: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sim.add_parser(
+        "city", help="replay a simulated town through uchet and report the billing error"
+    )
+    add_city_arguments(p, houses=100, days=90, premises=100)
+    p.set_defaults(func=cmd_city)
+
+
+def add_city_arguments(
+    p: argparse.ArgumentParser, *, houses: int, days: int, premises: int
+) -> None:
+    p.add_argument("--houses", type=int, default=houses, help=f"houses (default {houses})")
+    p.add_argument(
+        "--days", type=int, default=days,
+        help=f"replayed days, rounded to whole months (default {days})",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=1, help="town and fault seed (default 1)")
+    p.add_argument(
+        "--premises-per-house", type=int, default=premises,
+        help=f"average premises per house (default {premises})",
+    )  # fmt: skip
+    p.add_argument(
+        "--start", help="first replayed month YYYY-MM (default: the last whole months before now)"
+    )
+    p.add_argument("--out", type=Path, help="report folder (default: $UCHET_HOME/city-<seed>)")
+    p.add_argument(
+        "--in-place", action="store_true",
+        help="use the configured database itself (must be empty) instead of a new one beside it",
+    )  # fmt: skip
+
+
+def months_of(days: int) -> int:
+    if days < 1:
+        raise ConfigError(f"--days {days}: need at least 1")
+    return max(1, round(days / 30.44))
+
+
+def default_start(months: int, today: date) -> date:
+    """The first of ``months`` whole months that ended before ``today``'s month."""
+    m = today.year * 12 + today.month - 1 - months
+    return date(m // 12, m % 12 + 1, 1)
+
+
+def parse_start(text: str) -> date:
+    try:
+        year, month = (int(x) for x in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise ConfigError(f"--start {text!r}: expected YYYY-MM") from None
+
+
+def spec_from(args: argparse.Namespace, s: Settings) -> CitySpec:
+    if args.houses < 1:
+        raise ConfigError(f"--houses {args.houses}: need at least 1")
+    if args.premises_per_house < 2:
+        raise ConfigError(f"--premises-per-house {args.premises_per_house}: need at least 2")
+    months = months_of(args.days)
+    start = (
+        parse_start(args.start) if args.start else default_start(months, datetime.now(UTC).date())
+    )
+    return CitySpec(
+        houses=args.houses,
+        months=months,
+        seed=args.seed,
+        start=start,
+        premises_per_house=args.premises_per_house,
+        timezone=s.timezone,
+    )
+
+
+async def fresh_database(server_url: str, name: str) -> str:
+    """Creates database ``name`` on the server of ``server_url``; returns its DSN."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@dataclass
+class CityRun:
+    report: dict[str, Any]
+    out: Path
+    look: str  # the command that shows the store the replay wrote
+    seconds: float
+    timings: dict[str, float]
+
+
+async def run_city_command(
+    spec: CitySpec,
+    s: Settings,
+    *,
+    out: Path,
+    in_place: bool,
+    say: Callable[[str], None],
+) -> CityRun:
+    from simulators.city.replay import run_city
+    from simulators.city.report import write
+
+    started = time.perf_counter()
+    look = "UCHET_DATABASE_URL='{url}' uchet stats --json"
+    if in_place:
+        url = database_url(s)
+        say(f"  store: {_where(url)}")
+    elif s.database_url:
+        name = f"uchet_city_{spec.seed}_{datetime.now(UTC):%Y%m%d%H%M%S}"
+        url = await fresh_database(s.database_url, name)
+        say(f"  store: new database {name} on {_where(url)}")
+    else:
+        # The embedded server of a replay is its own, under UCHET_HOME/city, new every run:
+        # the user's embedded store is left alone and the result stays there to look at.
+        home = s.home / "city"
+        await asyncio.to_thread(shutil.rmtree, home / "pgdata", ignore_errors=True)
+        url = await asyncio.to_thread(embedded_postgres, home)
+        look = f"UCHET_HOME={home} uchet stats --json"
+        say(f"  store: embedded PostgreSQL under {home} (new)")
+    async with contextlib.AsyncExitStack() as stack:
+        if s.mqtt_url:
+            mqtt_url, protocol = s.mqtt_url, s.mqtt_protocol
+            say(f"  broker: {mqtt_url}")
+        else:
+            mqtt_url = await stack.enter_async_context(embedded_broker(free_port()))
+            protocol = "3.1.1"  # amqtt speaks MQTT 3.1.1
+            say(f"  broker: embedded amqtt at {mqtt_url}")
+        replay = await run_city(spec, url, out, mqtt_url=mqtt_url, mqtt_protocol=protocol, say=say)
+    t0 = time.perf_counter()
+    report = await asyncio.to_thread(write, replay, out)
+    replay.timings["report: attribution + files"] = time.perf_counter() - t0
+    (out / "timings.json").write_text(
+        "{\n" + ",\n".join(f' "{k}": {v:.3f}' for k, v in sorted(replay.timings.items())) + "\n}\n",
+        encoding="utf-8",
+    )
+    return CityRun(report, out, look.format(url=url), time.perf_counter() - started, replay.timings)
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or parts.query}{parts.path}"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def summary_lines(run: CityRun) -> list[str]:
+    r = run.report
+    lines = ["  readings per path (delivered = stored + duplicates + quarantined):"]
+    for name, p in r["paths"].items():
+        q = sum(p["quarantined"].values()) + sum(p["rejected"].values())
+        lines.append(
+            f"    {name}: delivered {p['delivered']} = stored {p['stored']} + duplicates"
+            f" {p['duplicates']} + quarantined {q}"
+            f"{' + conflicts ' + str(p['conflicts']) if p['conflicts'] else ''}"
+            f" ({'reconciles' if p['reconciles'] else 'DOES NOT RECONCILE'};"
+            f" lost before delivery {p['lost_before_delivery']})"
+        )
+    e = r["billing"]["errors"]["total"]
+    lines.append(
+        f"  billing: charged {e['charged']} ₽, true consumption × tariff {e['true']} ₽,"
+        f" error {e['error']} ₽"
+    )
+    causes = ("meter_readings", "averages", "normatives", "soi_distribution", "leaks")
+    lines.append("    by cause: " + ", ".join(f"{k} {e[k]}" for k in (*causes, "unregistered")))
+    top = sorted(run.timings.items(), key=lambda kv: -kv[1])[:5]
+    lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in top))
+    return lines
+
+
+def cmd_city(args: argparse.Namespace) -> int:
+    for noisy in ("amqtt", "transitions", "adapters.modbus.poller"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    s = settings()
+    spec = spec_from(args, s)
+    out = args.out or s.home / f"city-{spec.seed}"
+    say(
+        f"uchet simulate city: {spec.houses} houses x ~{spec.premises_per_house} premises,"
+        f" {spec.months} months from {spec.start:%Y-%m}, seed {spec.seed}"
+    )
+    run = asyncio.run(run_city_command(spec, s, out=out, in_place=args.in_place, say=say))
+    for line in summary_lines(run):
+        say(line)
+    say(
+        f"done in {run.seconds:.1f} s. Report: {out / 'report.html'} (also report.md,"
+        f" report.json, billing_errors.csv, timings.json)."
+    )
+    say(f"  the store: {run.look}")
+    return 0 if run.report["reconciles"] else 1

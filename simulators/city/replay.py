@@ -1,0 +1,639 @@
+"""Runs a simulated town through uchet end to end: reference data, history, then month by
+month every path (MQTT into the gateway, Modbus polled by the gateway's poller, 80020 files
+through the importer, residents through the HTTP API in-process), batch VEE and billing; then
+collects what uchet made of it for the report.
+
+This module imports everything (adapters, ingest, api): it is the orchestration, not a
+device simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import numpy as np
+
+from adapters.askue.importer import AskueImporter
+from adapters.billing import bill_period, load_reference, parse_reference
+from adapters.modbus.devices import devices_from_dict
+from adapters.modbus.poller import Poller
+from adapters.mqtt import BrokerAddress
+from adapters.store import ReadingStore
+from adapters.vee_store import run_vee
+from api.app import create_app
+from api.runtime import migrate_url
+from api.security import hash_password
+from api.settings import ApiSettings
+from core.batch import Columns, to_us
+from core.config import Settings
+from core.errors import UchetError
+from core.reading import Kind
+from core.validation import Limits
+from core.vee import VeeSettings
+from ingest.gateway import Gateway
+from ingest.pipeline import Pipeline
+from ingest.validate import Validator
+from simulators.city import askue_files
+from simulators.city.consumption import Truth, generate
+from simulators.city.delivery import (
+    ApiPlan,
+    AskuePlan,
+    ModbusPlan,
+    MqttPlan,
+    PathPlan,
+    Registers,
+    api_plan,
+    askue_plan,
+    history,
+    house_cumulative,
+    modbus_plan,
+    mqtt_plan,
+)
+from simulators.city.reference import reference_document
+from simulators.city.town import CitySpec, Town, build_town
+from simulators.fastpub import publish_fast
+from simulators.modbus import Fault, SimClock, SimGateway, SimMeter, sim_registers
+
+log = logging.getLogger(__name__)
+PROFILE = Path(__file__).with_name("house_water.json")
+PER_GATEWAY = 16  # house meters behind one RS-485/TCP gateway
+
+
+class CityError(UchetError):
+    """The replay cannot run (a store that is not empty, a broker that does not answer)."""
+
+
+@dataclass
+class PathTally:
+    """Delivered vs what uchet made of it, for one path over the replay."""
+
+    delivered: int = 0
+    lost: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    superseded: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)  # refused before validation
+    expected: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    extra: Counter[str] = field(default_factory=Counter)
+
+    def add_plan(self, plan: PathPlan) -> None:
+        self.delivered += plan.delivered
+        self.lost += plan.lost
+        self.expected.update(plan.expect)
+        self.faults.update(plan.notes)
+
+    def as_dict(self) -> dict[str, Any]:
+        accounted = (
+            self.stored
+            + self.duplicates
+            + self.conflicts
+            + self.superseded
+            + sum(self.quarantined.values())
+            + sum(self.rejected.values())
+        )
+        got = Counter({"stored": self.stored, "duplicate": self.duplicates})
+        got.update({f"quarantine:{k}": v for k, v in self.quarantined.items()})
+        got.update({f"rejected:{k}": v for k, v in self.rejected.items()})
+        if self.conflicts:
+            got["conflict"] = self.conflicts
+        return {
+            "delivered": self.delivered,
+            "lost_before_delivery": self.lost,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
+            "superseded": self.superseded,
+            "quarantined": dict(sorted(self.quarantined.items())),
+            "rejected": dict(sorted(self.rejected.items())),
+            "reconciles": accounted == self.delivered,
+            "expected": dict(sorted(self.expected.items())),
+            "outcomes": dict(sorted((k, v) for k, v in got.items() if v)),
+            "matches_ground_truth": +got == +self.expected,
+            "injected_faults": dict(sorted(self.faults.items())),
+            **({"details": dict(sorted(self.extra.items()))} if self.extra else {}),
+        }
+
+
+@dataclass
+class Replay:
+    spec: CitySpec
+    town: Town
+    truth: Truth
+    paths: dict[str, PathTally]
+    months: list[int]
+    bills: list[dict[str, Any]]
+    vee: list[dict[str, Any]]
+    timings: dict[str, float]
+    db: dict[str, Any]  # what was read back from the store for the report
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Any:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spent[name] = self.spent.get(name, 0.0) + time.perf_counter() - t0
+
+
+def _accounted(p: Pipeline) -> int:
+    m = p.metrics
+    return m.stored + m.duplicates + m.conflicts + sum(m.quarantined.values())
+
+
+async def _drained(p: Pipeline, target: int, what: str, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _accounted(p) < target:
+        if time.monotonic() > deadline:
+            raise CityError(
+                f"{what}: only {_accounted(p)} of {target} readings accounted for after"
+                f" {timeout_s:.0f} s (is the gateway connected to the broker?)"
+            )
+        await asyncio.sleep(0.05)
+
+
+def _pipeline_delta(
+    tally: PathTally, p: Pipeline, before: tuple[int, int, int, Counter[str]]
+) -> None:
+    m = p.metrics
+    tally.stored += m.stored - before[0]
+    tally.duplicates += m.duplicates - before[1]
+    tally.conflicts += m.conflicts - before[2]
+    tally.quarantined.update(m.quarantined - before[3])
+
+
+def _snapshot(p: Pipeline) -> tuple[int, int, int, Counter[str]]:
+    m = p.metrics
+    return m.stored, m.duplicates, m.conflicts, Counter(m.quarantined)
+
+
+class _CountingSink:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.submitted = 0
+
+    async def submit(self, readings: Any) -> None:
+        self.submitted += len(readings)
+        await self.pipeline.submit(readings)
+
+
+async def _check_empty(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        premises = await conn.fetchval("SELECT count(*) FROM premises")
+        readings = await conn.fetchval("SELECT count(*) FROM readings")
+    finally:
+        await conn.close()
+    if premises or readings:
+        raise CityError(
+            f"the store already holds {premises} premises and {readings} readings; the city"
+            " replay needs an empty database (give it a fresh one)"
+        )
+
+
+async def _load_history(store: ReadingStore, rows: list[tuple[Any, ...]]) -> int:
+    # the previous billing system's month-end registers: an import of history, any age
+    validator = Validator(store, limits=Limits(backfill=timedelta(days=3650)))
+    by_source: dict[str, Columns] = {}
+    for source, meter, channel, ts, value in rows:
+        cols = by_source.setdefault(source, Columns())
+        cols.source.append(source)
+        cols.meter.append(meter)
+        cols.channel.append(channel)
+        cols.ts.append(to_us(ts))
+        cols.value.append(value)
+        cols.kind.append(int(Kind.REGISTER))
+        cols.flags.append(0)
+        cols.end.append(-(2**63))
+    stored = 0
+    for source, cols in sorted(by_source.items()):
+        v = await validator.validate(cols)
+        validator.commit(v)
+        res = await store.write_arrays(
+            v.meter, v.ts, v.value, v.kind, v.flags, v.end, v.quarantine, source=source
+        )
+        stored += res.inserted
+    return stored
+
+
+def _modbus_fleet(town: Town, ports: list[int]) -> tuple[list[SimGateway], dict[str, Any]]:
+    profile = json.loads(PROFILE.read_text(encoding="utf-8"))
+    regs = sim_registers(profile)
+    clock = SimClock()
+    gateways: list[SimGateway] = []
+    devices = []
+    for i, meter in enumerate(town.modbus_meters):
+        if i % PER_GATEWAY == 0:
+            gateways.append(SimGateway("127.0.0.1", ports[i // PER_GATEWAY], {}, clock))
+        gw = gateways[-1]
+        unit = len(gw.meters) + 1
+        gw.meters[unit] = SimMeter(
+            meter,
+            unit,
+            str(PROFILE),
+            regs,
+            {r.name: 0.0 for r in regs},
+            {r.name: 0.0 for r in regs},
+        )
+        devices.append(
+            {
+                "meter": meter,
+                "host": gw.host,
+                "port": gw.port,
+                "unit": unit,
+                "profile": str(PROFILE),
+            }
+        )
+    return gateways, {"defaults": {"timeout_s": 1.0, "interval_s": 3600.0}, "devices": devices}
+
+
+async def run_city(
+    spec: CitySpec,
+    database_url: str,
+    out: Path,
+    *,
+    mqtt_url: str,
+    mqtt_protocol: str = "5",
+    say: Callable[[str], None] = lambda _: None,
+) -> Replay:
+    """Replays ``spec`` against the (empty) store at ``database_url`` and the broker at
+    ``mqtt_url``; writes 80020 files under ``out/askue``; returns what the report needs."""
+    timer = _Timer()
+    await asyncio.to_thread((out / "askue").mkdir, parents=True, exist_ok=True)
+    tz_name = spec.timezone
+    with timer("model: town and true consumption"):
+        town = build_town(spec)
+        truth = generate(town)
+        regs = Registers.build(town, truth)
+        cum = house_cumulative(town, truth)
+    await migrate_url(database_url)
+    await _check_empty(database_url)
+    say(
+        f"  town: {len(town.house_ids)} houses, {town.n_premises} premises,"
+        f" {len(town.premise_meters())} premise meters; months {spec.start:%Y-%m} +{spec.months}"
+    )
+    store = await ReadingStore.open(database_url, max_size=4)
+    conn = await asyncpg.connect(database_url)
+    paths = {p: PathTally() for p in ("mqtt", "modbus", "askue", "api")}
+    months = [spec.first_month + i for i in range(spec.months)]
+    bills: list[dict[str, Any]] = []
+    vees: list[dict[str, Any]] = []
+    try:
+        with timer("reference data load"):
+            await load_reference(conn, parse_reference(reference_document(town), name="city"))
+        with timer("history (warm-up month ends)"):
+            hist = history(town, truth, regs)
+            stored = await _load_history(store, hist)
+        say(f"  history: {stored} month-end readings of {spec.warmup_months} warm-up months")
+        settings = Settings(
+            mqtt_url=mqtt_url,
+            mqtt_protocol=mqtt_protocol,  # type: ignore[arg-type]
+            mqtt_client_id=f"uchet-city-{spec.seed}",
+            batch_delay_s=0.05,
+            askue_inbox_interval_s=0,
+            vee_interval_s=0,
+            modbus_devices=None,
+            timezone=tz_name,
+        )
+        gateway = Gateway(settings, database_url)
+        stop, ready = asyncio.Event(), asyncio.Event()
+        gw_task = asyncio.create_task(gateway.run(stop, ready=ready))
+        try:
+            await asyncio.wait_for(ready.wait(), 30)
+        except TimeoutError:
+            stop.set()
+            await asyncio.gather(gw_task, return_exceptions=True)
+            raise CityError(f"the gateway did not subscribe at {mqtt_url} within 30 s") from None
+        try:
+            pipeline = gateway.pipeline
+            assert pipeline is not None
+            await _replay_months(
+                spec, town, truth, regs, cum, months, pipeline, store, conn, paths, bills, vees,
+                out, mqtt_url, database_url, timer, say,
+            )  # fmt: skip
+        finally:
+            stop.set()
+            await gw_task
+        with timer("report data from the store"):
+            db = await _read_back(conn, town, months, tz_name)
+            db["store"]["history_readings"] = stored
+    finally:
+        await conn.close()
+        await store.close()
+    return Replay(spec, town, truth, paths, months, bills, vees, timer.spent, db)
+
+
+async def _replay_months(
+    spec: CitySpec,
+    town: Town,
+    truth: Truth,
+    regs: Registers,
+    cum: np.ndarray,
+    months: list[int],
+    pipeline: Pipeline,
+    store: ReadingStore,
+    conn: asyncpg.Connection,
+    paths: dict[str, PathTally],
+    bills: list[dict[str, Any]],
+    vees: list[dict[str, Any]],
+    out: Path,
+    mqtt_url: str,
+    database_url: str,
+    timer: _Timer,
+    say: Callable[[str], None],
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from adapters.embedded import free_port
+
+    tz = ZoneInfo(spec.timezone)
+    address = BrokerAddress.parse(mqtt_url)
+    n_gw = (len(town.modbus_meters) + PER_GATEWAY - 1) // PER_GATEWAY
+    gateways, device_doc = _modbus_fleet(town, [free_port() for _ in range(n_gw)])
+    sim_now = [0.0]
+    sink = _CountingSink(pipeline)
+    poller = Poller(
+        devices_from_dict(device_doc, origin="city", base=PROFILE.parent),
+        sink,
+        clock=lambda: sim_now[0],
+    )
+    importer = AskueImporter(store, tz=spec.timezone)
+    api_settings = ApiSettings(
+        api_secret="city-replay-" + "x" * 32,  # type: ignore[arg-type]
+        api_submit_per_minute=10**9,
+        api_login_per_minute=10**9,
+        api_max_reading_age_days=3650,
+        api_submission_days=None,
+        timezone=spec.timezone,
+    )
+    app = create_app(database_url, settings=api_settings)
+    await asyncio.gather(*(g.start() for g in gateways))
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://city"
+            ) as client,
+        ):
+            tokens, meter_ids = await _residents(conn, town, app, client)
+            for month in months:
+                name = f"{month // 12:04d}-{month % 12 + 1:02d}"
+                with timer("mqtt: plan"):
+                    mplan = mqtt_plan(town, truth, regs, month)
+                with timer("mqtt: publish + gateway ingest"):
+                    await _run_mqtt(mplan, pipeline, paths["mqtt"], address)
+                with timer("modbus: plan"):
+                    bplan = modbus_plan(town, truth, cum, month)
+                with timer("modbus: poll + ingest"):
+                    await _run_modbus(
+                        bplan, poller, gateways, sink, pipeline, paths["modbus"], sim_now
+                    )
+                with timer("askue: plan + write 80020 files"):
+                    aplan = askue_plan(town, truth, month)
+                    files = [
+                        askue_files.write(out / "askue", f, seed=spec.seed, tz=tz)
+                        for f in aplan.files
+                    ]
+                with timer("askue: import"):
+                    await _run_askue(aplan, files, importer, paths["askue"])
+                with timer("api: plan"):
+                    rplan = api_plan(town, truth, regs, month)
+                with timer("api: resident submissions"):
+                    await _run_api(rplan, client, tokens, meter_ids, paths["api"])
+                with timer("vee"):
+                    vr = await run_vee(
+                        conn, name, timezone=spec.timezone, settings=vee_settings(month)
+                    )
+                vees.append({"period": name, "anomalies": dict(sorted(vr.anomalies.items()))})
+                with timer("billing"):
+                    br = await bill_period(conn, month, timezone=spec.timezone)
+                bills.append(
+                    {
+                        "period": name,
+                        "lines": br.lines,
+                        "total": str(br.total),
+                        "warnings": len(br.warnings),
+                    }
+                )
+                say(
+                    f"  {name}: mqtt {mplan.delivered}, modbus {bplan.delivered},"
+                    f" askue {aplan.delivered} ({len(files)} files), api {rplan.delivered}"
+                    f" readings; VEE {sum(vr.anomalies.values())} anomalies;"
+                    f" billed {br.lines} lines, {br.total} ₽"
+                )
+    finally:
+        await asyncio.gather(*(g.stop() for g in gateways))
+
+
+def vee_settings(month: int) -> VeeSettings:
+    # Smart meters report daily and residents monthly, so 23 of 24 hourly values of a register
+    # are absent by design: report a meter as missing when three days or more are absent.
+    from calendar import monthrange
+
+    days = monthrange(month // 12, month % 12 + 1)[1]
+    return VeeSettings(missing_min_hours=24 * days - days + 72)
+
+
+async def _run_mqtt(
+    plan: MqttPlan, pipeline: Pipeline, tally: PathTally, address: BrokerAddress
+) -> None:
+    tally.add_plan(plan)
+    before = _snapshot(pipeline)
+    target = _accounted(pipeline) + plan.delivered
+    await publish_fast(address.host, address.port, plan.messages, client_id="uchet-city-pub")
+    await _drained(pipeline, target, "mqtt", timeout_s=60 + plan.delivered / 2000)
+    _pipeline_delta(tally, pipeline, before)
+
+
+async def _run_modbus(
+    plan: ModbusPlan,
+    poller: Poller,
+    gateways: list[SimGateway],
+    sink: _CountingSink,
+    pipeline: Pipeline,
+    tally: PathTally,
+    sim_now: list[float],
+) -> None:
+    tally.add_plan(plan)
+    meters = {m.meter: m for g in gateways for m in g.meters.values()}
+    before = _snapshot(pipeline)
+    target = _accounted(pipeline) + plan.delivered
+    submitted = sink.submitted
+    for poll in plan.polls:
+        for meter_id, sim in meters.items():
+            if meter_id in poll.silent:
+                sim.fault = Fault.EXCEPTION  # the meter answers "device failure"
+                continue
+            sim.fault = Fault.NONE
+            cold, hot = poll.values[meter_id]
+            sim.set_value("cold_volume", cold)
+            sim.set_value("hot_volume", hot)
+        sim_now[0] = poll.at.timestamp()
+        await poller.poll_once()
+    tally.extra["polled_readings"] += sink.submitted - submitted
+    await _drained(pipeline, target, "modbus", timeout_s=60 + plan.delivered / 2000)
+    _pipeline_delta(tally, pipeline, before)
+
+
+async def _run_askue(
+    plan: AskuePlan, files: list[Path], importer: AskueImporter, tally: PathTally
+) -> None:
+    tally.add_plan(plan)
+    for path in files:
+        rep = await importer.import_file(path)
+        if rep.status == "failed":
+            tally.extra["failed_files"] += 1
+            tally.rejected["failed_file"] += 48 * len(plan.files[0].points)
+            continue
+        tally.extra["files"] += 1
+        tally.stored += rep.accepted
+        tally.duplicates += rep.duplicates
+        tally.conflicts += rep.conflicts
+        tally.superseded += rep.superseded
+        tally.quarantined.update(rep.quarantined)
+        tally.rejected.update({"parse_error": rep.rejected_count} if rep.rejected_count else {})
+
+
+async def _residents(
+    conn: asyncpg.Connection, town: Town, app: Any, client: httpx.AsyncClient
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Resident logins for every account with a manual meter, and the API's meter ids.
+
+    Passwords are argon2-hashed once (0.1 s each is the point of argon2); one resident logs in
+    through the API, the others get their token from the app's signer, as a login would.
+    """
+    accounts = sorted({town.accounts[m.premise] for m in town.premise_meters() if m.path == "api"})
+    password = "city-replay-resident"
+    digest = await asyncio.to_thread(hash_password, password)
+    await conn.execute(
+        "INSERT INTO resident_logins (account, password_hash)"
+        " SELECT a, $2 FROM unnest($1::text[]) AS a ON CONFLICT (account) DO NOTHING",
+        accounts,
+        digest,
+    )
+    signer = app.state.services.signer
+    tokens = {a: signer.issue(a, 1) for a in accounts}
+    if accounts:
+        r = await client.post(
+            "/v1/resident/login", json={"account": accounts[0], "password": password}
+        )
+        if r.status_code != 200:
+            raise CityError(f"resident login through the API failed: {r.status_code} {r.text}")
+        tokens[accounts[0]] = r.json()["access_token"]
+    rows = await conn.fetch("SELECT id, external_id FROM meters WHERE source = 'api'")
+    return tokens, {r["external_id"]: r["id"] for r in rows}
+
+
+async def _run_api(
+    plan: ApiPlan,
+    client: httpx.AsyncClient,
+    tokens: dict[str, str],
+    meter_ids: dict[str, int],
+    tally: PathTally,
+) -> None:
+    tally.add_plan(plan)
+    gate = asyncio.Semaphore(32)
+    outcomes: Counter[str] = Counter()
+
+    async def one(i: int) -> None:
+        s = plan.submissions[i]
+        async with gate:
+            r = await client.post(
+                f"/v1/resident/meters/{meter_ids[s.meter]}/readings",
+                json={"value": s.value, "taken_at": s.taken_at.isoformat()},
+                headers={"Authorization": f"Bearer {tokens[s.account]}"},
+            )
+        if r.status_code == 201:
+            outcomes["stored"] += 1
+        elif r.status_code == 200:
+            outcomes["duplicate"] += 1
+        elif r.status_code == 422 and r.json().get("reason"):
+            outcomes["quarantine:" + r.json()["reason"]] += 1
+        else:
+            outcomes[f"http_{r.status_code}"] += 1
+
+    # a resident's repeat goes after the first of the same reading, as in real life
+    n = len(plan.submissions)
+    first = n - plan.notes.get("repeated_submission", 0)
+    await asyncio.gather(*(one(i) for i in range(first)))
+    await asyncio.gather(*(one(i) for i in range(first, n)))
+    tally.stored += outcomes.pop("stored", 0)
+    tally.duplicates += outcomes.pop("duplicate", 0)
+    for k, v in outcomes.items():
+        if k.startswith("quarantine:"):
+            tally.quarantined[k.split(":", 1)[1]] += v
+        else:
+            tally.rejected[k] += v
+
+
+async def _read_back(
+    conn: asyncpg.Connection, town: Town, months: list[int], tz: str
+) -> dict[str, Any]:
+    from datetime import date
+
+    periods = [date(m // 12, m % 12 + 1, 1) for m in months]
+    accruals = await conn.fetch(
+        "SELECT period, premise_id, service, method, volume, amount FROM accruals"
+        " WHERE period = ANY($1::date[]) ORDER BY period, premise_id, service, method",
+        periods,
+    )
+    balances = await conn.fetch(
+        "SELECT period, house_id, service, house_volume, individual_volume, excess_volume,"
+        " distributed_volume, operator_volume FROM house_balances"
+        " WHERE period = ANY($1::date[]) ORDER BY period, house_id, service",
+        periods,
+    )
+    daily = await conn.fetch(
+        "SELECT house_id, service, day, house_volume, premises_volume FROM vee_house_balance"
+        " WHERE period = ANY($1::date[]) ORDER BY house_id, service, day",
+        periods,
+    )
+    anomalies = await conn.fetch(
+        "SELECT a.period, a.type, a.service, a.house_id, m.external_id AS meter, m.source"
+        " FROM anomalies a LEFT JOIN meters m ON m.id = a.meter_id"
+        " WHERE a.period = ANY($1::date[])"
+        " ORDER BY a.period, a.type, a.house_id NULLS LAST, m.external_id NULLS LAST, a.service",
+        periods,
+    )
+    by_source = await conn.fetch(
+        "SELECT m.source, count(*) AS n FROM readings r JOIN meters m ON m.id = r.meter_id"
+        " GROUP BY m.source ORDER BY m.source"
+    )
+    quarantine = await conn.fetch(
+        "SELECT source, reason, count(*) AS n FROM quarantine GROUP BY source, reason"
+        " ORDER BY source, reason"
+    )
+    dups = await conn.fetchval(
+        "SELECT coalesce(sum(value), 0) FROM ingest_counters WHERE name = 'duplicates'"
+    )
+    return {
+        "accruals": [dict(r) for r in accruals],
+        "balances": [dict(r) for r in balances],
+        "daily": [dict(r) for r in daily],
+        "anomalies": [dict(r) for r in anomalies],
+        "store": {
+            "readings_by_source": {r["source"]: r["n"] for r in by_source},
+            "quarantine_by_source": {f"{r['source']}:{r['reason']}": r["n"] for r in quarantine},
+            "duplicates": int(dups),
+        },
+        "timezone": tz,
+    }

@@ -1,0 +1,313 @@
+"""The city replay report: ``report.json`` (deterministic from the seed), ``report.md``,
+``report.html`` (tables and inline SVG charts), ``billing_errors.csv`` (every premise, service
+and month) and ``timings.json`` (where the time went; not part of the report proper)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from datetime import timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulators.city import svg
+from simulators.city.attribution import CAUSES, ErrorRow, attribute, rub, summarize
+from simulators.city.consumption import monthly
+from simulators.city.delivery import outage_days
+from simulators.city.replay import Replay
+from simulators.city.town import CW, EL, HW
+
+SERVICE_NAMES = {CW: "cold_water", HW: "hot_water", EL: "electricity"}
+
+
+def _r(x: float) -> float:
+    return round(float(x), 3)
+
+
+def injected_anomalies(rep: Replay) -> list[dict[str, str]]:
+    """Faults a VEE pass could see, with the anomaly type that would show each."""
+    town, truth = rep.town, rep.truth
+    out = []
+    for m in town.premise_meters():
+        if m.fault == "dead":
+            out.append({"fault": "dead_meter", "expect": "missing_data", "meter": m.id})
+        elif m.fault == "stuck":
+            out.append({"fault": "stuck_meter", "expect": "stuck_meter", "meter": m.id})
+    cw_meter = {m.premise: m for m in town.premise_meters() if m.service == CW}
+    for p in np.flatnonzero(truth.premise_leak.any(axis=1)):
+        m = cw_meter.get(int(p))
+        where = m.id if m else town.premise_ids[int(p)]
+        visible = "consumption_spike" if m is not None and m.path == "mqtt" else "-"
+        out.append({"fault": "leak_behind_meter", "expect": visible, "meter": where})
+    for h in np.flatnonzero(truth.network_leak.any(axis=(1, 2))):
+        for service in ("cold_water", "hot_water"):
+            out.append({"fault": f"house_network_leak_{service}", "expect": "house_imbalance",
+                        "house": town.house_ids[int(h)], "service": service})  # fmt: skip
+    for h in np.flatnonzero(truth.theft.any(axis=(1, 2))):
+        out.append({"fault": "unregistered_consumers", "expect": "house_imbalance",
+                    "house": town.house_ids[int(h)], "service": "electricity"})  # fmt: skip
+    for meter, days in outage_days(town, truth).items():
+        out.append({"fault": f"house_meter_silent_{len(days)}_days", "expect": "missing_data",
+                    "meter": meter})  # fmt: skip
+    return out
+
+
+def _anomalies(rep: Replay) -> dict[str, Any]:
+    found = rep.db["anomalies"]
+    injected = injected_anomalies(rep)
+    keys = set()
+    for a in found:
+        keys.add((a["type"], "meter", a["meter"]))
+        keys.add((a["type"], "house", a["house_id"], a["service"]))
+    by_fault: dict[str, Counter[str]] = {}
+    explained: set[tuple[str, ...]] = set()
+    for item in injected:
+        c = by_fault.setdefault(item["fault"], Counter())
+        c["injected"] += 1
+        if item["expect"] == "-":
+            c["not_visible_to_vee"] += 1
+            continue
+        key = (
+            (item["expect"], "meter", item["meter"])
+            if "meter" in item
+            else (item["expect"], "house", item["house"], item["service"])
+        )
+        if key in keys:
+            c["detected"] += 1
+            explained.add(key)
+    found_by_type: Counter[str] = Counter(a["type"] for a in found)
+    unexplained: Counter[str] = Counter()
+    for a in found:
+        if (a["type"], "meter", a["meter"]) not in explained and (
+            a["type"],
+            "house",
+            a["house_id"],
+            a["service"],
+        ) not in explained:
+            unexplained[a["type"]] += 1
+    return {
+        "injected": {k: dict(sorted(v.items())) for k, v in sorted(by_fault.items())},
+        "found": dict(sorted(found_by_type.items())),
+        "found_not_injected": dict(sorted(unexplained.items())),
+        "by_month": {v["period"]: v["anomalies"] for v in rep.vee},
+    }
+
+
+def _houses(rep: Replay) -> list[dict[str, Any]]:
+    town, truth = rep.town, rep.truth
+    total = monthly(truth.house_total(town), truth.first_day, rep.months)
+    leak = monthly(truth.network_leak + truth.theft, truth.first_day, rep.months)
+    bal = {(f"{b['period']:%Y-%m}", b["house_id"], b["service"]): b for b in rep.db["balances"]}
+    out = []
+    for i, m in enumerate(rep.months):
+        name = f"{m // 12:04d}-{m % 12 + 1:02d}"
+        for h, hid in enumerate(town.house_ids):
+            for s, service in SERVICE_NAMES.items():
+                b = bal.get((name, hid, service))
+                out.append(
+                    {
+                        "period": name,
+                        "house": hid,
+                        "service": service,
+                        "true_house_volume": _r(total[h, s, i]),
+                        "true_leak_or_unregistered": _r(leak[h, s, i]),
+                        "metered_house_volume": None
+                        if b is None or b["house_volume"] is None
+                        else str(b["house_volume"]),
+                        "individual_billed": None if b is None else str(b["individual_volume"]),
+                        "distributed": None if b is None else str(b["distributed_volume"]),
+                        "paid_by_operator": None if b is None else str(b["operator_volume"]),
+                    }
+                )
+    return out
+
+
+def build(rep: Replay) -> tuple[dict[str, Any], list[ErrorRow]]:
+    town, spec = rep.town, rep.spec
+    rows = attribute(town, rep.truth, rep.months, rep.db["accruals"], rep.db["balances"])
+    paths = {k: v.as_dict() for k, v in rep.paths.items()}
+    meters = Counter(m.path for m in town.meters)
+    has = town.has_meter()
+    report = {
+        "city": {
+            "seed": spec.seed,
+            "houses": len(town.house_ids),
+            "premises": town.n_premises,
+            "premises_without_water_meters": int((~has[:, CW]).sum()),
+            "premises_without_electricity_meter": int((~has[:, EL]).sum()),
+            "meters_by_path": dict(sorted(meters.items())),
+            "months": [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in rep.months],
+            "warmup_months": spec.warmup_months,
+            "timezone": spec.timezone,
+            "faults": {k: v for k, v in vars(spec.faults).items()},
+        },
+        "paths": paths,
+        "reconciles": all(p["reconciles"] for p in paths.values()),
+        "matches_ground_truth": all(p["matches_ground_truth"] for p in paths.values()),
+        "store": rep.db["store"],
+        "anomalies": _anomalies(rep),
+        "billing": {"runs": rep.bills, "errors": summarize(rows)},
+        "house_balance": _houses(rep),
+    }
+    return report, rows
+
+
+def write(rep: Replay, out: Path) -> dict[str, Any]:
+    report, rows = build(rep)
+    (out / "report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    (out / "timings.json").write_text(
+        json.dumps({k: round(v, 3) for k, v in rep.timings.items()}, indent=1) + "\n",
+        encoding="utf-8",
+    )
+    with (out / "billing_errors.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["period", "premise", "house", "service", "methods", "charged", "true",
+                    "error", *CAUSES])  # fmt: skip
+        for r in rows:
+            w.writerow([r.period, r.premise, r.house, r.service, "+".join(r.methods),
+                        rub(r.charged), rub(r.true), rub(r.error),
+                        *(rub(r.causes[c]) for c in CAUSES)])  # fmt: skip
+    (out / "report.md").write_text(markdown(report), encoding="utf-8")
+    (out / "report.html").write_text(html(report, rep), encoding="utf-8")
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    c = report["city"]
+    lines = [
+        f"# City replay, seed {c['seed']}",
+        "",
+        f"{c['houses']} houses, {c['premises']} premises ({c['premises_without_water_meters']}"
+        f" without water meters), months {', '.join(c['months'])}"
+        f" after {c['warmup_months']} warm-up months.",
+        "",
+        "## Readings per path",
+        "",
+        "| path | delivered | lost before delivery | stored | duplicates | quarantined |"
+        " reconciles | as ground truth |",
+        "|---|---:|---:|---:|---:|---|---|---|",
+    ]
+    for name, p in report["paths"].items():
+        q = ", ".join(f"{k} {v}" for k, v in {**p["quarantined"], **p["rejected"]}.items()) or "0"
+        lines.append(
+            f"| {name} | {p['delivered']} | {p['lost_before_delivery']} | {p['stored']} |"
+            f" {p['duplicates']} | {q} | {'yes' if p['reconciles'] else '**no**'} |"
+            f" {'yes' if p['matches_ground_truth'] else '**no**'} |"
+        )
+    a = report["anomalies"]
+    lines += ["", "## Anomalies: injected vs found by VEE", ""]
+    lines += ["| fault | injected | detected | not visible to VEE |", "|---|---:|---:|---:|"]
+    for fault, v in a["injected"].items():
+        lines.append(
+            f"| {fault} | {v.get('injected', 0)} | {v.get('detected', 0)} |"
+            f" {v.get('not_visible_to_vee', 0)} |"
+        )
+    unexplained = ", ".join(f"{k} {v}" for k, v in a["found_not_injected"].items()) or "none"
+    lines += ["", "Found by type: " + ", ".join(f"{k} {v}" for k, v in a["found"].items())]
+    lines += ["", f"Found without an injected cause: {unexplained}"]
+    e = report["billing"]["errors"]
+    lines += ["", "## Billing error (charged − true consumption × tariff), ₽", "",
+              "| month | charged | true | error | " + " | ".join(CAUSES) + " |",
+              "|---|" + "---:|" * (3 + len(CAUSES))]  # fmt: skip
+    for month, d in [*e["by_month"].items(), ("total", e["total"])]:
+        lines.append(
+            f"| {month} | {d['charged']} | {d['true']} | {d['error']} | "
+            + " | ".join(d[k] for k in CAUSES)
+            + " |"
+        )
+    pm = e["premise_months"]
+    lines += [
+        "",
+        f"Premise-months: {pm['count']}; overcharged {pm['overcharged']}, undercharged"
+        f" {pm['undercharged']}, off by more than 100 ₽: {pm['over_100_rub']};"
+        f" median |error| {pm['median_abs']} ₽.",
+        "",
+        "Every premise, service and month with its cause split: `billing_errors.csv`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def html(report: dict[str, Any], rep: Replay) -> str:
+    e = report["billing"]["errors"]
+    months = list(e["by_month"])
+    bars = svg.stacked_bars(
+        "Billing error by cause and month (₽; above zero: residents overcharged)",
+        months,
+        {c: [float(e["by_month"][m][c]) for m in months] for c in CAUSES},
+        "₽",
+    )
+    charts = [bars]
+    truth, town = rep.truth, rep.town
+    total = truth.house_total(town)
+    daily = {(d["house_id"], d["service"], d["day"]): d for d in rep.db["daily"]}
+    first_day = rep.spec.start
+    n_days = (rep.spec.end - rep.spec.start).days
+    offset = (first_day - truth.first_day).days
+    picks = []
+    for s, arr in ((CW, truth.network_leak), (EL, truth.theft)):
+        h = int(np.argmax(arr[:, s, :].sum(axis=1)))
+        picks.append((h, s))
+    for h, s in picks:
+        hid, service = town.house_ids[h], SERVICE_NAMES[s]
+        days = [first_day + timedelta(days=i) for i in range(n_days)]
+        got = [daily.get((hid, service, d)) for d in days]
+        premises_true = (total[h, s] - truth.common[h, s] - truth.network_leak[h, s]
+                         - truth.theft[h, s])  # fmt: skip
+        charts.append(
+            svg.lines(
+                f"House balance {hid}, {service}: daily volumes",
+                [f"{d:%m-%d}" for d in days],
+                {
+                    "house, true": [float(total[h, s, offset + i]) for i in range(n_days)],
+                    "house meter (VEE)": [
+                        None if g is None or g["house_volume"] is None else g["house_volume"]
+                        for g in got
+                    ],
+                    "premises (VEE)": [None if g is None else g["premises_volume"] for g in got],
+                    "premises, true": [float(premises_true[offset + i]) for i in range(n_days)],
+                },
+                "m³" if s != EL else "kWh",
+            )
+        )
+    md = markdown(report)
+    tables = _md_tables_to_html(md)
+    return (
+        "<!doctype html><html lang='ru'><meta charset='utf-8'><title>uchet city replay</title>"
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
+        "text-align:right}figure{margin:1em 0}</style>" + tables + "".join(charts) + "</html>\n"
+    )
+
+
+def _md_tables_to_html(md: str) -> str:
+    out, in_table = [], False
+    for line in md.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= set("-:"):
+                continue
+            tag = "th" if not in_table else "td"
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+            out.append("<tr>" + "".join(f"<{tag}>{escape(c)}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if line.startswith("# "):
+            out.append(f"<h1>{escape(line[2:])}</h1>")
+        elif line.startswith("## "):
+            out.append(f"<h2>{escape(line[3:])}</h2>")
+        elif line:
+            out.append(f"<p>{escape(line)}</p>")
+    if in_table:
+        out.append("</table>")
+    return "".join(out)

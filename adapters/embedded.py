@@ -19,12 +19,12 @@ def embedded_postgres(home: Path) -> str:
     """
     import warnings
 
-    import pgserver  # a heavy import, only when the embedded database is wanted
-
     data = (home / "pgdata").resolve()
     data.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
+        import pgserver  # a heavy import, only when the embedded database is wanted
+
         server = pgserver.get_server(str(data), cleanup_mode="stop")
     uri: str = server.get_uri()
     log.info("embedded PostgreSQL at %s", data)

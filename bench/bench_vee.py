@@ -153,7 +153,7 @@ def main() -> None:
 
     # The two must agree on the sample, or the comparison means nothing.
     sample = set(rows)
-    day = lambda a: int((a.start - fleet.start).total_seconds() // 86400)  # noqa: E731
+    day = lambda a: int((a.start - fleet.start).total_seconds() // 86400)
     vec_found = {
         "spike": {
             (a.meter_index, day(a))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from adapters.store import ReadingStore
-from api import problems
+from api import problems, web
 from api.metrics import Metrics
 from api.middleware import LimitsAndMetrics
 from api.problems import Problem
@@ -104,6 +104,7 @@ def create_app(
         operator_ingest,
     ):
         app.include_router(module.router)
+    web.install(app, s)
     return app
 
 

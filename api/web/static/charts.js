@@ -1,0 +1,32 @@
+// Draws every <canvas data-chart="ID"> from the JSON in the element #ID (Chart.js, vendored).
+"use strict";
+(function () {
+  if (typeof Chart === "undefined") return;
+  var colours = ["#0b5cad", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#495057"];
+  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    var source = document.getElementById(canvas.dataset.chart);
+    if (!source) return;
+    var data = JSON.parse(source.textContent);
+    var kind = canvas.dataset.kind || "bar";
+    data.datasets.forEach(function (set, i) {
+      set.backgroundColor = colours[i % colours.length] + (kind === "bar" ? "cc" : "33");
+      set.borderColor = colours[i % colours.length];
+      set.borderWidth = kind === "line" ? 2 : 0;
+      set.pointRadius = kind === "line" ? 1.5 : 0;
+      set.spanGaps = false;
+    });
+    new Chart(canvas, {
+      type: kind,
+      data: data,
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        locale: "ru-RU",
+        interaction: { mode: "index", intersect: false },
+        plugins: { legend: { position: "bottom" } },
+        scales: { y: { beginAtZero: true } }
+      }
+    });
+  });
+})();

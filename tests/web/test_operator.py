@@ -1,0 +1,97 @@
+"""The operator dashboard in a real browser: login with an API key, the house with the injected
+imbalance first with its chart, ingestion health, binding an unbound meter (operator role only)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.web.conftest import Site, shot
+from tests.web.seed import LEAKY
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def script_errors(page: object) -> list[str]:
+    return [e for e in page.console_errors if "Failed to load resource" not in e]  # type: ignore[attr-defined]
+
+
+def log_in(page: object, key: str) -> None:
+    page.goto("/operator")  # type: ignore[attr-defined]
+    assert "/operator/login" in page.url  # type: ignore[attr-defined]
+    page.get_by_label("Ключ доступа").fill(key)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Войти").click()  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r"/operator$"))  # type: ignore[attr-defined]
+
+
+def test_the_house_with_the_injected_imbalance_is_first(page, site: Site) -> None:
+    log_in(page, site.server.viewer_key)
+    rows = page.locator("#houses tbody tr.house")
+    assert rows.count() == 3
+    order = [rows.nth(i).get_attribute("data-house") for i in range(3)]
+    assert order == [LEAKY, "h1", "h2"]
+    assert "35%" in rows.first.inner_text()
+    # One chart per top house, drawn by the vendored Chart.js with both series.
+    series = page.evaluate(
+        "() => [...document.querySelectorAll('canvas[data-chart]')]"
+        ".map(c => Chart.getChart(c).data.datasets.length)"
+    )
+    assert series == [2, 2, 2]
+    health = page.locator("#health").inner_text()
+    assert "mqtt" in health and "счётчик не привязан: 1" in health
+    assert LEAKY in page.locator("#anomalies").inner_text()
+    shot(page, "dashboard")
+
+    rows.first.get_by_role("link", name=LEAKY).click()
+    page.wait_for_url(f"**/operator/houses/{LEAKY}?service=cold_water")
+    assert page.evaluate("() => Chart.getChart(document.getElementById('balance')) != null")
+    assert page.locator("table tbody tr").count() == 30
+    shot(page, "house")
+    assert not script_errors(page)
+
+
+def test_a_viewer_cannot_bind_and_an_operator_can(page, site: Site) -> None:
+    stray = site.seeded.stray
+    log_in(page, site.server.viewer_key)
+    page.goto("/operator/meters")
+    card = page.locator(f"#unbound-{stray}")
+    assert "stray-7" in card.inner_text() and card.get_by_role("button").count() == 0
+    token = page.locator("form.logout input[name=csrf]").input_value()
+    r = page.request.post(
+        f"/operator/meters/{stray}/bind", form={"csrf": token, "kind": "premise",
+                                                 "target": "h1-2"}, max_redirects=0,
+    )  # fmt: skip
+    assert r.status == 403
+
+    page.context.clear_cookies()
+    log_in(page, site.server.operator_key)
+    page.goto("/operator/meters")
+    card = page.locator(f"#unbound-{stray}")
+    assert "В карантине: 1" in card.inner_text()
+    shot(page, "unbound-meters")
+    card.get_by_label("Номер помещения или дома").fill("no-such-flat")
+    card.get_by_role("button", name="Привязать").click()
+    assert "Помещение «no-such-flat» не найдено" in page.get_by_role("alert").inner_text()
+    card = page.locator(f"#unbound-{stray}")
+    card.get_by_label("Номер помещения или дома").fill("h1-2")
+    card.get_by_role("button", name="Привязать").click()
+    status = page.get_by_role("status").inner_text()
+    assert "stray-7 привязан к h1-2" in status and "сохранено 1" in status
+    assert page.locator(f"#unbound-{stray}").count() == 0
+    assert not script_errors(page)
+
+
+def test_a_resident_session_does_not_open_the_dashboard(page, site: Site) -> None:
+    from tests.api.conftest import ALICE
+
+    page.goto("/login")
+    page.get_by_label("Номер лицевого счёта").fill(ALICE[0])
+    page.get_by_label("Пароль").fill(ALICE[1])
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_url("**/cabinet")
+    page.goto("/operator")
+    assert "/operator/login" in page.url
+    page.get_by_label("Ключ доступа").fill("uk_not-a-key")
+    page.get_by_role("button", name="Войти").click()
+    assert "Ключ не найден или отозван" in page.get_by_role("alert").inner_text()

@@ -30,6 +30,7 @@ from adapters.store import ReadingStore
 from adapters.store.db import store_errors
 from core.batch import Columns, to_us
 from core.reading import Kind
+from core.validation import Limits
 from ingest.validate import Validator
 
 
@@ -150,8 +151,6 @@ class AskueImporter:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         validator: Validator | None = None,
     ) -> None:
-        from core.validation import Limits
-
         self.store = store
         self.tz = tz
         self.max_bytes = max_bytes

@@ -1,16 +1,28 @@
 """Расшифровка начислений: a Russian sentence per accrual line that a resident can check.
 
-Built from a :class:`BillingResult` after the fact (a Python loop over lines: it is for
-display, not the vectorized hot path).
+Built from a :class:`BillingResult` after the fact, a run of lines of one service and method
+at a time: numbers come from the integer columns (:mod:`core.billing.explain_numbers`), the
+sentence of each line is one f-string, and what lines share (house totals, house rows,
+tariffs) is formatted once.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
+from itertools import pairwise
 
-from core.billing.exact import format_fixed
+import numpy as np
+
+from core.billing.exact import group_sum
+from core.billing.explain_keys import ranges, row_keys
+from core.billing.explain_numbers import (
+    fixed_texts,
+    repeated_texts,
+    ru,
+    volume_texts,
+)
 from core.billing.model import (
     CW,
     HW,
@@ -23,8 +35,10 @@ from core.billing.model import (
     M_SOI_HOUSE,
     M_SOI_NORM,
     M_WATER_SUM,
+    METHODS,
     SERVICES,
     BillingResult,
+    Int64Array,
     month_name,
 )
 
@@ -44,192 +58,438 @@ UNITS = {
     "gas": "м³",
     "heating": "Гкал",
 }
+LABELS = {
+    M_METER: "по прибору учёта",
+    M_AVERAGE: "по среднему",
+    M_RECALC: "перерасчёт",
+    M_NORMATIVE: "по нормативу",
+}
+#: methods whose lines sum the volumes of the premise's meters (``individual`` of rule 5)
+_INDIVIDUAL = (M_METER, M_RECALC, M_AVERAGE, M_NORMATIVE)
+_WRAP = " (с переходом счётчика через ноль)"
 
-
-def ru(value: Decimal | Fraction | int, places: int | None = None) -> str:
-    """A number the Russian way: decimal comma, thin groups of thousands, ≈ when rounded."""
-    approx = ""
-    if isinstance(value, Fraction):
-        exact = value
-        places = 6 if places is None else places
-        scaled = exact * 10**places
-        rounded = int(scaled.numerator * 2 + scaled.denominator) // (2 * scaled.denominator)
-        if scaled < 0:
-            rounded = -((-scaled.numerator * 2 + scaled.denominator) // (2 * scaled.denominator))
-        approx = "" if Fraction(rounded) == scaled else "≈ "
-        text = format_fixed(rounded, places)
-        if not approx and "." in text:
-            text = text.rstrip("0")
-            whole, _, frac = text.partition(".")
-            text = f"{whole}.{frac.ljust(3, '0')}"
-    else:
-        text = format(Decimal(value), "f") if places is None else f"{Decimal(value):.{places}f}"
-    sign = "−" if text.startswith("-") else ""
-    whole, _, frac = text.lstrip("-").partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return approx + sign + " ".join(groups) + ("," + frac if frac else "")
-
-
-def _dec(units: int, scale: int) -> Decimal:
-    return Decimal(units).scaleb(-scale)
+__all__ = ["NAMES", "UNITS", "explanations", "ru"]
 
 
 def explanations(result: BillingResult) -> list[str]:
     """One explanation per accrual line, in the order of ``result.accruals``."""
-    inp = result.input
-    a, ml, p, regs = result.accruals, result.meter_lines, inp.premises, inp.registers
-    unit = result.unit
-    by_line: dict[tuple[int, int, int, int], list[int]] = defaultdict(list)
-    for j in range(ml.period.size):
-        m = int(ml.meter[j])
-        key = (int(ml.period[j]), int(inp.meters.owner[m]), int(inp.meters.service[m]))
-        by_line[(*key, int(ml.method[j]))].append(j)
-    individual: dict[tuple[int, int, int], Fraction] = defaultdict(Fraction)
-    for i in range(a.period.size):
-        if int(a.method[i]) in (M_METER, M_RECALC, M_AVERAGE, M_NORMATIVE):
-            key = (int(a.period[i]), int(a.premise[i]), int(a.service[i]))
-            individual[key] += Fraction(int(a.num[i]), int(a.den[i]))
-    house_row = {
-        (int(hr_p), int(hr_h), int(hr_s)): j
-        for j, (hr_p, hr_h, hr_s) in enumerate(
-            zip(result.houses.period, result.houses.house, result.houses.service, strict=True)
-        )
-    }
+    a = result.accruals
+    n = a.period.size
+    if n == 0:
+        return []
+    if a.method.min() < 0 or a.method.max() >= len(METHODS):
+        raise ValueError(f"accrual lines with an unknown method: {sorted(set(a.method.tolist()))}")
+    texts = _Texts(result)
+    code = a.service * len(METHODS) + a.method
+    starts = np.flatnonzero(code[1:] != code[:-1]) + 1
+    if starts.size < max(64, n // 256):
+        # the engine writes lines in long runs of one service and method: keep their order
+        bounds = [0, *starts.tolist(), n]
+        out: list[str] = []
+        for lo, hi in pairwise(bounds):
+            out += texts.lines(np.arange(lo, hi, dtype=np.int64))
+        return out
+    order = np.argsort(code, kind="stable")
+    sorted_code = code[order]
+    cuts = [0, *(np.flatnonzero(sorted_code[1:] != sorted_code[:-1]) + 1).tolist(), n]
+    scattered = np.empty(n, dtype=object)
+    for lo, hi in pairwise(cuts):
+        idx = order[lo:hi]
+        scattered[idx] = texts.lines(idx)
+    result_texts: list[str] = scattered.tolist()
+    return result_texts
 
-    def reading(i: int) -> str:
-        shown = ru(_dec(int(regs.shown.units[i]), regs.shown.scale))
-        return f"{shown} ({month_name(int(regs.month[i]))})"
 
-    def people(premise: int) -> str:
-        n = int(p.residents[premise])
-        return f"{n} чел. (проживает)" if n > 0 else f"{int(p.owners[premise])} чел. (собственники)"
+def _scatter(parts: Sequence[tuple[Int64Array, list[str]]], n: int) -> list[str]:
+    """Texts built for subsets (positions, texts) of n lines, back in line order."""
+    out = np.empty(n, dtype=object)
+    for positions, texts in parts:
+        out[positions] = texts
+    merged: list[str] = out.tolist()
+    return merged
 
-    def normative(service: int, premise: int) -> Decimal:
-        fixed = p.normatives[service] if service in p.normatives else None
-        if fixed is None or not p.normative_given[service][premise]:
-            cw, hw = p.normatives[CW], p.normatives[HW]
-            return _dec(int(cw.units[premise]), cw.scale) + _dec(int(hw.units[premise]), hw.scale)
-        return _dec(int(fixed.units[premise]), fixed.scale)
 
-    def meter_part(j: int, service: str) -> str:
-        mid = inp.meters.ids[int(ml.meter[j])]
-        method = int(ml.method[j])
-        vol = ru(Fraction(int(ml.volume[j]), unit))
-        cur, prev, base = int(ml.current[j]), int(ml.previous[j]), int(ml.base[j])
-        if method == M_METER:
-            wrap = regs.shown.units[cur] - regs.shown.units[prev] != (
-                regs.value.units[cur] - regs.value.units[prev]
-            )
-            note = " (с переходом счётчика через ноль)" if wrap else ""
-            return f"прибор {mid}: {reading(cur)} − {reading(prev)}{note} = {vol}"
-        if method == M_AVERAGE:
-            months = int(regs.month[prev] - regs.month[base])
-            return (
-                f"прибор {mid} без показаний {int(ml.k[j])} мес., среднемесячный объём (п.59): "
-                f"({reading(prev)} − {reading(base)}) / {months} мес. = {vol}"
-            )
-        if method == M_RECALC:
-            return (
-                f"прибор {mid}: снимается объём, начисленный по среднему или нормативу "
-                f"за {int(ml.reversed_periods[j])} мес. без показаний, = {vol}"
-            )
-        premise = int(inp.meters.owner[int(ml.meter[j])])
-        s = int(inp.meters.service[int(ml.meter[j])])
-        if cur >= 0 and prev < 0:
-            why = "первое показание прибора, объём по нормативу"
-        elif prev < 0:
-            why = "нет показаний прибора"
-        elif base < 0:
-            why = f"без показаний {int(ml.k[j])} мес., истории для среднего мало"
+class _Texts:
+    """The explanations of one result, built a run of one service and method at a time; what
+    several runs share is computed on first use."""
+
+    def __init__(self, result: BillingResult) -> None:
+        self.result = result
+        self.inp = result.input
+        self.a = result.accruals
+        self.p = result.input.premises
+        self.unit = result.unit
+        self._details: tuple[Int64Array, Int64Array, Int64Array] | None = None
+        self._area: list[str] | None = None
+        self._shares: list[str] | None = None
+        self._months: dict[int, str] = {}
+
+    # what a line's sentence ends with
+
+    def money(self, idx: Int64Array, s: int) -> list[str]:
+        """The end of each line: ' × tariff ₽[ × K (повышающий коэффициент)] = amount ₽'."""
+        a = self.a
+        tariff = f" × {ru(self.inp.tariffs[s])} ₽"
+        increased = a.increased[idx]
+        if not increased.any():
+            return fixed_texts(a.amount_kopecks[idx], 2, f"{tariff} = ", " ₽")
+        amounts = fixed_texts(a.amount_kopecks[idx], 2, after=" ₽")
+        k = ru(self.inp.settings.increasing_coefficient)
+        up = f"{tariff} × {k} (повышающий коэффициент)"
+        return [
+            f"{up if i else tariff} = {x}" for x, i in zip(amounts, increased.tolist(), strict=True)
+        ]
+
+    def volumes(self, idx: Int64Array) -> list[str]:
+        return volume_texts(self.a.num[idx], self.a.den[idx])
+
+    # per premise
+
+    def people(self, premises: Int64Array) -> list[str]:
+        p = self.p
+        residents = p.residents[premises]
+        # one code per distinct sentence: residents > 0, else −owners − 1
+        code = np.where(residents > 0, residents, -p.owners[premises] - 1)
+
+        def texts(codes: Int64Array) -> list[str]:
+            return [
+                f"{c} чел. (проживает)" if c > 0 else f"{-c - 1} чел. (собственники)"
+                for c in codes.tolist()
+            ]
+
+        return repeated_texts(code, texts)
+
+    def normatives(self, s: int, premises: Int64Array) -> list[str]:
+        """The premise's own normative of ``s``, else cold + hot water (sewage)."""
+        p = self.p
+        fixed = p.normatives[s] if s in p.normatives else None
+        if fixed is None:
+            given = np.zeros(premises.size, dtype=np.bool_)
         else:
-            why = f"без показаний {int(ml.k[j])} мес., среднее применяется не дольше"
-        split = f" / {int(ml.m[j])} приб." if int(ml.m[j]) > 1 else ""
-        return (
-            f"прибор {mid} ({why}, п.60): {people(premise)} × "
-            f"{ru(normative(s, premise))} {service}{split} = {vol}"
+            given = p.normative_given[s][premises]
+        if given.all():
+            assert fixed is not None
+            return repeated_texts(fixed.units[premises], lambda u: fixed_texts(u, fixed.scale))
+        cw, hw = p.normatives[CW], p.normatives[HW]
+        scale = max(cw.scale, hw.scale)
+        rest = premises[~given]
+        cw_units, hw_units = cw.units[rest], hw.units[rest]
+        cw_up, hw_up = 10 ** (scale - cw.scale), 10 ** (scale - hw.scale)
+        bound = max(int(np.abs(cw_units).max()) * cw_up, int(np.abs(hw_units).max()) * hw_up)
+        if bound < 2**62:
+            sums = cw_units * cw_up + hw_units * hw_up
+            water = repeated_texts(sums, lambda u: fixed_texts(u, scale))
+        else:
+            # past int64: the sum of two decimals, as they are
+            water = [
+                ru(Decimal(c).scaleb(-cw.scale) + Decimal(h).scaleb(-hw.scale))
+                for c, h in zip(cw_units.tolist(), hw_units.tolist(), strict=True)
+            ]
+        if fixed is None or not given.any():
+            return water
+        assert fixed is not None
+        own = premises[given]
+        own_texts = repeated_texts(fixed.units[own], lambda u: fixed_texts(u, fixed.scale))
+        return _scatter(
+            [(np.flatnonzero(given), own_texts), (np.flatnonzero(~given), water)], premises.size
         )
 
-    texts: list[str] = []
-    for i in range(a.period.size):
-        period, premise, s, method = (
-            int(a.period[i]),
-            int(a.premise[i]),
-            int(a.service[i]),
-            int(a.method[i]),
-        )
+    def areas(self, premises: Int64Array) -> list[str]:
+        if self._area is None:
+            area = self.p.area
+            self._area = repeated_texts(area.units, lambda u: fixed_texts(u, area.scale))
+        texts = self._area
+        return [texts[i] for i in premises.tolist()]
+
+    def shares(self, premises: Int64Array) -> list[str]:
+        """Each premise's share of its house, '× S_i м² / S_house м²' (formulas 3, 15)."""
+        if self._shares is None:
+            p = self.p
+            n_houses = max(len(self.inp.houses.ids), int(p.house.max()) + 1 if p.house.size else 0)
+            total = fixed_texts(group_sum(p.house, p.area.units, n_houses), p.area.scale)
+            self._shares = [
+                f"× {a} м² / {total[h]} м²"
+                for a, h in zip(self.areas(np.arange(p.house.size)), p.house.tolist(), strict=True)
+            ]
+        texts = self._shares
+        return [texts[i] for i in premises.tolist()]
+
+    def readings(self, registers: Int64Array) -> list[str]:
+        """Registers as read, 'shown (YYYY-MM)'."""
+        regs = self.inp.registers
+        months = regs.month[registers].tolist()
+        names = self._months
+        for m in set(months) - names.keys():
+            names[m] = month_name(m)
+        shown = fixed_texts(regs.shown.units[registers], regs.shown.scale)
+        return [f"{t} ({names[m]})" for t, m in zip(shown, months, strict=True)]
+
+    # the lines of one run
+
+    def lines(self, idx: Int64Array) -> list[str]:
+        a = self.a
+        s, method = int(a.service[idx[0]]), int(a.method[idx[0]])
         name = SERVICES[s]
         title, u = NAMES[name], UNITS[name]
-        volume = Fraction(int(a.num[i]), int(a.den[i]))
-        tariff = inp.tariffs[s]
-        money = f" × {ru(tariff)} ₽"
-        if a.increased[i]:
-            money += f" × {ru(inp.settings.increasing_coefficient)} (повышающий коэффициент)"
-        money += f" = {ru(_dec(int(a.amount_kopecks[i]), 2))} ₽"
-        area = _dec(int(p.area.units[premise]), p.area.scale)
-        house = int(p.house[premise])
-        if method in (M_METER, M_AVERAGE, M_RECALC) or (
-            method == M_NORMATIVE and (period, premise, s, method) in by_line
-        ):
-            parts = [meter_part(j, u) for j in by_line[(period, premise, s, method)]]
-            label = {
-                M_METER: "по прибору учёта",
-                M_AVERAGE: "по среднему",
-                M_RECALC: "перерасчёт",
-                M_NORMATIVE: "по нормативу",
-            }[method]
-            total = f"; итого {ru(volume)} {u}" if len(parts) > 1 else f" {u}"
-            text = f"{title} {label}: " + "; ".join(parts) + total + money
-        elif method == M_NORMATIVE:
-            text = (
-                f"{title} по нормативу (нет прибора учёта): {people(premise)} × "
-                f"{ru(normative(s, premise))} {u} = {ru(volume)} {u}{money}"
+        if method in (M_METER, M_AVERAGE, M_RECALC):
+            return self.metered(idx, s, method, title, u)
+        if method == M_NORMATIVE:
+            lo, hi = self.detail_ranges(idx)
+            with_meter = hi > lo
+            if with_meter.all():
+                return self.metered(idx, s, method, title, u, (lo, hi))
+            if not with_meter.any():
+                return self.normative(idx, s, title, u)
+            sel, rest = np.flatnonzero(with_meter), np.flatnonzero(~with_meter)
+            return _scatter(
+                [
+                    (sel, self.metered(idx[sel], s, method, title, u, (lo[sel], hi[sel]))),
+                    (rest, self.normative(idx[rest], s, title, u)),
+                ],
+                idx.size,
             )
-        elif method == M_WATER_SUM:
-            cold = individual.get((period, premise, CW), Fraction(0))
-            hot = individual.get((period, premise, HW), Fraction(0))
-            text = f"{title} = ХВС + ГВС: {ru(cold)} + {ru(hot)} = {ru(volume)} {u}{money}"
-        elif method == M_NORM_AREA:
-            text = (
-                f"{title} по нормативу (формула 2): {ru(area)} м² × "
-                f"{ru(normative(s, premise))} Гкал/м² = {ru(volume)} {u}{money}"
-            )
-        else:
-            total_area = sum(
-                (_dec(int(x), p.area.scale) for x in p.area.units[p.house == house].tolist()),
-                Decimal(0),
-            )
-            share = f"× {ru(area)} м² / {ru(total_area)} м²"
-            if method == M_HOUSE_AREA:
-                v = Fraction(result.house_meter_volume.get((period, house, s), 0), unit)
-                text = (
-                    f"{title} по общедомовому прибору (формула 3): {ru(v)} {u} {share} "
-                    f"= {ru(volume)} {u}{money}"
+        money, vol = self.money(idx, s), self.volumes(idx)
+        premises = a.premise[idx]
+        if method == M_WATER_SUM:
+            cold, hot = self.water(idx)
+            return [
+                f"{title} = ХВС + ГВС: {c} + {h} = {v} {u}{m}"
+                for c, h, v, m in zip(cold, hot, vol, money, strict=True)
+            ]
+        if method == M_NORM_AREA:
+            return [
+                f"{title} по нормативу (формула 2): {ar} м² × {nr} Гкал/м² = {v} {u}{m}"
+                for ar, nr, v, m in zip(
+                    self.areas(premises), self.normatives(s, premises), vol, money, strict=True
                 )
-            else:
-                j = house_row[(period, house, s)]
-                hr = result.houses
-                dist = ru(Fraction(int(hr.distributed[j]), unit))
-                n_soi = inp.soi_normatives[s]
-                ca = _dec(int(inp.houses.common_area.units[house]), inp.houses.common_area.scale)
-                if method == M_SOI_HOUSE:
-                    text = (
-                        f"{title} на содержание общего имущества по ОДПУ: "
-                        f"{ru(Fraction(int(hr.house_volume[j]), unit))} − индивидуальные "
-                        f"{ru(Fraction(int(hr.individual[j]), unit))} = превышение "
-                        f"{ru(Fraction(int(hr.excess[j]), unit))} {u}, "
-                        f"норматив {ru(n_soi)} × {ru(ca)} м², к распределению {dist} {u} "
-                        f"{share} = {ru(volume)} {u}{money}"
-                    )
-                else:
-                    assert method == M_SOI_NORM
-                    text = (
-                        f"{title} на содержание общего имущества по нормативу (формула 15): "
-                        f"{ru(n_soi)} × {ru(ca)} м² = {dist} {u} {share} "
-                        f"= {ru(volume)} {u}{money}"
-                    )
-        texts.append(text)
-    return texts
+            ]
+        shares = self.shares(premises)
+        if method == M_HOUSE_AREA:
+            houses = self.p.house[premises]
+            got = self.result.house_meter_volume
+            house_volume = np.array(
+                [
+                    got.get((pp, h, s), 0)
+                    for pp, h in zip(a.period[idx].tolist(), houses.tolist(), strict=True)
+                ],
+                dtype=np.int64,
+            )
+            hv = volume_texts(house_volume, self.unit)
+            return [
+                f"{title} по общедомовому прибору (формула 3): {h} {u} {sh} = {v} {u}{m}"
+                for h, sh, v, m in zip(hv, shares, vol, money, strict=True)
+            ]
+        prefixes = self.soi_prefixes(idx, s, method, title, u)
+        return [
+            f"{pr}{sh} = {v} {u}{m}"
+            for pr, sh, v, m in zip(prefixes, shares, vol, money, strict=True)
+        ]
+
+    def normative(self, idx: Int64Array, s: int, title: str, u: str) -> list[str]:
+        """Rule 4: a premise without a meter of the service."""
+        premises = self.a.premise[idx]
+        return [
+            f"{title} по нормативу (нет прибора учёта): {pe} × {nr} {u} = {v} {u}{m}"
+            for pe, nr, v, m in zip(
+                self.people(premises),
+                self.normatives(s, premises),
+                self.volumes(idx),
+                self.money(idx, s),
+                strict=True,
+            )
+        ]
+
+    def water(self, idx: Int64Array) -> tuple[list[str], list[str]]:
+        """Rule 5: the premise's cold and hot water volumes (sums of its lines by meter,
+        average, normative and recalculation) of each sewage line."""
+        a = self.a
+        src = np.flatnonzero(np.isin(a.method, _INDIVIDUAL) & np.isin(a.service, (CW, HW)))
+        n = idx.size
+        cols = [a.period[idx], a.premise[idx]]
+        query = [np.concatenate([c, c]) for c in cols]
+        query.append(np.repeat(np.array([CW, HW], dtype=np.int64), n))
+        src_keys, keys = row_keys([a.period[src], a.premise[src], a.service[src]], query)
+        dens, nums = a.den[src], a.num[src]
+        if src.size == 0:
+            texts = volume_texts(np.zeros(keys.size, dtype=np.int64), 1)
+        elif bool((dens == dens[0]).all()) and float(np.abs(nums).sum(dtype=np.float64)) < 2.0**61:
+            order = np.argsort(src_keys, kind="stable")
+            sorted_keys = src_keys[order]
+            firsts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+            distinct = sorted_keys[firsts]
+            sums = np.add.reduceat(nums[order], firsts)
+            pos = np.minimum(np.searchsorted(distinct, keys), distinct.size - 1)
+            values = np.where(distinct[pos] == keys, sums[pos], 0)
+            texts = volume_texts(values, int(dens[0]))
+        else:
+            # lines of one premise over different denominators: exact sums, rare
+            total: dict[int, Fraction] = {}
+            for k, num, den in zip(src_keys.tolist(), nums.tolist(), dens.tolist(), strict=True):
+                total[k] = total.get(k, Fraction(0)) + Fraction(num, den)
+            texts = [ru(total.get(k, Fraction(0))) for k in keys.tolist()]
+        return texts[:n], texts[n:]
+
+    def soi_prefixes(self, idx: Int64Array, s: int, method: int, title: str, u: str) -> list[str]:
+        """What the СОИ lines of a house row share, up to the premise's share."""
+        if method not in (M_SOI_HOUSE, M_SOI_NORM):
+            raise ValueError(f"accrual line with an unknown method {method}")
+        a, hr, inp = self.a, self.result.houses, self.inp
+        houses = self.p.house[a.premise[idx]]
+        row_key, line_key = row_keys(
+            [hr.period, hr.house, hr.service],
+            [a.period[idx], houses, np.full(idx.size, s, dtype=np.int64)],
+        )
+        order = np.argsort(row_key, kind="stable")
+        lo, hi = ranges(row_key[order], line_key)
+        if (hi == lo).any():
+            i = int(idx[np.flatnonzero(hi == lo)[0]])
+            raise KeyError((int(a.period[i]), int(self.p.house[a.premise[i]]), s))
+        # the last row of a (period, house, service), as a dict of them would keep
+        rows, inverse = np.unique(order[hi - 1], return_inverse=True)
+        unit = self.unit
+        dist = volume_texts(hr.distributed[rows], unit)
+        ca = inp.houses.common_area
+        areas = fixed_texts(ca.units[hr.house[rows]], ca.scale)
+        n_soi = ru(inp.soi_normatives[s])
+        if method == M_SOI_HOUSE:
+            texts = [
+                f"{title} на содержание общего имущества по ОДПУ: {hv} − индивидуальные "
+                f"{ind} = превышение {ex} {u}, норматив {n_soi} × {c} м², "
+                f"к распределению {d} {u} "
+                for hv, ind, ex, c, d in zip(
+                    volume_texts(hr.house_volume[rows], unit),
+                    volume_texts(hr.individual[rows], unit),
+                    volume_texts(hr.excess[rows], unit),
+                    areas,
+                    dist,
+                    strict=True,
+                )
+            ]
+        else:
+            texts = [
+                f"{title} на содержание общего имущества по нормативу (формула 15): "
+                f"{n_soi} × {c} м² = {d} {u} "
+                for c, d in zip(areas, dist, strict=True)
+            ]
+        return [texts[i] for i in inverse.reshape(-1).tolist()]
+
+    # lines summed over the premise's meters (rules 2–3)
+
+    def detail_ranges(self, idx: Int64Array) -> tuple[Int64Array, Int64Array]:
+        """Per line, the slice of the sorted meter rows that made it (empty: none)."""
+        if self._details is None:
+            ml, mt, a = self.result.meter_lines, self.inp.meters, self.a
+            owner, service = mt.owner[ml.meter], mt.service[ml.meter]
+            keys, line_keys = row_keys(
+                [ml.period, owner, service, ml.method],
+                [a.period, a.premise, a.service, a.method],
+            )
+            # stable: the meters of a line keep their order in meter_lines
+            order = np.argsort(keys, kind="stable")
+            self._details = (order, keys[order], line_keys)
+        _, sorted_keys, line_keys = self._details
+        return ranges(sorted_keys, line_keys[idx])
+
+    def metered(
+        self,
+        idx: Int64Array,
+        s: int,
+        method: int,
+        title: str,
+        u: str,
+        found: tuple[Int64Array, Int64Array] | None = None,
+    ) -> list[str]:
+        """Lines by meter, average, recalculation or normative with a meter: a part per meter,
+        the total when there are several."""
+        lo, hi = self.detail_ranges(idx) if found is None else found
+        assert self._details is not None
+        order = self._details[0]
+        head = f"{title} {LABELS[method]}: "
+        money = self.money(idx, s)
+        counts = hi - lo
+        if (counts == 1).all():
+            parts = self.parts(order[lo], method, u)
+            return [f"{head}{pt} {u}{m}" for pt, m in zip(parts, money, strict=True)]
+        total = int(counts.sum())
+        starts = np.cumsum(counts) - counts
+        positions = np.repeat(lo - starts, counts) + np.arange(total, dtype=np.int64)
+        parts = self.parts(order[positions], method, u)
+        texts: list[str] = []
+        pos = 0
+        for c, v, m in zip(counts.tolist(), self.volumes(idx), money, strict=True):
+            joined = "; ".join(parts[pos : pos + c])
+            texts.append(f"{head}{joined}; итого {v} {u}{m}" if c > 1 else f"{head}{joined} {u}{m}")
+            pos += c
+        return texts
+
+    def parts(self, rows: Int64Array, method: int, u: str) -> list[str]:
+        """What each meter row contributed, "прибор … = volume"."""
+        if rows.size == 0:
+            return []
+        ml, mt, regs = self.result.meter_lines, self.inp.meters, self.inp.registers
+        ids = mt.ids
+        meters = ml.meter[rows]
+        mids = [ids[m] for m in meters.tolist()]
+        vol = volume_texts(ml.volume[rows], self.unit)
+        cur, prev, base = ml.current[rows], ml.previous[rows], ml.base[rows]
+        if method == M_METER:
+            shown, value = regs.shown.units, regs.value.units
+            wrap = (shown[cur] - shown[prev]) != (value[cur] - value[prev])
+            return [
+                f"прибор {mid}: {rc} − {rp}{_WRAP if w else ''} = {v}"
+                for mid, rc, rp, w, v in zip(
+                    mids,
+                    self.readings(cur),
+                    self.readings(prev),
+                    wrap.tolist(),
+                    vol,
+                    strict=True,
+                )
+            ]
+        if method == M_AVERAGE:
+            months = regs.month[prev] - regs.month[base]
+            return [
+                f"прибор {mid} без показаний {k} мес., среднемесячный объём (п.59): "
+                f"({rp} − {rb}) / {mo} мес. = {v}"
+                for mid, k, rp, rb, mo, v in zip(
+                    mids,
+                    ml.k[rows].tolist(),
+                    self.readings(prev),
+                    self.readings(base),
+                    months.tolist(),
+                    vol,
+                    strict=True,
+                )
+            ]
+        if method == M_RECALC:
+            return [
+                f"прибор {mid}: снимается объём, начисленный по среднему или нормативу "
+                f"за {r} мес. без показаний, = {v}"
+                for mid, r, v in zip(mids, ml.reversed_periods[rows].tolist(), vol, strict=True)
+            ]
+        premises = mt.owner[meters]
+        s = int(mt.service[meters[0]])
+        k = ml.k[rows].tolist()
+        why = [
+            "первое показание прибора, объём по нормативу"
+            if c >= 0 and p < 0
+            else "нет показаний прибора"
+            if p < 0
+            else f"без показаний {kk} мес., истории для среднего мало"
+            if b < 0
+            else f"без показаний {kk} мес., среднее применяется не дольше"
+            for c, p, b, kk in zip(cur.tolist(), prev.tolist(), base.tolist(), k, strict=True)
+        ]
+        split = [f" / {m} приб." if m > 1 else "" for m in ml.m[rows].tolist()]
+        return [
+            f"прибор {mid} ({w}, п.60): {pe} × {nr} {u}{sp} = {v}"
+            for mid, w, pe, nr, sp, v in zip(
+                mids,
+                why,
+                self.people(premises),
+                self.normatives(s, premises),
+                split,
+                vol,
+                strict=True,
+            )
+        ]

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         default=None, description="JSON device list to poll (adapters/modbus/README.md)"
     )
 
+    health_interval_s: float = Field(
+        default=10.0, description="how often the gateway saves polled devices' health"
+    )
+
     # Registry and validation
     unknown_meters: Literal["register", "quarantine"] = Field(
         default="register",

@@ -142,6 +142,10 @@ class Gateway:
                         name="askue-inbox",
                     )
                 )
+            if self.modbus is not None:
+                tasks.append(
+                    asyncio.create_task(self._save_health(store, stop), name="device-health")
+                )
             if self.settings.vee_interval_s > 0:
                 tasks.append(
                     asyncio.create_task(
@@ -200,6 +204,21 @@ class Gateway:
             summary.quarantined,
         )
         return summary
+
+    async def _save_health(self, store: ReadingStore, stop: asyncio.Event) -> None:
+        """Writes the polled devices' health for ``uchet stats`` and the API, and at the end."""
+        assert self.modbus is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.health_interval_s)
+            try:
+                await store.save_device_health(
+                    "modbus", self.settings.mqtt_client_id, list(self.modbus.health().values())
+                )
+            except StoreError as exc:
+                log.warning("device health not saved: %s", exc)
+            if stop.is_set():
+                return
 
 
 class _PipelineSink:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.store.askue_schema import ASKUE_SQL
 from adapters.store.auth_schema import AUTH_SQL
 from adapters.store.billing_schema import BILLING_SQL
+from adapters.store.health_schema import HEALTH_SQL
 from adapters.store.vee_schema import VEE_SQL
 
 _READINGS_COLUMNS = """
@@ -97,4 +98,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (3, "api_auth", AUTH_SQL),
     (4, "vee_anomalies", VEE_SQL),
     (5, "askue_files", ASKUE_SQL),
+    (6, "device_health", HEALTH_SQL),
 ]

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 import numpy as np
@@ -301,6 +301,13 @@ class ReadingStore:
                 "SELECT reason, count(*) AS n FROM quarantine WHERE replayed_at IS NULL"
                 " GROUP BY reason ORDER BY reason"
             )
+            devices = await conn.fetch(
+                "SELECT source, state, count(*) AS n FROM device_health GROUP BY 1, 2"
+            )
+            offline = await conn.fetch(
+                "SELECT source, device, bus, since, last_error FROM device_health"
+                " WHERE state = 'offline' ORDER BY since LIMIT 50"
+            )
         assert row is not None
         return {
             "readings": row["readings"],
@@ -309,4 +316,39 @@ class ReadingStore:
             "conflicts": row["conflicts"],
             "meters": row["meters"],
             "unbound_meters": row["unbound"],
+            "devices": {
+                src: {r["state"]: r["n"] for r in devices if r["source"] == src}
+                for src in sorted({r["source"] for r in devices})
+            },
+            "offline_devices": [
+                {
+                    "source": r["source"],
+                    "device": r["device"],
+                    "bus": r["bus"],
+                    "since": r["since"].isoformat(),
+                    "last_error": r["last_error"],
+                }
+                for r in offline
+            ],
         }
+
+    async def save_device_health(self, source: str, gateway: str, health: Sequence[Any]) -> None:
+        """Upserts the health of polled devices (``adapters.modbus.poller.DeviceHealth``)."""
+        async with store_errors("device health"), self.pool.acquire() as conn:
+            await conn.executemany(
+                "INSERT INTO device_health (source, device, bus, state, since,"
+                " consecutive_failures, last_error, last_success, requests, gateway, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())"
+                " ON CONFLICT (source, device) DO UPDATE SET bus = excluded.bus,"
+                " state = excluded.state, since = excluded.since,"
+                " consecutive_failures = excluded.consecutive_failures,"
+                " last_error = excluded.last_error, last_success = excluded.last_success,"
+                " requests = excluded.requests, gateway = excluded.gateway, updated_at = now()",
+                [
+                    (
+                        source, h.meter, h.bus, h.state, h.since, h.consecutive_failures,
+                        h.last_error, h.last_success, h.requests, gateway,
+                    )
+                    for h in health
+                ],
+            )  # fmt: skip

@@ -18,6 +18,14 @@ from api.schemas import PERIOD_PATTERN
 router = APIRouter(prefix="/v1/operator", tags=["operators"])
 
 
+class OfflineDevice(BaseModel):
+    source: str
+    device: str
+    bus: str
+    since: str
+    last_error: str | None
+
+
 class Stats(BaseModel):
     readings: int
     quarantined: dict[str, int] = Field(description="waiting in quarantine, by reason")
@@ -25,6 +33,10 @@ class Stats(BaseModel):
     conflicts: int
     meters: int
     unbound_meters: int
+    devices: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="polled devices by source and state (online/offline)"
+    )
+    offline_devices: list[OfflineDevice] = Field(default_factory=list)
 
 
 @router.get("/stats", response_model=Stats, responses=responses(401, 403))

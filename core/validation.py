@@ -52,17 +52,6 @@ class Verdict:
 ACCEPT: Final = Verdict()
 
 
-def check_time(ts: datetime, source: str, *, now: datetime, limits: Limits) -> Verdict:
-    """Rejects readings from the future and, for live sources, older than the back-fill window."""
-    if ts > now + limits.clock_tolerance:
-        return Verdict(Reason.FUTURE_TIMESTAMP, detail=f"ts {ts.isoformat()} is after now")
-    if source in LIVE_SOURCES and ts < now - limits.backfill:
-        return Verdict(
-            Reason.TOO_OLD, detail=f"ts {ts.isoformat()} is older than {limits.backfill.days} days"
-        )
-    return ACCEPT
-
-
 def register_capacity(previous: float, capacity_digits: int | None) -> float:
     """The register's capacity: 10^digits, inferred from the previous value when unknown."""
     if capacity_digits:

@@ -8,10 +8,9 @@ empty, so a large array payload cannot deadlock.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.batch import Columns
 
@@ -22,7 +21,6 @@ Ack = Callable[[], None]
 class Envelope:
     items: Columns
     ack: Ack | None = None
-    received: float = field(default_factory=time.monotonic)
 
 
 class Buffer:

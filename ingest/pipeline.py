@@ -43,8 +43,6 @@ class Metrics:
     quarantined: Counter[str] = field(default_factory=Counter)
     batches: int = 0
     store_failures: int = 0
-    last_batch_seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)  # received -> committed, last batch
 
 
 class Pipeline:
@@ -151,13 +149,6 @@ class Pipeline:
                 await writes.put(None)
             await writer
 
-    async def process(self, envelopes: list[Envelope]) -> None:
-        """Validates and writes one batch (the two stages of :meth:`run`, in sequence)."""
-        items = _merge(envelopes)
-        validated = await self._retry(partial(self.validator.validate, items))
-        self.validator.commit(validated)
-        await self._write(validated, envelopes, items.source[0] if items.source else "-")
-
     async def _writer(
         self, writes: asyncio.Queue[tuple[Validated, list[Envelope], str] | None]
     ) -> None:
@@ -185,13 +176,11 @@ class Pipeline:
             return result
 
     async def _write(self, v: Validated, envelopes: list[Envelope], source: str) -> None:
-        started = time.perf_counter()
         result = await self._retry(
             lambda: self.store.write_arrays(
                 v.meter, v.ts, v.value, v.kind, v.flags, v.end, v.quarantine, source=source
             )
         )
-        now = time.monotonic()
         m = self.metrics
         m.batches += 1
         m.stored += result.inserted
@@ -199,8 +188,6 @@ class Pipeline:
         m.conflicts += result.conflicts
         for q in v.quarantine:
             m.quarantined[q.reason] += 1
-        m.last_batch_seconds = time.perf_counter() - started
-        m.latencies = [now - env.received for env in envelopes]
         for env in envelopes:
             if env.ack is not None:
                 env.ack()

@@ -184,7 +184,9 @@ async def test_dead_gateways_do_not_slow_healthy_ones() -> None:
         d = devices[r.meter]
         slot = next_slot(r.ts.timestamp() - 1.0, interval_s=1.0, phase_s=d.phase_s)
         lateness = r.ts.timestamp() - slot
-        assert 0 <= lateness < 0.15, (r.meter, lateness)
+        # A healthy meter that waited behind a dead one would be at least one timeout (0.5 s)
+        # late; the margin below it absorbs a loaded CI machine.
+        assert 0 <= lateness < 0.45, (r.meter, lateness)
         polls.setdefault(r.meter, set()).add(slot)
     # every healthy meter was read in every slot of the run (3 or 4 of them)
     assert set(polls) == set(healthy_meters)

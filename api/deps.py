@@ -23,7 +23,12 @@ def get_services(request: Request) -> Services:
     return services
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+async def _services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool, a thread hop per request.
+    return get_services(request)
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,25 +41,28 @@ async def get_resident(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Resident:
-    unauthorized = ProblemError(
-        401,
-        "unauthorized",
-        "Войдите заново: токен отсутствует, недействителен или истёк",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
     if credentials is None:
-        raise unauthorized
+        raise _unauthorized()
     claims = services.signer.check(credentials.credentials)
     if claims is None:
-        raise unauthorized
+        raise _unauthorized()
     premise = services.tokens.get(claims.account, claims.version)
     if premise is None:
         async with services.store.pool.acquire() as conn:
             premise = await token_premise(conn, claims.account, claims.version)
         if premise is None:  # password reset since, or the account left its premise
-            raise unauthorized
+            raise _unauthorized()
         services.tokens.put(claims.account, claims.version, premise)
     return Resident(claims.account, premise)
+
+
+def _unauthorized() -> ProblemError:
+    return ProblemError(
+        401,
+        "unauthorized",
+        "Войдите заново: токен отсутствует, недействителен или истёк",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 ResidentDep = Annotated[Resident, Depends(get_resident)]

@@ -55,6 +55,10 @@ class Metrics:
             "uchet_store_quarantined", "readings in quarantine by reason", ["reason"], registry=r
         )
         self._store_at = -_STORE_TTL_S
+        # labels() takes a lock and builds a key on every call; the set of children is small
+        # (routes x methods x statuses, outcomes), so each is looked up once.
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._outcome_children: dict[str, Counter] = {}
 
     async def refresh_store(self, store: ReadingStore) -> None:
         if time.monotonic() - self._store_at < _STORE_TTL_S:
@@ -76,8 +80,21 @@ class Metrics:
         return generate_latest(self.registry)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method=method, route=route, status=str(status)).inc()
-        self.request_seconds.labels(method=method, route=route).observe(seconds)
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self._request_children[key] = (
+                self.requests.labels(method=method, route=route, status=str(status)),
+                self.request_seconds.labels(method=method, route=route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def count_submission(self, outcome: str) -> None:
+        child = self._outcome_children.get(outcome)
+        if child is None:
+            child = self._outcome_children[outcome] = self.submissions.labels(outcome=outcome)
+        child.inc()
 
 
 def _number(value: object) -> float:

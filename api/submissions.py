@@ -134,7 +134,7 @@ class SubmissionQueue:
         self._pending.append(_Item(premise_id, meter_id, value, ts, dated, future))
         self._wake.set()
         outcome = await future
-        self.metrics.submissions.labels(outcome=outcome.status).inc()
+        self.metrics.count_submission(outcome.status)
         return outcome
 
     def _take(self) -> list[_Item]:

@@ -10,14 +10,16 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import orjson
 from fastapi import APIRouter, Path, Query, Response
 
 from adapters.store.db import store_errors
-from api.deps import ResidentDep, ServicesDep
+from api.deps import Resident, ResidentDep, ServicesDep
 from api.problems import ProblemError, responses
 from api.ratelimit import retry_after
 from api.schemas import Me, MeterOut, ReadingOut, SubmissionResult, SubmitReading
-from api.submissions import DUPLICATE, NOT_FOUND, REJECTED, utc_now
+from api.state import Services
+from api.submissions import DUPLICATE, NOT_FOUND, REJECTED, Outcome, utc_now
 from core.codes import Reason, flag_names
 
 router = APIRouter(prefix="/v1/resident", tags=["residents"])
@@ -114,6 +116,7 @@ async def history(
 
 @router.post(
     "/meters/{meter_id}/readings",
+    name="submit",  # keeps the operation id of the OpenAPI document
     response_model=SubmissionResult,
     status_code=201,
     responses={
@@ -121,19 +124,62 @@ async def history(
         **responses(401, 404, 413, 422, 429, 503),
     },
 )
-async def submit(
+async def post_reading(
     meter_id: MeterId,
     body: SubmitReading,
     resident: ResidentDep,
     services: ServicesDep,
-    response: Response,
-) -> SubmissionResult:
+) -> Response:
     """Submits a reading of one of the resident's meters.
 
     201: accepted (``flags`` may say it was accepted with a remark); 200: the same reading was
     already accepted; 422 ``reading-rejected`` with ``reason`` (``register_rollback``,
     ``outside_window``, ``too_old``, ``future_timestamp``, ``negative_value``, ``conflict``).
     """
+    outcome, ts = await _submit(meter_id, body, resident, services)
+    # The body of SubmissionResult (response_model above documents it), written directly:
+    # validating and serializing our own dict through pydantic cost more than the rest of
+    # the handler. tests/api/test_submit_body.py checks it against the model.
+    content = {
+        "status": outcome.status,
+        "meter_id": meter_id,
+        "value": body.value,
+        "taken_at": ts,
+        "flags": flag_names(outcome.flags),
+        "detail": outcome.detail,
+    }
+    return Response(
+        orjson.dumps(content, option=orjson.OPT_UTC_Z),
+        status_code=200 if outcome.status == DUPLICATE else 201,
+        media_type="application/json",
+    )
+
+
+async def submit(
+    meter_id: int,
+    body: SubmitReading,
+    resident: Resident,
+    services: Services,
+    response: Response,
+) -> SubmissionResult:
+    """The same submission as a model, for callers in this process (the web cabinet)."""
+    outcome, ts = await _submit(meter_id, body, resident, services)
+    if outcome.status == DUPLICATE:
+        response.status_code = 200
+    return SubmissionResult(
+        status=outcome.status,  # type: ignore[arg-type]
+        meter_id=meter_id,
+        value=body.value,
+        taken_at=ts,
+        flags=flag_names(outcome.flags),
+        detail=outcome.detail,
+    )
+
+
+async def _submit(
+    meter_id: int, body: SubmitReading, resident: Resident, services: Services
+) -> tuple[Outcome, datetime]:
+    """Rate limit, window and date checks, then the group commit; raises the problems."""
     wait = services.submit_limiter.hit(resident.account)
     if wait:
         raise ProblemError(
@@ -165,16 +211,7 @@ async def submit(
     if outcome.status == REJECTED:
         assert outcome.reason is not None
         _reject(outcome.reason, outcome.detail or outcome.reason)
-    if outcome.status == DUPLICATE:
-        response.status_code = 200
-    return SubmissionResult(
-        status=outcome.status,  # type: ignore[arg-type]
-        meter_id=meter_id,
-        value=body.value,
-        taken_at=ts,
-        flags=flag_names(outcome.flags),
-        detail=outcome.detail,
-    )
+    return outcome, ts
 
 
 def _reject(reason: str, detail: str) -> None:

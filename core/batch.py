@@ -115,6 +115,12 @@ class FastDecoder:
     def decode(self, obj: object, *, topic_meter: str | None, out: Columns) -> None:
         elements = obj if isinstance(obj, list) else [obj]
         source = self.source
+        units = self._units
+        times = self._times
+        meters, channels, tss, values = out.meter, out.channel, out.ts, out.value
+        # The constant columns (source, kind, flags, end) of fast elements are filled in bulk;
+        # ``pending`` fast elements still lack them, so flush before any slow-path append.
+        pending = 0
         for element in elements:
             try:
                 if type(element) is not dict:
@@ -128,24 +134,41 @@ class FastDecoder:
                     or type(value) not in (float, int)
                     or element.get("kind", "register") != "register"
                     or "flags" in element
-                    or value != value
-                    or value in (float("inf"), float("-inf"))
+                    or value - value != 0  # NaN and ±inf, in one comparison
                 ):
                     raise TypeError
-                channel, factor = self._unit(element["channel"], element.get("unit"))
-                ts = self._time(element["ts"])
+                raw_channel = element["channel"]
+                unit = element.get("unit")
+                hit = units.get((raw_channel, unit)) if type(raw_channel) is str else None
+                if hit is None:
+                    hit = self._unit(raw_channel, unit)
+                raw_ts = element["ts"]
+                ts = times.get(raw_ts) if type(raw_ts) is str else None
+                if ts is None:
+                    ts = self._time(raw_ts)
             except (KeyError, TypeError, PayloadError):
+                if pending:
+                    _fill(out, source, pending)
+                    pending = 0
                 for item in decode_canonical(element, topic_meter=topic_meter, source=source):
                     if isinstance(item, Rejected):
                         out.rejected.append(item)
                     else:
                         out.append_reading(item)
                 continue
-            out.source.append(source)
-            out.meter.append(meter)
-            out.channel.append(channel)
-            out.ts.append(ts)
-            out.value.append(value * factor if factor != 1.0 else float(value))
-            out.kind.append(Kind.REGISTER)
-            out.flags.append(0)
-            out.end.append(NO_END)
+            meters.append(meter)
+            channels.append(hit[0])
+            tss.append(ts)
+            factor = hit[1]
+            values.append(value * factor if factor != 1.0 else float(value))
+            pending += 1
+        if pending:
+            _fill(out, source, pending)
+
+
+def _fill(out: Columns, source: str, count: int) -> None:
+    """The constant columns of ``count`` fast-path (register, unflagged) elements."""
+    out.source += [source] * count
+    out.kind += [Kind.REGISTER] * count
+    out.flags += [0] * count
+    out.end += [NO_END] * count

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 
 import numpy as np
 
@@ -75,6 +76,54 @@ class Validated:
         return len(self.meter)
 
 
+class LastValues:
+    """The last accepted register value per meter id, kept in dense arrays indexed by id.
+
+    Dict-like for the rare per-meter paths (``get``, ``[id] = ...``, ``clear``); the batch
+    path gathers and updates :attr:`ts`/:attr:`value` with vector operations.
+    """
+
+    def __init__(self) -> None:
+        self.ts = np.full(0, NONE_TS, dtype=np.int64)  # NONE_TS: no value known
+        self.value = np.zeros(0, dtype=np.float64)
+
+    def grow(self, size: int) -> None:
+        """Makes room for meter ids below ``size`` (geometrically: ids arrive in bulk)."""
+        if size > len(self.ts):
+            size = max(size, 2 * len(self.ts), 1024)
+            ts = np.full(size, NONE_TS, dtype=np.int64)
+            value = np.zeros(size, dtype=np.float64)
+            ts[: len(self.ts)] = self.ts
+            value[: len(self.value)] = self.value
+            self.ts, self.value = ts, value
+
+    def get(self, meter_id: int) -> Last | None:
+        if 0 <= meter_id < len(self.ts) and self.ts[meter_id] != NONE_TS:
+            return int(self.ts[meter_id]), float(self.value[meter_id])
+        return None
+
+    def __setitem__(self, meter_id: int, last: Last) -> None:
+        self.grow(meter_id + 1)
+        self.ts[meter_id], self.value[meter_id] = last
+
+    def __contains__(self, meter_id: object) -> bool:
+        return isinstance(meter_id, int) and self.get(meter_id) is not None
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.ts != NONE_TS))
+
+    def clear(self) -> None:
+        self.ts.fill(NONE_TS)
+
+    def update(self, meter: np.ndarray, ts: np.ndarray, value: np.ndarray) -> None:
+        """Applies newer values (one per meter id) in place; older ones are ignored."""
+        if len(meter):
+            self.grow(int(meter.max()) + 1)
+            newer = ts > self.ts[meter]
+            self.ts[meter[newer]] = ts[newer]
+            self.value[meter[newer]] = value[newer]
+
+
 class Validator:
     def __init__(
         self, store: ReadingStore, *, limits: Limits, register_unknown: bool = True
@@ -82,14 +131,56 @@ class Validator:
         self.store = store
         self.limits = limits
         self.register_unknown = register_unknown
-        self.last: dict[int, Last] = {}
+        self.last = LastValues()
+        # Per meter id, derived from the registry's meter rows: capacity (0: infer), max rate
+        # per hour (inf: none), and whether those are filled; dropped when the registry
+        # forgets its meters (an operator may have edited them).
+        self._capacity = np.zeros(0, dtype=np.float64)
+        self._digits = np.zeros(0, dtype=np.int64)
+        self._max_rate = np.zeros(0, dtype=np.float64)
+        self._info = np.zeros(0, dtype=bool)
+        self._generation = -1
 
     def commit(self, validated: Validated) -> None:
         """Applies a committed batch's register values to the last-value state."""
-        for meter_id, (ts, value) in validated.last_updates.items():
-            prev = self.last.get(meter_id)
-            if prev is None or ts > prev[0]:
-                self.last[meter_id] = (ts, value)
+        updates = validated.last_updates
+        if updates:
+            meter = np.fromiter(updates.keys(), np.int64, len(updates))
+            ts = np.fromiter((x[0] for x in updates.values()), np.int64, len(updates))
+            value = np.fromiter((x[1] for x in updates.values()), np.float64, len(updates))
+            self.last.update(meter, ts, value)
+
+    def _meter_info(self, meters: np.ndarray) -> None:
+        """Fills capacity and max rate of the given meter ids (unique) from the registry."""
+        registry = self.store.registry
+        if registry.generation != self._generation:
+            self._info[:] = False
+            self._generation = registry.generation
+        if not len(meters):
+            return
+        size = int(meters.max()) + 1
+        if size > len(self._info):
+            size = max(size, 2 * len(self._info), 1024)
+            grown = len(self._info)
+            self._capacity = np.resize(self._capacity, size)
+            self._digits = np.resize(self._digits, size)
+            self._max_rate = np.resize(self._max_rate, size)
+            info = np.zeros(size, dtype=bool)
+            info[:grown] = self._info
+            self._info = info
+        by_id = registry.by_id
+        for meter_id in meters[~self._info[meters]].tolist():
+            m = by_id.get(meter_id)
+            if m is None:  # forgotten meanwhile: look again next batch
+                self._capacity[meter_id], self._digits[meter_id] = 0.0, 0
+                self._max_rate[meter_id] = np.inf
+                continue
+            digits = m.capacity_digits or 0
+            self._digits[meter_id] = digits
+            self._capacity[meter_id] = 10.0**digits if digits else 0.0
+            rate = self._rate(m)
+            self._max_rate[meter_id] = rate if rate is not None else np.inf
+            self._info[meter_id] = True
 
     def _quarantine(self, cols: Columns, i: int, reason: str, detail: str) -> QuarantineRow:
         return QuarantineRow(
@@ -133,19 +224,16 @@ class Validator:
             )
         ok &= ~(future | too_old | negative)
 
-        # Meters: the registry cache answers almost every lookup.
-        keys = list(zip(cols.source, cols.meter, cols.channel, strict=True))
-        lookup = self.store.registry.lookup
-        meters: list[Meter | None] = [lookup(k) for k in keys]
-        mid = np.fromiter((m.id if m else -1 for m in meters), dtype=np.int32, count=n)
+        # Meters: the registry cache answers almost every lookup (mapped to ids in C).
+        registry = self.store.registry
+        keys = zip(cols.source, cols.meter, cols.channel, strict=True)
+        mid = np.fromiter(map(registry.ids.get, keys, repeat(-1)), dtype=np.int32, count=n)
         absent = np.flatnonzero(ok & (mid < 0))
         if len(absent):
-            await self.store.resolve(
-                list({keys[i] for i in absent}), register=self.register_unknown
-            )
+            wanted = {(cols.source[i], cols.meter[i], cols.channel[i]) for i in absent}
+            await self.store.resolve(list(wanted), register=self.register_unknown)
             for i in absent:
-                m = meters[i] = lookup(keys[i])
-                mid[i] = m.id if m else -1
+                mid[i] = registry.ids.get((cols.source[i], cols.meter[i], cols.channel[i]), -1)
         unknown = ok & (mid < 0)
         for i in np.flatnonzero(unknown):
             quarantine.append(
@@ -163,7 +251,7 @@ class Validator:
         registers = np.flatnonzero(ok & (kind == 0))
         if len(registers):
             await self._check_registers(
-                cols, registers, mid, ts, value, flags, ok, meters, quarantine, last_updates
+                cols, registers, mid, ts, value, flags, ok, quarantine, last_updates
             )
         end = np.array(cols.end, dtype=np.int64)
         return Validated(
@@ -186,30 +274,26 @@ class Validator:
         value: np.ndarray,
         flags: np.ndarray,
         ok: np.ndarray,
-        meters: list[Meter | None],
         quarantine: list[QuarantineRow],
         last_updates: dict[int, Last],
     ) -> None:
         idx = idx[np.lexsort((ts[idx], mid[idx]))]
         m, t, v = mid[idx], ts[idx], value[idx]
-        unseen = set(np.unique(m).tolist()) - self.last.keys()
-        if unseen:
-            stored = await self.store.last_registers(sorted(unseen))
+        # m is sorted: the first element of each run is a distinct meter
+        first = np.ones(len(m), dtype=bool)
+        first[1:] = m[1:] != m[:-1]
+        meters = m[first].astype(np.int64)
+        self.last.grow(int(meters[-1]) + 1)
+        unseen = meters[self.last.ts[meters] == NONE_TS]
+        if len(unseen):
+            stored = await self.store.last_registers(unseen.tolist())
             for meter_id, (when, val) in stored.items():
                 self.last[meter_id] = (to_us(when), val)
-        last = [self.last.get(int(x)) for x in m]
-        last_ts = np.fromiter((x[0] if x else NONE_TS for x in last), np.int64, len(idx))
-        last_value = np.fromiter((x[1] if x else 0.0 for x in last), np.float64, len(idx))
-        info = [meters[i] for i in idx]
-        capacity = np.fromiter(
-            (10.0**x.capacity_digits if x and x.capacity_digits else 0.0 for x in info),
-            np.float64,
-            len(idx),
-        )
-        rates = [self._rate(x) for x in info]
-        max_rate = np.fromiter(
-            (r if r is not None else np.inf for r in rates), np.float64, len(idx)
-        )
+        self._meter_info(meters)
+        last_ts = self.last.ts[m]
+        last_value = self.last.value[m]
+        capacity = self._capacity[m]
+        max_rate = self._max_rate[m]
         checks = check_registers(
             m, t, v, last_ts=last_ts, last_value=last_value, capacity=capacity, max_rate=max_rate
         )
@@ -218,20 +302,19 @@ class Validator:
         # one; check those meters again one by one against the last accepted value.
         for meter_id in np.unique(m[status == STATUS_ROLLBACK]):
             positions = np.flatnonzero((m == meter_id) & (status != STATUS_BACKFILL))
-            first = self.last.get(int(meter_id))
-            prev = (_dt(first[0]), first[1]) if first else None
+            stored_last = self.last.get(int(meter_id))
+            prev = (_dt(stored_last[0]), stored_last[1]) if stored_last else None
             for p in positions:
                 when = _dt(t[p])
                 if prev is not None and when == prev[0]:
                     status[p] = STATUS_SAME_KEY
                     continue
-                x = info[p]
                 verdict = check_register(
                     float(v[p]),
                     when,
                     prev,
-                    capacity_digits=x.capacity_digits if x else None,
-                    max_rate=rates[p],
+                    capacity_digits=self._capacity_digits(int(m[p])),
+                    max_rate=self._max_rate_of(int(m[p])),
                 )
                 if verdict.reason is None:
                     status[p] = STATUS_ACCEPT
@@ -257,14 +340,13 @@ class Validator:
             for p in backfill:
                 i = idx[p]
                 before, after = around.get((int(m[p]), _dt(t[p])), (None, None))
-                x = info[p]
                 verdict = check_backfill(
                     float(v[p]),
                     _dt(t[p]),
                     before,
                     after,
-                    capacity_digits=x.capacity_digits if x else None,
-                    max_rate=rates[p],
+                    capacity_digits=self._capacity_digits(int(m[p])),
+                    max_rate=self._max_rate_of(int(m[p])),
                 )
                 if verdict.reason is None:
                     checks.flags[p] = verdict.flags
@@ -278,8 +360,21 @@ class Validator:
             am = m[accepted]
             tail = np.ones(len(accepted), dtype=bool)
             tail[:-1] = am[1:] != am[:-1]
-            for p in accepted[tail]:
-                last_updates[int(m[p])] = (int(t[p]), float(v[p]))
+            ends = accepted[tail]
+            last_updates.update(
+                zip(
+                    m[ends].tolist(),
+                    zip(t[ends].tolist(), v[ends].tolist(), strict=True),
+                    strict=True,
+                )
+            )
+
+    def _capacity_digits(self, meter_id: int) -> int | None:
+        return int(self._digits[meter_id]) or None
+
+    def _max_rate_of(self, meter_id: int) -> float | None:
+        rate = float(self._max_rate[meter_id])
+        return None if rate == np.inf else rate
 
     @staticmethod
     def _accepted_before(

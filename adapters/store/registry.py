@@ -43,6 +43,11 @@ class Registry:
         self._cache: dict[MeterKey, Meter] = {}
         self.lookup = self._cache.get
         """The cached meter of a key, or None (a bound method: the hot path calls it per row)."""
+        self.ids: dict[MeterKey, int] = {}
+        """Key -> meter id of the cached meters (the hot path maps rows to ids in C)."""
+        self.by_id: dict[int, Meter] = {}
+        self.generation = 0
+        """Bumped by :meth:`forget`: caches derived from meter rows must be rebuilt."""
 
     def cached(self, key: MeterKey) -> Meter | None:
         return self._cache.get(key)
@@ -50,6 +55,9 @@ class Registry:
     def forget(self) -> None:
         """Drops the cache (after an operator binds or edits meters)."""
         self._cache.clear()
+        self.ids.clear()
+        self.by_id.clear()
+        self.generation += 1
 
     async def resolve(
         self, conn: asyncpg.Connection, keys: Iterable[MeterKey], *, register: bool
@@ -93,4 +101,6 @@ class Registry:
             meter = _meter(row)
             key = (meter.source, meter.external_id, meter.channel)
             self._cache[key] = meter
+            self.ids[key] = meter.id
+            self.by_id[meter.id] = meter
             found[key] = meter

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import asdict
 from datetime import date
 
 import asyncpg
@@ -63,7 +64,7 @@ def cmd_meters_list(args: argparse.Namespace) -> int:
     rows = asyncio.run(_with_store(run))
     for r in rows:
         if args.json:
-            print(json.dumps(_row(r), ensure_ascii=False))
+            print(json.dumps(asdict(r), ensure_ascii=False))
         else:
             owner = (
                 f"premise {r.premise_id}"
@@ -74,10 +75,6 @@ def cmd_meters_list(args: argparse.Namespace) -> int:
                 f"{r.id:>6} {r.source}:{r.external_id}:{r.channel}  {owner}  {r.readings} readings"
             )
     return 0
-
-
-def _row(r: object) -> dict[str, object]:
-    return {k: getattr(r, k) for k in r.__slots__}  # type: ignore[attr-defined]
 
 
 def cmd_meters_bind(args: argparse.Namespace) -> int:

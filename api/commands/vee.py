@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import asdict
 
 import asyncpg
 
@@ -58,7 +59,7 @@ def cmd_vee(args: argparse.Namespace) -> int:
 
     report = asyncio.run(run())
     if args.json:
-        print(json.dumps({k: getattr(report, k) for k in report.__slots__}, ensure_ascii=False))
+        print(json.dumps(asdict(report), ensure_ascii=False))
         return 0
     found = ", ".join(f"{k} {v}" for k, v in sorted(report.anomalies.items())) or "none"
     print(

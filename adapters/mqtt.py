@@ -7,7 +7,8 @@ uses the paho-level workaround: ``manual_ack_set(True)`` on the underlying paho 
 ``ack(mid, qos)`` from the commit callback. A message received before a reconnect is never
 acknowledged on the new connection (packet ids are per connection); the broker redelivers it
 and the store counts it as a duplicate. Unacknowledged messages also bound memory: the broker
-sends at most ``Receive Maximum`` of them before it waits for acks.
+sends at most ``Receive Maximum`` of them before it waits for acks — and should a broker send
+more, :class:`adapters.mqtt_intake.IntakeGate` stops reading the socket at that many.
 
 Broker limits matter: Mosquitto keeps at most ``max_queued_messages`` (default 1000) queued
 messages per offline or slow persistent client and drops the rest; raise it for a gateway.
@@ -29,6 +30,7 @@ import orjson
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from adapters.mqtt_intake import IntakeGate
 from core.batch import Columns, FastDecoder
 from core.codes import Reason
 from core.errors import ConfigError
@@ -87,7 +89,7 @@ class MqttSource:
         qos: int = 1,
         mappings: Sequence[Mapping] = (),
         receive_maximum: int = 5_000,
-        burst: int = 2_000,
+        burst: int = 10_000,
         protocol: str = "5",
         request_flush: Callable[[], None] | None = None,
         ca_file: str | None = None,
@@ -126,6 +128,8 @@ class MqttSource:
             "identifier": self.client_id,
             "tls_context": tls,
             "keepalive": 30,
+            # at most Receive Maximum undecoded messages, even from a broker that sends more
+            "queue_type": IntakeGate.bounded(self.receive_maximum),
         }
         if self.v5:
             props = Properties(PacketTypes.CONNECT)
@@ -148,6 +152,7 @@ class MqttSource:
                 **common,
             )
         client._client.manual_ack_set(True)  # paho-level manual PUBACK (aiomqtt #345)
+        client._queue.client = client  # type: ignore[attr-defined]  # see IntakeGate
         return client
 
     def _filters(self) -> list[str]:
@@ -207,15 +212,19 @@ class MqttSource:
             if not getter.done():
                 disconnected.result()  # raises the disconnection's MqttError
                 raise aiomqtt.MqttError("disconnected")
-            messages = [getter.result()]
-            while len(messages) < self.burst:
-                try:
-                    messages.append(queue.get_nowait())
-                except asyncio.QueueEmpty:
-                    break
+            # What has arrived, decoded into one envelope of at most ``burst`` readings (and
+            # messages): the pipeline's buffer bounds decoded readings, so the rest of a
+            # backlog waits undecoded (and unacknowledged, within Receive Maximum).
             items = Columns()
             received = datetime.now(UTC)
-            for msg in messages:
+            messages = [getter.result()]
+            self.decode_into(messages[0].topic.value, messages[0].payload, received, items)
+            while len(items) < self.burst and len(messages) < self.burst:
+                try:
+                    msg = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                messages.append(msg)
                 self.decode_into(msg.topic.value, msg.payload, received, items)
             self.received += len(messages)
             mids = [(m.mid, m.qos) for m in messages if m.qos > 0]

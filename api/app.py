@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
@@ -65,9 +67,15 @@ def create_app(
             submissions=queue,
         )
         queue.start()
+        listener = asyncio.create_task(
+            app.state.services.tokens.listen(database_url), name="token-cache"
+        )
         try:
             yield
         finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             await queue.stop()
             await store.close()
 

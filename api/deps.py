@@ -38,9 +38,12 @@ class Resident:
 
 
 async def get_resident(
-    services: ServicesDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Resident:
+    # The services straight from the app, not through ServicesDep: every nested dependency
+    # costs FastAPI a level of solving on each request.
+    services = get_services(request)
     if credentials is None:
         raise _unauthorized()
     claims = services.signer.check(credentials.credentials)

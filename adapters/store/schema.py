@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.store.askue_schema import ASKUE_SQL
-from adapters.store.auth_schema import AUTH_SQL
+from adapters.store.auth_schema import AUTH_NOTIFY_SQL, AUTH_SQL
 from adapters.store.billing_schema import BILLING_SQL
 from adapters.store.health_schema import HEALTH_SQL
 from adapters.store.vee_schema import VEE_SQL
@@ -99,4 +99,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "vee_anomalies", VEE_SQL),
     (5, "askue_files", ASKUE_SQL),
     (6, "device_health", HEALTH_SQL),
+    (7, "account_notify", AUTH_NOTIFY_SQL),
 ]

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from adapters.store.db import store_errors
-from api.deps import Resident, ResidentDep, ServicesDep
+from api.deps import Resident, ResidentDep, ServicesDep, get_services
 from api.problems import ProblemError, responses
 from api.ratelimit import retry_after
 from api.schemas import Me, MeterOut, ReadingOut, SubmissionResult, SubmitReading
@@ -128,7 +128,7 @@ async def post_reading(
     meter_id: MeterId,
     body: SubmitReading,
     resident: ResidentDep,
-    services: ServicesDep,
+    request: Request,
 ) -> Response:
     """Submits a reading of one of the resident's meters.
 
@@ -136,7 +136,7 @@ async def post_reading(
     already accepted; 422 ``reading-rejected`` with ``reason`` (``register_rollback``,
     ``outside_window``, ``too_old``, ``future_timestamp``, ``negative_value``, ``conflict``).
     """
-    outcome, ts = await _submit(meter_id, body, resident, services)
+    outcome, ts = await _submit(meter_id, body, resident, get_services(request))
     # The body of SubmissionResult (response_model above documents it), written directly:
     # validating and serializing our own dict through pydantic cost more than the rest of
     # the handler. tests/api/test_submit_body.py checks it against the model.

@@ -1,11 +1,19 @@
 """The signer's cache of verified tokens keeps every check that verifying does: expiry, the
-signature of each byte, and a bounded size."""
+signature of each byte, and a bounded size; the premise cache hears every change of a login
+or an account, made by any process."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
-from api.security import TokenSigner
+import asyncpg
+import pytest
+
+from api.auth_db import set_password
+from api.security import TokenSigner, hash_password
+from api.token_cache import TokenCache
+from tests.api.conftest import ALICE, BOB, Env
 
 KEY = "cache-secret-" + "z" * 40
 
@@ -46,3 +54,101 @@ def test_the_cache_stays_bounded_and_drops_expired_first() -> None:
     for i in range(10):
         assert signer.check(signer.issue(f"n{i}", 1, now=now), now=now + 20) is not None
     assert len(signer._verified) <= 4
+
+
+# The premise cache of a running app, kept true by PostgreSQL's notifications (migration 7).
+
+
+async def _until(predicate, seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "never happened"
+        await asyncio.sleep(0.02)
+
+
+async def _listening(env: Env) -> TokenCache:
+    tokens: TokenCache = env.app.state.services.tokens
+    tokens.ttl_s = tokens.listened_ttl_s = 3600  # only a notification can end an entry
+
+    async def up() -> bool:
+        return tokens.listening
+
+    await _until(up)
+    return tokens
+
+
+@pytest.mark.postgres
+async def test_a_reset_made_elsewhere_ends_cached_tokens_at_once(env: Env) -> None:
+    tokens = await _listening(env)
+    alice, bob = await env.login(ALICE), await env.login(BOB)
+    for headers in (alice, bob):
+        assert (await env.client.get("/v1/resident/me", headers=headers)).status_code == 200
+    assert tokens.get(ALICE[0], 1) is not None  # cached
+    conn = await asyncpg.connect(env.url)
+    try:  # another process: the CLI's `uchet accounts set-password`
+        await set_password(conn, ALICE[0], hash_password("a-new-password-1"))
+    finally:
+        await conn.close()
+
+    async def refused() -> bool:
+        r = await env.client.get("/v1/resident/me", headers=alice)
+        return r.status_code == 401
+
+    await _until(refused, 2.0)
+    assert (await env.client.get("/v1/resident/me", headers=bob)).status_code == 200
+    assert tokens.get(BOB[0], 1) is not None  # only Alice's entry went
+
+
+@pytest.mark.postgres
+async def test_an_account_moved_off_its_premise_is_dropped(env: Env) -> None:
+    await _listening(env)
+    alice = await env.login(ALICE)
+    assert (await env.client.get("/v1/resident/me", headers=alice)).status_code == 200
+    conn = await asyncpg.connect(env.url)
+    try:
+        await conn.execute("UPDATE premises SET account = NULL WHERE account = $1", ALICE[0])
+    finally:
+        await conn.close()
+
+    async def refused() -> bool:
+        r = await env.client.get("/v1/resident/me", headers=alice)
+        return r.status_code == 401
+
+    await _until(refused, 2.0)
+
+
+@pytest.mark.postgres
+async def test_a_lost_listener_empties_the_cache_and_comes_back(env: Env) -> None:
+    tokens = await _listening(env)
+    alice = await env.login(ALICE)
+    assert (await env.client.get("/v1/resident/me", headers=alice)).status_code == 200
+    assert tokens.get(ALICE[0], 1) is not None
+    conn = await asyncpg.connect(env.url)
+    try:
+        killed = await conn.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        assert killed == 1
+
+        async def deaf() -> bool:
+            return not tokens.listening
+
+        await _until(deaf, 5.0)
+        assert tokens.get(ALICE[0], 1) is None  # what was heard before may be stale now
+
+        async def back() -> bool:
+            return tokens.listening
+
+        await _until(back, 10.0)
+        # heard again: a reset reaches the cache
+        assert (await env.client.get("/v1/resident/me", headers=alice)).status_code == 200
+        await set_password(conn, ALICE[0], hash_password("a-new-password-2"))
+    finally:
+        await conn.close()
+
+    async def refused() -> bool:
+        r = await env.client.get("/v1/resident/me", headers=alice)
+        return r.status_code == 401
+
+    await _until(refused, 2.0)

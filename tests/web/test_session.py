@@ -24,9 +24,10 @@ async def client(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     await prepare(db_url)
     app = create_app(db_url, settings=settings())
     async with app.router.lifespan_context(app):
-        # A reset made outside this process reaches a running one within the token cache's
-        # lifetime (5 s, as for API tokens): none here, so the test needs no sleep.
-        app.state.services.tokens.ttl_s = 0
+        # A reset made outside this process reaches a running one by a notification, a few
+        # milliseconds later (tests/api/test_token_cache.py): no cache here, so no waiting.
+        tokens = app.state.services.tokens
+        tokens.ttl_s = tokens.listened_ttl_s = 0
         transport = httpx.ASGITransport(app=app)
         # https: a Secure cookie is only sent back over https.
         async with httpx.AsyncClient(transport=transport, base_url="https://t") as c:

@@ -67,7 +67,7 @@ class TokenCache:
                 await asyncio.sleep(backoff.next_delay())
                 continue
             try:
-                conn.add_termination_listener(lambda _conn: lost.set())
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._changed)
                 self.clear()  # changes made before now were not heard
                 self.listening = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -34,6 +35,17 @@ async def migrate_url(url: str) -> MigrationReport:
         return await migrate(conn)
     finally:
         await conn.close()
+
+
+def settle_heap() -> None:
+    """Moves what start-up made (modules, the app, schemas) out of the collector's reach.
+
+    A long-running server keeps those objects for good, yet every full collection walked
+    them: in the API under load that was ~25 pauses of 55-70 ms in 11 s, the whole p99. After
+    ``gc.freeze`` a full collection walks only what was made since.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def run_until_signal(main: Callable[[asyncio.Event], Awaitable[T]]) -> T:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 
-from api.runtime import database_url, migrate_url, run_until_signal, settings
+from api.runtime import database_url, migrate_url, run_until_signal, settings, settle_heap
 from ingest.gateway import run_gateway
 
 
@@ -22,5 +22,6 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     url = database_url(s)
     if args.migrate:
         asyncio.run(migrate_url(url))
+    settle_heap()
     run_until_signal(lambda stop: run_gateway(s, url, stop))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from api.runtime import database_url, settings
+from api.runtime import database_url, settings, settle_heap
 from api.settings import ApiSettings
 from core.errors import ConfigError
 
@@ -27,6 +27,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise ConfigError(f"API settings: {exc.errors()[0]['msg']}") from None
     app = create_app(database_url(settings()), settings=api_settings)
+    settle_heap()
     # access_log off: URLs carry meter ids and the log would tie them to client addresses.
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0

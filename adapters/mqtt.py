@@ -129,7 +129,8 @@ class MqttSource:
             "tls_context": tls,
             "keepalive": 30,
             # at most Receive Maximum undecoded messages, even from a broker that sends more
-            "queue_type": IntakeGate.bounded(self.receive_maximum),
+            # (one more than an honest broker can send: it never pauses for one)
+            "queue_type": IntakeGate.bounded(self.receive_maximum + 1),
         }
         if self.v5:
             props = Properties(PacketTypes.CONNECT)

@@ -11,7 +11,8 @@ high-water mark it stops reading the socket, so TCP flow control holds the rest 
 when the consumer has taken the queue down to the low-water mark, reading resumes. While
 paused, nothing else is read either (a PINGRESP waits): the gateway keeps acknowledging, so
 paho sends no PINGREQ unless the store is down for longer than the keepalive, and then the
-connection is dropped and made anew, with the unacknowledged messages redelivered.
+connection is dropped and made anew, with the unacknowledged messages redelivered. The mark
+is one above Receive Maximum, so a broker that keeps to the quota never causes a pause.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from adapters.mqtt_intake import IntakeGate
+from adapters.paho_tables import share_property_tables
 from core.batch import Columns, FastDecoder
 from core.codes import Reason
 from core.errors import ConfigError
@@ -38,6 +39,7 @@ from core.payload import Decoded, Mapping, Rejected, decode_mapped
 from ingest.backoff import Backoff
 
 log = logging.getLogger(__name__)
+share_property_tables()  # paho rebuilt them for every message (adapters/paho_tables.py)
 
 Submit = Callable[[Columns | Sequence[Decoded], Callable[[], None] | None], Awaitable[None]]
 

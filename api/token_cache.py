@@ -62,7 +62,7 @@ class TokenCache:
             lost = asyncio.Event()
             try:
                 conn = await asyncpg.connect(url, timeout=10)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except Exception as exc:  # whatever it is, try again later: never end the task
                 log.warning("token cache: cannot listen for account changes: %s", exc)
                 await asyncio.sleep(backoff.next_delay())
                 continue
@@ -74,7 +74,7 @@ class TokenCache:
                 backoff.reset()
                 await lost.wait()
                 log.warning("token cache: listening connection lost; short-lived entries")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
                 log.warning("token cache: listening failed: %s", exc)
             finally:
                 self.listening = False

@@ -60,20 +60,26 @@ def test_the_cache_stays_bounded_and_drops_expired_first() -> None:
 
 
 async def _until(predicate, seconds: float = 5.0) -> None:
+    """Waits until ``predicate()`` (sync or async) is true, failing after ``seconds``."""
     deadline = asyncio.get_running_loop().time() + seconds
-    while not await predicate():
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
         assert asyncio.get_running_loop().time() < deadline, "never happened"
         await asyncio.sleep(0.02)
+
+
+async def _refused(env: Env, headers: dict[str, str]) -> bool:
+    return (await env.client.get("/v1/resident/me", headers=headers)).status_code == 401
 
 
 async def _listening(env: Env) -> TokenCache:
     tokens: TokenCache = env.app.state.services.tokens
     tokens.ttl_s = tokens.listened_ttl_s = 3600  # only a notification can end an entry
-
-    async def up() -> bool:
-        return tokens.listening
-
-    await _until(up)
+    await _until(lambda: tokens.listening)
     return tokens
 
 
@@ -89,12 +95,7 @@ async def test_a_reset_made_elsewhere_ends_cached_tokens_at_once(env: Env) -> No
         await set_password(conn, ALICE[0], hash_password("a-new-password-1"))
     finally:
         await conn.close()
-
-    async def refused() -> bool:
-        r = await env.client.get("/v1/resident/me", headers=alice)
-        return r.status_code == 401
-
-    await _until(refused, 2.0)
+    await _until(lambda: _refused(env, alice), 2.0)
     assert (await env.client.get("/v1/resident/me", headers=bob)).status_code == 200
     assert tokens.get(BOB[0], 1) is not None  # only Alice's entry went
 
@@ -109,12 +110,7 @@ async def test_an_account_moved_off_its_premise_is_dropped(env: Env) -> None:
         await conn.execute("UPDATE premises SET account = NULL WHERE account = $1", ALICE[0])
     finally:
         await conn.close()
-
-    async def refused() -> bool:
-        r = await env.client.get("/v1/resident/me", headers=alice)
-        return r.status_code == 401
-
-    await _until(refused, 2.0)
+    await _until(lambda: _refused(env, alice), 2.0)
 
 
 @pytest.mark.postgres
@@ -130,25 +126,12 @@ async def test_a_lost_listener_empties_the_cache_and_comes_back(env: Env) -> Non
             " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
         )
         assert killed == 1
-
-        async def deaf() -> bool:
-            return not tokens.listening
-
-        await _until(deaf, 5.0)
+        await _until(lambda: not tokens.listening, 5.0)
         assert tokens.get(ALICE[0], 1) is None  # what was heard before may be stale now
-
-        async def back() -> bool:
-            return tokens.listening
-
-        await _until(back, 10.0)
+        await _until(lambda: tokens.listening, 10.0)
         # heard again: a reset reaches the cache
         assert (await env.client.get("/v1/resident/me", headers=alice)).status_code == 200
         await set_password(conn, ALICE[0], hash_password("a-new-password-2"))
     finally:
         await conn.close()
-
-    async def refused() -> bool:
-        r = await env.client.get("/v1/resident/me", headers=alice)
-        return r.status_code == 401
-
-    await _until(refused, 2.0)
+    await _until(lambda: _refused(env, alice), 2.0)

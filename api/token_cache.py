@@ -33,6 +33,7 @@ class TokenCache:
         self.listened_ttl_s = listened_ttl_s
         self.max_size = max_size
         self.listening = False
+        self.listens = 0  # times listening (re)started
         self._entries: dict[str, tuple[int, str, float]] = {}  # account -> (version, premise, at)
 
     def get(self, account: str, version: int) -> str | None:
@@ -71,6 +72,7 @@ class TokenCache:
                 await conn.add_listener(CHANNEL, self._changed)
                 self.clear()  # changes made before now were not heard
                 self.listening = True
+                self.listens += 1
                 backoff.reset()
                 await lost.wait()
                 log.warning("token cache: listening connection lost; short-lived entries")

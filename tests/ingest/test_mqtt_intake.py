@@ -31,7 +31,10 @@ async def test_intake_gate_stops_reading_at_the_high_mark_and_resumes(mosquitto:
             "127.0.0.1", mosquitto.port, ((f"t/{i}", b"%d" % i) for i in range(2_000)), qos=1
         )
         assert n == 2_000
-        await asyncio.sleep(0.5)  # let everything that can be read be read
+        async with asyncio.timeout(10):
+            while not gate.paused:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # the broker has 1,950 more for us: none is read
         assert gate.paused
         assert 50 <= gate.qsize() <= 51  # paho reads one packet per readable event
         got = []

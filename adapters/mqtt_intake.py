@@ -33,7 +33,6 @@ class IntakeGate(asyncio.Queue[aiomqtt.Message]):
     high = 5_000
     client: aiomqtt.Client | None = None
     paused = False
-    pauses = 0
 
     @classmethod
     def bounded(cls, high: int) -> type[IntakeGate]:
@@ -61,7 +60,6 @@ class IntakeGate(asyncio.Queue[aiomqtt.Message]):
             return
         asyncio.get_running_loop().remove_reader(sock.fileno())
         self.paused = True
-        self.pauses += 1
         log.debug("MQTT intake paused at %d undecoded messages", self.qsize())
 
     def _resume(self) -> None:

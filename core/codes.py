@@ -21,6 +21,10 @@ class Reason(StrEnum):
     TOO_OLD = "too_old"
     REGISTER_ROLLBACK = "register_rollback"
     METER_MISMATCH = "meter_mismatch"
+    TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"  # not representable (year 1, 9999, overflow)
+    INVALID_IDENTIFIER = "invalid_identifier"  # meter/channel with NUL, control chars, too long
+    VALUE_TOO_LARGE = "value_too_large"  # beyond the register capacity or the value ceiling
+    STORE_REFUSED = "store_refused"  # the database refused the row itself (isolated by bisection)
 
 
 class Flag(IntFlag):
@@ -36,6 +40,7 @@ class Flag(IntFlag):
     MEASUREMENT_ERROR = 64  # 80020 errofmeasuring / extendedstatus
     SUPERSEDED = 128  # replaced by a later correction file
     MANUAL = 256  # entered by a person (resident, operator)
+    EXCLUDED = 512  # excluded by an operator (kept, not billed; who and why in reading_exclusions)
 
 
 def flag_names(flags: int) -> list[str]:

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.store.writer import QuarantineRow
 from tests.api.conftest import ALICE, HOUSE, Env
+from tests.samples import askue_sample
 
 pytestmark = pytest.mark.postgres
 
@@ -153,10 +154,8 @@ async def test_metrics_count_requests_and_submissions(env: Env) -> None:
 
 
 async def test_askue_upload_imports_reports_and_is_idempotent(env: Env) -> None:
-    from tests.conftest import DATA
-
-    f810 = DATA / "askue" / "80020_600004_20080227_810.xml"
-    f817 = DATA / "askue" / "80020_600004_20080227_817.xml"
+    f810 = askue_sample("80020_600004_20080227_810.xml")
+    f817 = askue_sample("80020_600004_20080227_817.xml")
     files = [
         ("files", (f810.name, f810.read_bytes(), "application/xml")),
         ("files", ("junk.xml", b"not xml at all", "application/xml")),

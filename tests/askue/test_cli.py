@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from tests.conftest import DATA
+from tests.samples import ASKUE, needs_askue
 
-SAMPLES = DATA / "askue"
+SAMPLES = ASKUE
 
 
 def _lines(out: bytes) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.decode().splitlines()]
 
 
+@needs_askue
 def test_parse_samples(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     files = sorted(str(p) for p in SAMPLES.glob("80020_*.xml"))
     assert main(["askue", "parse", *files]) == 0
@@ -39,6 +40,7 @@ def test_parse_samples(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert all(isinstance(line["value"], str) for line in lines)
 
 
+@needs_askue
 def test_bad_files_give_error_lines_after_the_others(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
@@ -61,6 +63,7 @@ def test_bad_files_give_error_lines_after_the_others(
     assert len([v for v in values if v["file"] == str(good)]) == 48
 
 
+@needs_askue
 def test_size_limit_option(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     good = SAMPLES / "80020_600004_20080227_810.xml"
     assert main(["askue", "parse", "--max-bytes", "100", str(good)]) == 1
@@ -68,6 +71,7 @@ def test_size_limit_option(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert "larger than the limit of 100 bytes" in str(line["error"])
 
 
+@needs_askue
 def test_unknown_zone_is_one_line_on_stderr(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     good = SAMPLES / "80020_600004_20080227_810.xml"
     assert main(["askue", "parse", "--tz", "Nowhere/City", str(good)]) == 2

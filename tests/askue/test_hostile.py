@@ -26,9 +26,9 @@ from adapters.askue import (
     parse_stream,
 )
 from tests.askue.helpers import message, periods, point
-from tests.conftest import DATA
+from tests.samples import ASKUE, needs_askue
 
-SAMPLE = DATA / "askue" / "80020_600004_20080227_810.xml"
+SAMPLE = ASKUE / "80020_600004_20080227_810.xml"
 BODY = '<message class="80020" version="2" number="1"><area>&x;</area></message>'
 
 XXE_FILE = (
@@ -89,6 +89,7 @@ def test_an_undeclared_entity_is_not_resolved() -> None:
     assert "undefined entity" in str(exc)
 
 
+@needs_askue
 def test_truncated_file_says_where_it_stops() -> None:
     data = SAMPLE.read_bytes()
     exc, elapsed, _ = _refused(data[: len(data) // 2])
@@ -172,6 +173,7 @@ def test_absurd_nesting_is_refused() -> None:
     assert isinstance(exc, FormatError) and "nested" in str(exc)
 
 
+@needs_askue
 def test_over_the_size_limit_while_reading() -> None:
     data = SAMPLE.read_bytes()
     exc, _, _ = _refused(data, max_bytes=len(data) - 1)
@@ -229,6 +231,7 @@ def test_time_bound() -> None:
     assert isinstance(exc, ParseTimeoutError) and "longer than 0 s" in str(exc)
 
 
+@needs_askue
 def test_one_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
     good = tmp_path / "good.xml"
     good.write_bytes(SAMPLE.read_bytes())

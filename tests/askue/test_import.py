@@ -15,10 +15,10 @@ from adapters.store import ReadingStore
 from api.cli import main
 from api.runtime import migrate_url
 from ingest.inbox import sweep
-from tests.conftest import DATA
+from tests.samples import ASKUE, needs_askue
 
-pytestmark = pytest.mark.postgres
-SAMPLES = DATA / "askue"
+pytestmark = [pytest.mark.postgres, needs_askue]
+SAMPLES = ASKUE
 F810, F817, F811, F818, F812 = (
     SAMPLES / f"80020_600004_2008022{d}_{n}.xml"
     for d, n in (("7", 810), ("7", 817), ("8", 811), ("8", 818), ("9", 812))

@@ -10,9 +10,10 @@ import pytest
 
 from adapters.askue import ReceiptStatus, latest, parse_file, to_readings
 from core.reading import Kind
-from tests.conftest import DATA
+from tests.samples import ASKUE, needs_askue
 
-SAMPLES = DATA / "askue"
+pytestmark = needs_askue
+SAMPLES = ASKUE
 FILES = sorted(SAMPLES.glob("80020_*.xml"))
 
 

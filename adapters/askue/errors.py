@@ -8,6 +8,9 @@ UchetError
            │    ├── FileTooLargeError   4: over the size limit, refused before parsing
            │    └── ParseTimeoutError   4: took longer than the time bound
            ├── FormatError          3: wrong root/class/version, header, periods, values
+           │    ├── TimeOutOfRangeError     3: a day or time that cannot be placed in UTC
+           │    ├── ValueTooLargeError      3: a value beyond the ceiling (``max_value``)
+           │    └── InvalidIdentifierError  3: a point code with control characters, too long
            └── UnknownChannelError  2: a measuringchannel code other than 01..04
 """
 
@@ -115,6 +118,24 @@ class FormatError(AskueError):
     """Well-formed XML that is not a valid 80020 message, or a bad period or value in it."""
 
     receipt = ReceiptStatus.REJECTED_FORMAT
+
+
+class TimeOutOfRangeError(FormatError):
+    """A day or time that cannot be represented in UTC (years 1 and 9999 near their edges)."""
+
+    default_reason = Reason.TIMESTAMP_OUT_OF_RANGE
+
+
+class ValueTooLargeError(FormatError):
+    """A value whose magnitude is above the parser's ceiling: no meter measures it."""
+
+    default_reason = Reason.VALUE_TOO_LARGE
+
+
+class InvalidIdentifierError(FormatError):
+    """A point code the store could not key readings by (control characters, too long)."""
+
+    default_reason = Reason.INVALID_IDENTIFIER
 
 
 class UnknownChannelError(AskueError):

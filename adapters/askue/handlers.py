@@ -16,7 +16,14 @@ from operator import attrgetter
 from xml.parsers import expat
 from zoneinfo import ZoneInfo
 
-from adapters.askue.errors import AskueError, FormatError, UnknownChannelError
+from adapters.askue.errors import (
+    AskueError,
+    FormatError,
+    InvalidIdentifierError,
+    TimeOutOfRangeError,
+    UnknownChannelError,
+    ValueTooLargeError,
+)
 from adapters.askue.model import (
     POINT_KINDS_WITH_CHANNELS,
     Area,
@@ -32,10 +39,20 @@ from adapters.askue.timemap import (
     parse_day,
     resolve_period,
 )
+from adapters.askue.timemap import (
+    TimeOutOfRangeError as _TimeRange,
+)
 from core.codes import Flag
 
 CHANNEL_CODES = ("01", "02", "03", "04")
 MAX_DEPTH = 16  # message/area/point/channel is 4 deep (period and value are not counted)
+DEFAULT_MAX_VALUE = Decimal("1e12")
+"""The largest magnitude of a value read: what the API accepts, and well within what billing
+computes exactly (micro-units in 64-bit integers). No meter's half hour comes near it."""
+MAX_CODE_CHARS = 200
+"""The longest point code read: the store keys readings by it (PostgreSQL refuses an index row
+over ~2,700 bytes); real codes are 18-digit numbers."""
+SHOWN_CHARS = 40  # of a bad value's text, in its error
 
 _VALUE_PERIOD = ["value", "period"]
 _COMMERCIAL = ["status", "0"]
@@ -87,10 +104,19 @@ class Message:
     """Handlers for one file; feed them with :func:`adapters.askue.reader.feed`, then
     ``finish()``. ``fast=False`` settles every end through the general code (for tests)."""
 
-    def __init__(self, file: str, zone: ZoneInfo, max_errors: int, *, fast: bool = True) -> None:
+    def __init__(
+        self,
+        file: str,
+        zone: ZoneInfo,
+        max_errors: int,
+        *,
+        fast: bool = True,
+        max_value: Decimal = DEFAULT_MAX_VALUE,
+    ) -> None:
         self.file = file
         self.zone = zone
         self.max_errors = max_errors
+        self.max_value = max_value
         self.fast = fast
         self.errors: list[AskueError] = []
         self.error_count = 0
@@ -121,7 +147,7 @@ class Message:
         self.orphan_value = False
         self.value_attrs: list[str] = []
         self.periods: dict[_PeriodKey, Period] = {}
-        self.bad_periods: dict[_PeriodKey, str] = {}
+        self.bad_periods: dict[_PeriodKey, PeriodTimeError] = {}
         self.flagged = False  # some period carries flags (the marked repeated hour)
         self.starts_seen: set[datetime] = set()
         self.shared_starts = False  # two period keys of the file start at the same instant
@@ -307,8 +333,25 @@ class Message:
             self._record(FormatError, f"<{name}> inside <{self._parent()}>, not in an <area>")
         elif not code:
             self._record(FormatError, f"<{name}> without a code; its values are not read")
+        elif self._bad_code(name, code):
+            return
         else:
             self.point = _PointB(name, code, attrs.get("name"), self.area)
+
+    def _bad_code(self, name: str, code: str) -> bool:
+        """Records a code readings cannot be keyed by; True if it is one."""
+        if len(code) <= MAX_CODE_CHARS and code.isprintable():
+            return False
+        why = (
+            f"{len(code)} characters, more than {MAX_CODE_CHARS}"
+            if len(code) > MAX_CODE_CHARS
+            else "control or non-printing characters in it"
+        )
+        self._record(
+            InvalidIdentifierError,
+            f"<{name}> code {_shown(code)}: {why}; its values are not read",
+        )
+        return True
 
     def _start_channel(self, name: str, attrs: dict[str, str]) -> None:
         raw = attrs.get("code", "").strip()
@@ -349,6 +392,8 @@ class Message:
         elif not code:
             what = "codefrom and codeto" if name == "peretok" else "a code"
             self._record(FormatError, f"<{name}> without {what}; its values are not read")
+        elif self._bad_code(name, code):
+            return
         else:
             self.point = _PointB(name, code, attrs.get("name"), self.area)
             self.series = _SeriesB(self.point, None)
@@ -461,7 +506,11 @@ class Message:
             for key in set(keys).difference(self.periods, self.bad_periods):
                 self._place(key, day)
             periods = list(map(self.periods.get, keys))
-        columns = _bulk_columns(periods, texts, vattrs, self.flagged) if self.fast else None
+        columns = (
+            _bulk_columns(periods, texts, vattrs, self.flagged, self.max_value)
+            if self.fast
+            else None
+        )
         if columns is None:
             columns = self._checked_columns(point.code, channel, keys, periods, texts, vattrs)
         # Distinct periods of a file have distinct starts unless two keys say the same time
@@ -493,7 +542,7 @@ class Message:
                 day, self.zone, a.get("start"), a.get("end"), a.get("summer")
             )
         except PeriodTimeError as exc:
-            self.bad_periods[key] = str(exc)
+            self.bad_periods[key] = exc
             return
         self.shared_starts = self.shared_starts or period.start_utc in self.starts_seen
         self.starts_seen.add(period.start_utc)
@@ -515,9 +564,11 @@ class Message:
         out: _Columns = ([], [], [])
         for key, period, text, va in zip(keys, periods, texts, vattrs, strict=True):
 
-            def bad(message: str, key: _PeriodKey = key) -> None:
+            def bad(
+                message: str, key: _PeriodKey = key, cls: type[AskueError] = FormatError
+            ) -> None:
                 self._record(
-                    FormatError,
+                    cls,
                     message,
                     located=False,
                     point=code,
@@ -526,7 +577,11 @@ class Message:
                 )
 
             if period is None:
-                bad(self.bad_periods[key])
+                exc = self.bad_periods[key]
+                bad(
+                    str(exc),
+                    cls=TimeOutOfRangeError if isinstance(exc, _TimeRange) else FormatError,
+                )
                 continue
             value: Decimal | None = None
             if text and not text.isspace():
@@ -535,7 +590,14 @@ class Message:
                 except InvalidOperation:
                     value = None
                 if value is None or not value.is_finite() or "_" in text:
-                    bad(f"value {text.strip()!r} is not a number")
+                    bad(f"value {_shown(text.strip())} is not a number")
+                    continue
+                if value.copy_abs() > self.max_value:
+                    bad(
+                        f"value {_shown(text.strip())} is beyond the ceiling of "
+                        f"{self.max_value:,f}; no meter measures it",
+                        cls=ValueTooLargeError,
+                    )
                     continue
             flags = period.flags
             a = _attr_dict(va) if isinstance(va, list) else {"status": str(va)}
@@ -592,7 +654,8 @@ class Message:
             try:
                 created = local_timestamp(stamp, self.zone)
             except ValueError as exc:
-                self._record(FormatError, f"<datetime><timestamp>: {exc}", located=False)
+                cls = TimeOutOfRangeError if isinstance(exc, _TimeRange) else FormatError
+                self._record(cls, f"<datetime><timestamp>: {exc}", located=False)
         dst: int | None = None
         dst_text = f.get("datetime/daylightsavingtime")
         if dst_text:
@@ -612,10 +675,15 @@ class Message:
 
 
 def _bulk_columns(
-    periods: list[Period | None], texts: list[str], vattrs: list[_Attrs], flagged: bool
+    periods: list[Period | None],
+    texts: list[str],
+    vattrs: list[_Attrs],
+    flagged: bool,
+    max_value: Decimal,
 ) -> _Columns | None:
-    """A channel's columns converted by C loops, when all its values are plain numbers with
-    status 0/1/none in known periods; None if anything needs a value-by-value look."""
+    """A channel's columns converted by C loops, when all its values are plain numbers within
+    the ceiling with status 0/1/none in known periods; None if anything needs a value-by-value
+    look."""
     if None in periods or flagged:
         return None
     try:
@@ -623,6 +691,8 @@ def _bulk_columns(
     except InvalidOperation:
         return None
     if not all(map(Decimal.is_finite, values)) or "_" in "".join(texts):
+        return None
+    if values and (max(values) > max_value or min(values) < -max_value):
         return None
     n = len(texts)
     zeros = vattrs.count(0)
@@ -633,6 +703,13 @@ def _bulk_columns(
     else:
         return None
     return periods, values, flags  # type: ignore[return-value]
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for an error, cut to a readable length."""
+    if len(text) <= SHOWN_CHARS:
+        return repr(text)
+    return f"{text[:SHOWN_CHARS]!r}... ({len(text)} characters)"
 
 
 def _period_label(attrs: list[str] | tuple[str, ...]) -> str:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adapters.askue.errors import AskueError
-from adapters.askue.handlers import Message
+from adapters.askue.handlers import DEFAULT_MAX_VALUE, Message
 from adapters.askue.model import ParsedFile
 from adapters.askue.reader import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, feed, open_limited
 from core.errors import ConfigError
@@ -52,14 +53,15 @@ def parse_stream(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_errors: int = DEFAULT_MAX_ERRORS,
     fast: bool = True,
+    max_value: Decimal = DEFAULT_MAX_VALUE,
 ) -> ParsedFile:
     """Parses an 80020 file from a binary stream; ``file`` names it in errors.
 
     Times are local to ``tz`` (see :mod:`adapters.askue.timemap`); ``max_errors`` caps the
-    errors kept in the result (all are counted). Raises :class:`AskueError` if the file as a
-    whole is unusable.
+    errors kept in the result (all are counted); a value of a magnitude above ``max_value`` is
+    an error of its period. Raises :class:`AskueError` if the file as a whole is unusable.
     """
-    message = Message(file, zone(tz), max_errors, fast=fast)
+    message = Message(file, zone(tz), max_errors, fast=fast, max_value=max_value)
     feed(stream, file, message, max_bytes=max_bytes, timeout_s=timeout_s, bind=message.bind)
     return message.finish(tz)
 
@@ -73,6 +75,7 @@ def parse_bytes(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_errors: int = DEFAULT_MAX_ERRORS,
     fast: bool = True,
+    max_value: Decimal = DEFAULT_MAX_VALUE,
 ) -> ParsedFile:
     """Parses an 80020 file held in memory (see :func:`parse_stream`)."""
     return parse_stream(
@@ -83,6 +86,7 @@ def parse_bytes(
         timeout_s=timeout_s,
         max_errors=max_errors,
         fast=fast,
+        max_value=max_value,
     )
 
 
@@ -93,6 +97,7 @@ def parse_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_errors: int = DEFAULT_MAX_ERRORS,
+    max_value: Decimal = DEFAULT_MAX_VALUE,
 ) -> ParsedFile:
     """Parses one 80020 file (see :func:`parse_stream`); errors name it as ``str(path)``."""
     name = str(path)
@@ -104,6 +109,7 @@ def parse_file(
             max_bytes=max_bytes,
             timeout_s=timeout_s,
             max_errors=max_errors,
+            max_value=max_value,
         )
 
 
@@ -114,13 +120,19 @@ def parse_files(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_errors: int = DEFAULT_MAX_ERRORS,
+    max_value: Decimal = DEFAULT_MAX_VALUE,
 ) -> Iterator[ParsedFile | AskueError]:
     """Parses files one by one; a file that fails yields its error and the next is read."""
     zone(tz)  # a bad zone is the caller's error, not every file's
     for path in paths:
         try:
             yield parse_file(
-                path, tz=tz, max_bytes=max_bytes, timeout_s=timeout_s, max_errors=max_errors
+                path,
+                tz=tz,
+                max_bytes=max_bytes,
+                timeout_s=timeout_s,
+                max_errors=max_errors,
+                max_value=max_value,
             )
         except AskueError as exc:
             yield exc

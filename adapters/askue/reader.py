@@ -188,6 +188,15 @@ def _raise_not_xml(
             line=line,
             column=column,
         ) from exc
+    i = parser.ErrorByteIndex - chunk_offset
+    if exc.code == _INVALID_TOKEN and 0 <= i < len(chunk) and chunk[i] == 0:
+        raise NotXmlError(
+            file,
+            "a NUL byte (0x00): XML cannot hold one, so the file is not XML (corrupted, or "
+            "binary data in it)",
+            line=line,
+            column=column,
+        ) from exc
     if exc.code == _INVALID_TOKEN and encoding == "utf-8":
         i = parser.ErrorByteIndex - chunk_offset
         window = chunk[max(0, i - 3) : i + 4]

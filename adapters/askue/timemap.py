@@ -25,6 +25,16 @@ class PeriodTimeError(ValueError):
     """A period whose times cannot be placed; the message says why."""
 
 
+class TimeOutOfRangeError(PeriodTimeError):
+    """A local time that has no UTC instant datetime can hold (the edges of years 1 and 9999)."""
+
+
+def out_of_range(what: str) -> TimeOutOfRangeError:
+    return TimeOutOfRangeError(
+        f"{what} cannot be represented in UTC (outside 0001-01-01..9999-12-31)"
+    )
+
+
 def minutes(text: str | None, *, what: str) -> int:
     """Minutes since midnight of an ``HHMM`` attribute; ``2400`` is accepted for midnight."""
     if text is None:
@@ -70,9 +80,19 @@ def is_ambiguous(local: datetime) -> bool:
 def resolve_period(
     day: date, zone: ZoneInfo, start: str | None, end: str | None, summer_attr: str | None
 ) -> tuple[Period, str | None]:
-    """The UTC interval of a period of ``day``, and a warning (or None); PeriodTimeError."""
+    """The UTC interval of a period of ``day``, and a warning (or None); PeriodTimeError
+    (TimeOutOfRangeError near the edges of the calendar: a day 9999-12-31 or 0001-01-01)."""
     s, e, summer = check_period(start, end, summer_attr)
     assert start is not None and end is not None  # check_period refuses None
+    try:
+        return _resolve(day, zone, start, end, s, e, summer)
+    except OverflowError:
+        raise out_of_range(f"period {start}-{end} of {day.isoformat()} in {zone.key}") from None
+
+
+def _resolve(
+    day: date, zone: ZoneInfo, start: str, end: str, s: int, e: int, summer: bool
+) -> tuple[Period, str | None]:
     local = _wall(day, s, zone, 0)
     if not _exists(local):
         raise PeriodTimeError(
@@ -113,22 +133,27 @@ def resolve_period(
 
 
 def local_timestamp(text: str, zone: ZoneInfo) -> datetime:
-    """A ``YYYYMMDDhhmmss`` local timestamp as UTC; ValueError if it is not one."""
-    if len(text) != 14 or not text.isdigit():
-        raise ValueError(f"timestamp {text!r} is not YYYYMMDDhhmmss")
+    """A ``YYYYMMDDhhmmss`` local timestamp as UTC; ValueError if it is not one
+    (TimeOutOfRangeError if it has no UTC instant)."""
+    if len(text) != 14 or not (text.isascii() and text.isdigit()):
+        raise ValueError(f"timestamp {text[:40]!r} is not YYYYMMDDhhmmss")
     naive = datetime.strptime(text, "%Y%m%d%H%M%S")
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        return naive.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        raise out_of_range(f"timestamp {text} in {zone.key}") from None
 
 
 def parse_day(text: str) -> date:
     """A ``YYYYMMDD`` day; ValueError if it is not one."""
-    if len(text) != 8 or not text.isdigit():
-        raise ValueError(f"day {text!r} is not YYYYMMDD")
+    if len(text) != 8 or not (text.isascii() and text.isdigit()):
+        raise ValueError(f"day {text[:40]!r} is not YYYYMMDD")
     return datetime.strptime(text, "%Y%m%d").date()
 
 
 __all__ = [
     "PeriodTimeError",
+    "TimeOutOfRangeError",
     "check_period",
     "is_ambiguous",
     "local_timestamp",

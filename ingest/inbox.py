@@ -19,10 +19,11 @@ import shutil
 import time
 from pathlib import Path
 
-from adapters.askue.importer import AskueImporter, FileReport
-from adapters.registers.dispatch import REGISTER_SUFFIXES, FileImporter
+from adapters.askue.importer import FileReport
+from adapters.registers.dispatch import REGISTER_SUFFIXES
 from adapters.registers.importer import RegisterReport
 from core.errors import UchetError
+from ingest.file_import import FileImporter
 
 log = logging.getLogger(__name__)
 SETTLE_S = 2.0
@@ -45,19 +46,10 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-def _dispatcher(importer: AskueImporter | FileImporter, home: Path) -> FileImporter:
-    if isinstance(importer, FileImporter):
-        return importer
-    # register exports share the 80020 importer's store, zone and validator; site mappings
-    # are looked for in $UCHET_HOME/mappings
-    return FileImporter.around(importer, home=home)
-
-
 async def sweep(
-    importer: AskueImporter | FileImporter, home: Path, *, settle_s: float = SETTLE_S
+    dispatcher: FileImporter, home: Path, *, settle_s: float = SETTLE_S
 ) -> list[FileReport | RegisterReport]:
     """Imports every settled file in the inbox once; returns their reports."""
-    dispatcher = _dispatcher(importer, home)
     inbox, done, failed = inbox_dirs(home)
     now = time.time()
     reports: list[FileReport | RegisterReport] = []
@@ -82,10 +74,9 @@ async def sweep(
 
 
 async def watch_inbox(
-    importer: AskueImporter | FileImporter, home: Path, *, interval_s: float, stop: asyncio.Event
+    dispatcher: FileImporter, home: Path, *, interval_s: float, stop: asyncio.Event
 ) -> None:
     """Sweeps the inbox every ``interval_s`` until ``stop``."""
-    dispatcher = _dispatcher(importer, home)
     while not stop.is_set():
         await sweep(dispatcher, home)
         with contextlib.suppress(TimeoutError):

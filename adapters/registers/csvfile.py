@@ -17,6 +17,7 @@ DELIMITERS = (";", "\t", ",", "|")
 """Candidates in order of preference on a tie (semicolon: what Russian Excel writes)."""
 
 SNIFF_LINES = 30
+BINARY_SNIFF_CHARS = 4096
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -62,8 +63,14 @@ def read_rows(
 ) -> tuple[Iterator[tuple[int, list[str]]], str, str]:
     """The rows of a CSV file after the first ``skip_rows`` lines, the encoding and delimiter."""
     text, used = decode(data, encoding, file=file)
-    if "\x00" in text:
-        raise RegisterFileError(file, "the file holds NUL bytes: not a text (CSV) file")
+    sample = text[:BINARY_SNIFF_CHARS]
+    if sample.count("\x00") * 10 > len(sample):
+        # UTF-16 text or a binary file; a stray NUL is a bad cell of its row (quarantined)
+        raise RegisterFileError(
+            file,
+            "NUL bytes all through its start: not a text (CSV) file in UTF-8 or"
+            " windows-1251 (UTF-16? save it as UTF-8)",
+        )
     start = 0
     for _ in range(skip_rows):  # lines as csv counts them (\n), not str.splitlines
         nl = text.find("\n", start)

@@ -6,7 +6,11 @@ date, text in a number column, an unknown unit or service) is kept as a :class:`
 its row number and reason; the rest of the file goes on.
 
 A date without a time means ``time_of_day`` (default 00:00, the start of that local day:
-"показания на 01.04" is the state at the start of 1 April) in the mapping's time zone.
+"показания на 01.04" is the state at the start of 1 April) in the mapping's time zone; a date
+format with ``%z`` takes the offset written in the cell. Poison stays in its row: a date with no
+UTC instant (``01.01.0001`` in Moscow) is ``timestamp_out_of_range``, a value above the ceiling
+(``1e300``, a 400-digit number) ``value_too_large``, a meter serial with NUL or control
+characters or over 200 characters ``invalid_identifier``.
 """
 
 from __future__ import annotations
@@ -16,18 +20,25 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 from adapters.registers.errors import RegisterFileError
 from adapters.registers.mapping import Mapping, header_key
 from core.batch import NO_END, Columns, to_us
-from core.channels import conversion_factor
+from core.channels import canonical_unit, conversion_factor
 from core.codes import Reason
 from core.errors import PayloadError
 from core.reading import Kind
 
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+MAX_VALUE = 1e12
+"""The largest magnitude of a reading, in the channel's canonical unit: what the API accepts,
+and well within what billing computes exactly; no register shows more."""
+MAX_SERIAL_CHARS = 200
+"""The longest meter serial read: the store keys readings by it (PostgreSQL refuses an index
+row over ~2,700 bytes); real serials are a few dozen characters at most."""
+SHOWN_CHARS = 40
 _SPACES = str.maketrans("", "", " \xa0\u202f\u2009'")  # thousands separators people use
 
 
@@ -65,6 +76,22 @@ def cell_text(cell: object) -> str:
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
     return str(cell).strip()
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a problem's detail, cut to a readable length."""
+    if len(text) <= SHOWN_CHARS:
+        return repr(text)
+    return f"{text[:SHOWN_CHARS]!r}... ({len(text)} characters)"
+
+
+def bad_identifier(text: str) -> str | None:
+    """Why a meter serial (or account, premise) cannot key stored rows, or None if it can."""
+    if len(text) > MAX_SERIAL_CHARS:
+        return f"{len(text)} characters, more than {MAX_SERIAL_CHARS}"
+    if not text.isprintable():
+        return "NUL, control or non-printing characters in it"
+    return None
 
 
 def parse_number(cell: object, decimal: str) -> float | None:
@@ -122,22 +149,25 @@ def resolve_columns(
 class TableReader:
     """Turns rows into a :class:`Table`; caches dates, units and channels (they repeat)."""
 
-    def __init__(self, mapping: Mapping, *, tz: str, file: str) -> None:
+    def __init__(
+        self, mapping: Mapping, *, tz: str, file: str, max_value: float = MAX_VALUE
+    ) -> None:
         self.m = mapping
         self.file = file
+        self.max_value = max_value
         self.zone = ZoneInfo(mapping.timezone or tz)
         self.time_of_day = time.fromisoformat(mapping.time_of_day)
-        self._instants: dict[tuple[object, object], int | str] = {}
+        self._instants: dict[tuple[object, object], int | tuple[str, str]] = {}
         self._factors: dict[tuple[str, str], float | str] = {}
 
     # -- cells --------------------------------------------------------------------------
 
-    def _local_date(self, cell: object) -> tuple[date, time | None] | None:
+    def _local_date(self, cell: object) -> tuple[date, time | None, tzinfo | None] | None:
         if isinstance(cell, datetime):
             # Excel keeps dates as datetimes: midnight exactly means "a date, no time"
-            return cell.date(), (cell.time() if cell.time() != time(0) else None)
+            return cell.date(), (cell.time() if cell.time() != time(0) else None), None
         if isinstance(cell, date):
-            return cell, None
+            return cell, None, None
         text = cell_text(cell)
         for fmt in self.m.date_format:
             try:
@@ -145,7 +175,7 @@ class TableReader:
             except ValueError:
                 continue
             has_time = any(d in fmt for d in ("%H", "%I", "%M", "%S"))
-            return parsed.date(), (parsed.time() if has_time else None)
+            return parsed.date(), (parsed.time() if has_time else None), parsed.tzinfo
         return None
 
     def _clock(self, cell: object) -> time | None:
@@ -158,24 +188,39 @@ class TableReader:
         except ValueError:
             return None
 
-    def instant(self, date_cell: object, time_cell: object) -> int | str:
-        """Epoch microseconds (UTC) of a date (and time) cell, or the text of what is wrong."""
+    def instant(self, date_cell: object, time_cell: object) -> int | tuple[str, str]:
+        """Epoch microseconds (UTC) of a date (and time) cell, or (reason, what is wrong)."""
         key = (date_cell, time_cell)
         hit = self._instants.get(key)
         if hit is not None:
             return hit
         day = self._local_date(date_cell)
         if day is None:
-            hit = f"date {cell_text(date_cell)!r} does not match {' or '.join(self.m.date_format)}"
+            hit = (
+                Reason.MALFORMED,
+                f"date {shown(cell_text(date_cell))} does not match"
+                f" {' or '.join(self.m.date_format)}",
+            )
         else:
             clock = day[1]
             if self.m.time is not None and cell_text(time_cell):
                 clock = self._clock(time_cell)
                 if clock is None:
-                    hit = f"time {cell_text(time_cell)!r} does not match {self.m.time_format}"
+                    hit = (
+                        Reason.MALFORMED,
+                        f"time {shown(cell_text(time_cell))} does not match {self.m.time_format}",
+                    )
             if hit is None:
-                local = datetime.combine(day[0], clock or self.time_of_day, self.zone)
-                hit = to_us(local.astimezone(UTC))
+                local = datetime.combine(day[0], clock or self.time_of_day, day[2] or self.zone)
+                try:
+                    hit = to_us(local.astimezone(UTC))
+                except OverflowError:
+                    hit = (
+                        Reason.TIMESTAMP_OUT_OF_RANGE,
+                        f"{local.isoformat()} ({cell_text(date_cell)} in "
+                        f"{day[2] or self.zone}) cannot be represented in UTC (outside "
+                        "0001-01-01..9999-12-31)",
+                    )
         if len(self._instants) < 100_000:
             self._instants[key] = hit
         return hit
@@ -229,7 +274,8 @@ class TableReader:
                 Problem(
                     number,
                     reason,
-                    f"{self.file}, row {number}: {detail}",
+                    # PostgreSQL text holds no NUL; the payload (JSON) escapes it
+                    f"{self.file}, row {number}: {detail}".replace("\x00", "\\x00"),
                     str(meter) if meter else None,
                     str(channel) if channel else None,
                     json.dumps({**payload, "source": source}, ensure_ascii=False).encode(),
@@ -269,16 +315,24 @@ class TableReader:
                     date=cell_text(date_cell), values=texts(cells),
                 )  # fmt: skip
                 continue
+            why = bad_identifier(meter)
+            if why is not None:
+                problem(
+                    number, Reason.INVALID_IDENTIFIER,
+                    f"meter serial {shown(meter)} in column {name['meter']}: {why}",
+                    serial=meter, date=cell_text(date_cell), values=texts(cells),
+                )  # fmt: skip
+                continue
             if meter not in hints:
                 hints[meter] = (
                     number,
-                    cell_text(cells[i_account]) or None if i_account is not None else None,
-                    cell_text(cells[i_premise]) or None if i_premise is not None else None,
+                    _hint(cells[i_account]) if i_account is not None else None,
+                    _hint(cells[i_premise]) if i_premise is not None else None,
                 )
             ts = self.instant(date_cell, time_cell)
-            if isinstance(ts, str):
+            if not isinstance(ts, int):
                 problem(
-                    number, Reason.MALFORMED, f"column {name['date']}: {ts}",
+                    number, ts[0], f"column {name['date']}: {ts[1]}",
                     meter=meter, date=cell_text(date_cell), values=texts(cells),
                 )  # fmt: skip
                 continue
@@ -310,7 +364,8 @@ class TableReader:
                     detail = (
                         factor
                         if isinstance(factor, str)
-                        else f"column {name[f'value:{k}']}: {cell_text(cell)!r} is not a number"
+                        else f"column {name[f'value:{k}']}: {shown(cell_text(cell))}"
+                        " is not a number"
                     )
                     problem(
                         number,
@@ -320,11 +375,21 @@ class TableReader:
                         unit=unit or None,
                     )  # fmt: skip
                     continue
+                value *= factor
+                if not abs(value) <= self.max_value:  # also inf (400 digits) and nan
+                    problem(
+                        number, Reason.VALUE_TOO_LARGE,
+                        f"column {name[f'value:{k}']}: {shown(cell_text(cell))} is beyond the"
+                        f" ceiling of {self.max_value:,.0f} {canonical_unit(channel)}",
+                        meter=meter, channel=channel, ts=ts_iso(ts), value=cell_text(cell),
+                        unit=unit or None,
+                    )  # fmt: skip
+                    continue
                 cols.source.append(source)
                 cols.meter.append(meter)
                 cols.channel.append(channel)
                 cols.ts.append(ts)
-                cols.value.append(value * factor)
+                cols.value.append(value)
                 cols.kind.append(Kind.REGISTER)
                 cols.flags.append(0)
                 cols.end.append(NO_END)
@@ -336,6 +401,12 @@ class TableReader:
                     meter=meter, date=cell_text(date_cell),
                 )  # fmt: skip
         return t
+
+
+def _hint(cell: object) -> str | None:
+    """An account or premise cell as a hint for a new meter; None if empty or unusable."""
+    text = cell_text(cell)
+    return text if text and bad_identifier(text) is None else None
 
 
 def ts_iso(us: int) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from adapters.store.db import store_errors
 from api.auth_db import key_role, token_premise
 from api.problems import ProblemError
 from api.state import Services
@@ -30,6 +34,18 @@ async def _services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(_services)]
 
+ACQUIRE_TIMEOUT_S = 10.0
+"""How long a request waits for a pooled connection before it answers 503."""
+
+
+@asynccontextmanager
+async def connection(services: Services, what: str) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection. Getting it is inside the error mapping: an outage (refused,
+    reset, no free connection within ``ACQUIRE_TIMEOUT_S``) is a retryable StoreError, which
+    the app answers with 503 and Retry-After, not 500 and a traceback."""
+    async with store_errors(what), services.store.pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
+        yield conn
+
 
 @dataclass(frozen=True, slots=True)
 class Resident:
@@ -51,7 +67,7 @@ async def get_resident(
         raise _unauthorized()
     premise = services.tokens.get(claims.account, claims.version)
     if premise is None:
-        async with services.store.pool.acquire() as conn:
+        async with connection(services, "check token") as conn:
             premise = await token_premise(conn, claims.account, claims.version)
         if premise is None:  # password reset since, or the account left its premise
             raise _unauthorized()
@@ -83,7 +99,7 @@ def _role(required: str):  # type: ignore[no-untyped-def]
     ) -> Operator:
         if not key:
             raise ProblemError(401, "unauthorized", "an X-API-Key header is required")
-        async with services.store.pool.acquire() as conn:
+        async with connection(services, "check api key") as conn:
             found = await key_role(conn, key)
         if found is None:
             raise ProblemError(401, "unauthorized", "unknown or revoked API key")

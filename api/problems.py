@@ -10,12 +10,14 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from adapters.store.db import RETRYABLE
 from core.errors import BillingError, ConfigError, PayloadError, StoreError, UchetError
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,42 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+RETRY_AFTER_S = 5
+"""What a 503 on a store outage tells the client to wait (seconds)."""
+
+
+def where(request: Request) -> str:
+    """Method and route template for logs: ``/v1/operator/accounts/{account}/password``, never
+    the path itself (it may hold an account number, ФЗ-152)."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', None) or 'unmatched'}"
+
+
+def store_problem(request: Request, exc: BaseException, *, retryable: bool) -> JSONResponse:
+    """503 + Retry-After for an outage, 409 for a refusal; one log line, no traceback."""
+    log.error("store error on %s: %s: %s", where(request), type(exc).__name__, exc)
+    if retryable:
+        return problem_response(
+            503,
+            "store-unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    return problem_response(
+        409, "store-refused", "the database refused the request", instance=request.url.path
+    )
+
+
+# Raised by asyncpg outside a ``store_errors`` block (a route that uses the pool directly):
+# mapped as StoreError would be. Not every OSError: only those of a connection.
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
 def install(app: FastAPI) -> None:
     """Maps every error the app raises onto a problem response."""
 
@@ -174,14 +212,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:
-        log.error("store error on %s %s: %s", request.method, request.url.path, exc)
-        if exc.retryable:
-            return problem_response(
-                503, "store-unavailable", instance=request.url.path, headers={"Retry-After": "5"}
-            )
-        return problem_response(
-            409, "store-refused", "the database refused the request", instance=request.url.path
-        )
+        return store_problem(request, exc, retryable=exc.retryable)
+
+    async def _driver(request: Request, exc: Exception) -> JSONResponse:
+        return store_problem(request, exc, retryable=isinstance(exc, RETRYABLE))
+
+    for kind in _DRIVER_ERRORS:
+        app.add_exception_handler(kind, _driver)
 
     @app.exception_handler(ConfigError)
     async def _config(request: Request, exc: ConfigError) -> JSONResponse:
@@ -193,5 +230,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        log.exception("unexpected error on %s", where(request))
         return problem_response(500, "internal", "internal error", instance=request.url.path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.auth_db import find_login
-from api.deps import ServicesDep
+from api.deps import ServicesDep, connection
 from api.problems import ProblemError, responses
 from api.ratelimit import retry_after
 from api.schemas import LoginRequest, Token
@@ -14,7 +14,7 @@ from api.security import verify_password
 router = APIRouter(prefix="/v1/resident", tags=["residents"])
 
 
-@router.post("/login", response_model=Token, responses=responses(401, 413, 422, 429))
+@router.post("/login", response_model=Token, responses=responses(401, 413, 422, 429, 503))
 async def login(body: LoginRequest, request: Request, services: ServicesDep) -> Token:
     """Issues a resident token. Limited per account and per client address."""
     client = request.client.host if request.client else "-"
@@ -27,7 +27,7 @@ async def login(body: LoginRequest, request: Request, services: ServicesDep) -> 
             429, "rate-limited", "Слишком много попыток входа, попробуйте позже",
             headers=retry_after(wait),
         )  # fmt: skip
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "find login") as conn:
         found = await find_login(conn, body.account)
     ok = await verify_password(found.password_hash if found else None, body.password)
     if not ok or found is None:

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from adapters.billing import bill_period, parse_billing_period
-from adapters.store.db import store_errors
-from api.deps import OperatorDep, ServicesDep, ViewerDep
+from api.deps import OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import responses
 from api.schemas import DECIMAL_PATTERN, PERIOD_PATTERN
 
@@ -42,7 +41,7 @@ class BillResult(BaseModel):
 async def bill(period: Period, _: OperatorDep, services: ServicesDep) -> BillResult:
     """Bills the period from the store, replacing its accruals (idempotent)."""
     index = parse_billing_period(period)
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "bill period") as conn:
         report = await bill_period(conn, index, timezone=services.settings.timezone)
     return BillResult(
         period=report.period,
@@ -84,7 +83,7 @@ async def balance(
 ) -> list[BalanceRow]:
     """The house balance of billed periods (newest first): house meter against premises."""
     day = date(int(period[:4]), int(period[5:7]), 1) if period else None
-    async with store_errors("house balance"), services.store.pool.acquire() as conn:
+    async with connection(services, "house balance") as conn:
         rows = await conn.fetch(
             "SELECT period, service, house_volume, individual_volume, excess_volume,"
             " distributed_volume, operator_volume FROM house_balances"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from adapters.askue.importer import import_files
 from adapters.vee_store import list_anomalies
-from api.deps import OperatorDep, ServicesDep, ViewerDep
+from api.deps import OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
 from api.schemas import PERIOD_PATTERN
 
@@ -70,7 +70,7 @@ async def anomalies(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[Anomaly]:
     """Anomalies found by the batch VEE runs, newest period first."""
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "list anomalies") as conn:
         rows = await list_anomalies(
             conn, period=period, type=type, house=house, meter=meter, severity=severity,
             limit=limit,

@@ -10,8 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
-from adapters.store.db import store_errors
-from api.deps import OperatorDep, ServicesDep, ViewerDep
+from api.deps import OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
 from ingest.replay import replay
 
@@ -56,7 +55,7 @@ async def list_meters(
     offset: Annotated[int, Query(ge=0, le=_INT4)] = 0,
 ) -> list[OperatorMeter]:
     """Meters of the registry by id; ``unbound=true``: those bound to no premise nor house."""
-    async with store_errors("list meters"), services.store.pool.acquire() as conn:
+    async with connection(services, "list meters") as conn:
         rows = await conn.fetch(
             _METER_SQL + " WHERE ($1::boolean IS NULL"
             "  OR ($1 = (m.premise_id IS NULL AND m.house_id IS NULL)))"
@@ -107,7 +106,7 @@ async def bind(
 ) -> BindResult:
     """Binds a meter to a premise or a house (ОДПУ) and replays its quarantined readings."""
     store = services.store
-    async with store_errors("bind meter"), store.pool.acquire() as conn, conn.transaction():
+    async with connection(services, "bind meter") as conn, conn.transaction():
         if body.premise is not None:
             exists = await conn.fetchval("SELECT 1 FROM premises WHERE id = $1", body.premise)
             what = f"premise {body.premise!r}"
@@ -126,7 +125,7 @@ async def bind(
             raise ProblemError(404, "not-found", f"no meter {meter_id}")
     store.registry.forget()
     report = await replay(store, meter_ids=[meter_id])
-    async with store_errors("bound meter"), store.pool.acquire() as conn:
+    async with connection(services, "bound meter") as conn:
         row = await conn.fetchrow(_METER_SQL + " WHERE m.id = $1", meter_id)
     return BindResult(meter=_meter(row), replay=ReplayResult(**report.as_dict()))  # type: ignore[arg-type]
 
@@ -167,7 +166,7 @@ async def list_quarantine(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[QuarantineRow]:
     """Readings waiting in quarantine (not replayed), newest first."""
-    async with store_errors("list quarantine"), services.store.pool.acquire() as conn:
+    async with connection(services, "list quarantine") as conn:
         rows = await conn.fetch(
             "SELECT id, received_at, source, reason, detail, meter, channel FROM quarantine"
             " WHERE replayed_at IS NULL AND ($1::text IS NULL OR reason = $1)"

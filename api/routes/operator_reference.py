@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from adapters.billing import load_reference, parse_reference
 from api.auth_db import set_password
-from api.deps import OperatorDep, ServicesDep
+from api.deps import OperatorDep, ServicesDep, connection
 from api.problems import ProblemError, responses
 from api.security import MIN_PASSWORD, hash_password, new_password
 
@@ -38,7 +38,7 @@ async def load(
     """Upserts the reference data in one transaction; a file with any problem loads nothing
     (422 ``billing-data-invalid`` lists the problems with their places)."""
     data = parse_reference(doc, name="request")
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "load reference") as conn:
         report = await load_reference(conn, data)
     services.store.registry.forget()  # bindings may have moved
     services.tokens = type(services.tokens)()  # accounts may have moved between premises
@@ -79,7 +79,7 @@ async def put_password(
     """Sets or resets a resident's password; the resident's old tokens stop working."""
     generated = new_password() if body.password is None else None
     hashed = await asyncio.to_thread(hash_password, body.password or generated or "")
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "set password") as conn:
         if not await set_password(conn, account, hashed):
             raise ProblemError(404, "not-found", f"no premise has account {account!r}")
     services.tokens.drop(account)

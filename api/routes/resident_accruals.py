@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from adapters.store.db import store_errors
-from api.deps import ResidentDep, ServicesDep
+from api.deps import ResidentDep, ServicesDep, connection
 from api.problems import responses
 from api.schemas import PERIOD_PATTERN, AccrualLine, PeriodAccruals
 
@@ -27,7 +26,7 @@ async def accruals(
 ) -> list[PeriodAccruals]:
     """Accruals of the resident's premise by period, newest first."""
     day = date(int(period[:4]), int(period[5:7]), 1) if period else None
-    async with store_errors("accruals"), services.store.pool.acquire() as conn:
+    async with connection(services, "accruals") as conn:
         rows = await conn.fetch(
             "SELECT period, service, method, volume, tariff, coefficient, amount, explanation"
             " FROM accruals WHERE premise_id = $1 AND ($2::date IS NULL OR period = $2)"

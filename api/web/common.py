@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.auth_db import key_role, token_premise
-from api.deps import Resident, get_services
+from api.deps import Resident, connection, get_services
 from api.state import Services
 from api.web import labels
 from api.web.session import ANONYMOUS, COOKIE, FLASH, OPERATOR, RESIDENT, Sealer, Session
@@ -101,7 +101,7 @@ async def current_resident(request: Request) -> tuple[Session, Resident]:
     services = get_services(request)
     premise = services.tokens.get(session.account, session.version)
     if premise is None:
-        async with services.store.pool.acquire() as conn:
+        async with connection(services, "check token") as conn:
             premise = await token_premise(conn, session.account, session.version)
         if premise is None:
             raise LoginRequired("/login", request.url.path)
@@ -115,7 +115,7 @@ async def current_operator(request: Request) -> tuple[Session, str]:
     if session is None or session.kind != OPERATOR:
         raise LoginRequired("/operator/login", request.url.path)
     services = get_services(request)
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "check session key") as conn:
         role = await conn.fetchval(
             "SELECT role FROM api_keys WHERE id = $1 AND revoked_at IS NULL", session.key_id
         )

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from adapters.vee_store import list_anomalies
 from api.auth_db import key_role
-from api.deps import Operator
+from api.deps import Operator, connection
 from api.problems import ProblemError
 from api.routes import operator_meters
 from api.web import dashboard_data as data
@@ -61,7 +61,7 @@ async def login(request: Request) -> Response:
     if wait:
         context["error"] = f"Слишком много попыток входа. Попробуйте через {math.ceil(wait)} с"
         return render(request, "operator_login.html", context, status=429)
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "check api key") as conn:
         found = await key_role(conn, key)
     if found is None:
         context["error"] = "Ключ не найден или отозван"
@@ -77,7 +77,7 @@ async def dashboard(request: Request) -> Response:
     _, role = await current_operator(request)
     services = services_of(request)
     hours = web(request).settings.offline_hours
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "dashboard") as conn:
         health = await data.source_health(conn, hours)
         offline = await data.offline_meters(conn, hours, limit=20)
         houses = await data.house_imbalances(conn, limit=20)
@@ -105,7 +105,7 @@ async def dashboard(request: Request) -> Response:
 async def house_page(request: Request, house: str, service: str = "electricity") -> Response:
     _, role = await current_operator(request)
     services = services_of(request)
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "house page") as conn:
         address = await conn.fetchval("SELECT address FROM houses WHERE id = $1", house)
         days = await data.house_balance_days(conn, house, service[:64], days=366)
         anomalies = await list_anomalies(conn, house=house[:200], limit=100)

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from api.auth_db import find_login
-from api.deps import Resident
+from api.deps import Resident, connection
 from api.problems import ProblemError
 from api.routes import resident_accruals, resident_meters
 from api.schemas import PERIOD_PATTERN, PeriodAccruals, SubmitReading
@@ -75,7 +75,7 @@ async def login(request: Request) -> Response:
     if wait:
         context["error"] = f"Слишком много попыток входа. Попробуйте через {math.ceil(wait)} с"
         return render(request, "login.html", context, status=429)
-    async with services.store.pool.acquire() as conn:
+    async with connection(services, "find login") as conn:
         found = await find_login(conn, account)
     ok = await verify_password(found.password_hash if found else None, password)
     if not ok or found is None:

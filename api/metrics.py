@@ -5,6 +5,7 @@ Each app has its own registry (several apps in one test process must not collide
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -16,7 +17,9 @@ _STORE_TTL_S = 10.0  # count(*) over readings is not free: refreshed at most thi
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, *, store_ttl_s: float = _STORE_TTL_S) -> None:
+        self.store_ttl_s = store_ttl_s
+        self.store_queries = 0  # times the store figures were asked of the database
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "uchet_http_requests", "HTTP requests", ["method", "route", "status"], registry=r
@@ -54,15 +57,33 @@ class Metrics:
         self.quarantined = Gauge(
             "uchet_store_quarantined", "readings in quarantine by reason", ["reason"], registry=r
         )
-        self._store_at = -_STORE_TTL_S
+        self._store_at = -store_ttl_s
+        self._refreshing: asyncio.Future[None] | None = None
         # labels() takes a lock and builds a key on every call; the set of children is small
         # (routes x methods x statuses, outcomes), so each is looked up once.
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._outcome_children: dict[str, Counter] = {}
 
     async def refresh_store(self, store: ReadingStore) -> None:
-        if time.monotonic() - self._store_at < _STORE_TTL_S:
+        """Store figures at most ``store_ttl_s`` old. Single flight: scrapes that come while
+        the figures are being computed wait for that one query instead of each starting their
+        own (anonymous scrapers once filled the pool with ``count(*)`` over readings)."""
+        if time.monotonic() - self._store_at < self.store_ttl_s:
             return
+        flight = self._refreshing
+        if flight is None:
+            flight = self._refreshing = asyncio.ensure_future(self._refresh(store))
+            flight.add_done_callback(self._landed)
+        # shield: a scraper that goes away does not cancel the query the others wait for
+        await asyncio.shield(flight)
+
+    def _landed(self, flight: asyncio.Future[None]) -> None:
+        self._refreshing = None
+        if not flight.cancelled():
+            flight.exception()  # retrieved here too: every waiter may have gone
+
+    async def _refresh(self, store: ReadingStore) -> None:
+        self.store_queries += 1
         stats = await store.stats()
         self._store_at = time.monotonic()
         self.readings.set(_number(stats["readings"]))

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -32,14 +34,21 @@ from paho.mqtt.properties import Properties
 
 from adapters.mqtt_intake import IntakeGate
 from adapters.paho_tables import share_property_tables
+from core.backoff import Backoff
 from core.batch import Columns, FastDecoder
 from core.codes import Reason
 from core.errors import ConfigError
 from core.payload import Decoded, Mapping, Rejected, decode_mapped
-from ingest.backoff import Backoff
 
 log = logging.getLogger(__name__)
 share_property_tables()  # paho rebuilt them for every message (adapters/paho_tables.py)
+
+KEEPALIVE_S = 30
+SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT reason: another client connected with our id
+SHORT_CONNECTION_S = 5.0  # MQTT 3.1.1: a connection ended this soon after CONNACK ...
+SHORT_DROPS_FOR_TAKEOVER = 3  # ... this many times in a row is taken for a takeover
+TAKEOVER_BACKOFF_S = 5.0  # least wait after a takeover (then jittered, doubling to 5 min)
+STABLE_CONNECTION_S = 60.0  # a connection this long resets the takeover backoff
 
 Submit = Callable[[Columns | Sequence[Decoded], Callable[[], None] | None], Awaitable[None]]
 
@@ -78,7 +87,12 @@ def _matches(filter_: str, topic: str) -> bool:
 
 
 class MqttSource:
-    """Runs until cancelled: connects, subscribes, reconnects with backoff."""
+    """Runs until cancelled: connects, subscribes, reconnects with backoff.
+
+    Consumption and acknowledgement start at CONNACK: a persistent session already holds the
+    subscriptions, and its backlog (the resent in-flight messages and the queued ones) comes
+    before any SUBACK, so waiting for the SUBACK would wait behind the backlog (issue #23).
+    """
 
     def __init__(
         self,
@@ -95,6 +109,8 @@ class MqttSource:
         protocol: str = "5",
         request_flush: Callable[[], None] | None = None,
         ca_file: str | None = None,
+        session_expiry_s: int = 7 * 24 * 3600,
+        subscribe_patience_s: float = 10.0,
     ) -> None:
         self.address = BrokerAddress.parse(url)
         self.submit = submit
@@ -110,17 +126,40 @@ class MqttSource:
         self._prefix_levels = topic_prefix.count("/") + 1
         self.request_flush = request_flush
         self.ca_file = ca_file
+        self.session_expiry_s = session_expiry_s
+        self.subscribe_patience_s = subscribe_patience_s
         self.unacked = 0  # messages of this connection awaiting their commit
         self.connected = False
         self.received = 0
+        self.session_present: bool | None = None  # CONNACK flag of the current connection
+        self.lost_sessions = 0  # reconnections that found no session on the broker
+        self.takeovers = 0  # disconnections by another client with the same client id
+        self.reconnects = 0  # connections after the first
+        self.last_error: str | None = None
         self._generation = 0
         self._client: aiomqtt.Client | None = None
         self._paused = asyncio.Event()
-        self.subscribed = asyncio.Event()  # set once the first subscription is in place
+        self._disconnect_reason: int | None = None  # MQTT 5 DISCONNECT reason from the broker
+        self._short_drops = 0  # consecutive connections the broker ended right after CONNACK
+        self.subscribed = asyncio.Event()  # set once the first subscription is confirmed
 
     def stop_intake(self) -> None:
         """Stops taking messages; the connection stays up so pending acks still go out."""
         self._paused.set()
+
+    def health(self) -> dict[str, object]:
+        """The connection's state and fault counters, for a supervisor's report."""
+        return {
+            "connected": self.connected,
+            "session_present": self.session_present,
+            "subscribed": self.subscribed.is_set(),
+            "lost_sessions": self.lost_sessions,
+            "takeovers": self.takeovers,
+            "reconnects": self.reconnects,
+            "received": self.received,
+            "unacked": self.unacked,
+            "last_error": self.last_error,
+        }
 
     def _make_client(self) -> aiomqtt.Client:
         tls = ssl.create_default_context(cafile=self.ca_file) if self.address.tls else None
@@ -129,14 +168,14 @@ class MqttSource:
             "password": self.address.password,
             "identifier": self.client_id,
             "tls_context": tls,
-            "keepalive": 30,
+            "keepalive": KEEPALIVE_S,
             # at most Receive Maximum undecoded messages, even from a broker that sends more
             # (one more than an honest broker can send: it never pauses for one)
             "queue_type": IntakeGate.bounded(self.receive_maximum + 1),
         }
         if self.v5:
             props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = 7 * 24 * 3600
+            props.SessionExpiryInterval = self.session_expiry_s
             props.ReceiveMaximum = self.receive_maximum
             client = aiomqtt.Client(
                 self.address.host,
@@ -154,9 +193,26 @@ class MqttSource:
                 clean_session=False,
                 **common,
             )
-        client._client.manual_ack_set(True)  # paho-level manual PUBACK (aiomqtt #345)
-        client._queue.client = client  # type: ignore[attr-defined]  # see IntakeGate
+        paho = client._client
+        paho.manual_ack_set(True)  # paho-level manual PUBACK (aiomqtt #345)
+        client._queue.attach(client)  # type: ignore[attr-defined]  # see IntakeGate
+        self._observe(paho)
         return client
+
+    def _observe(self, paho: Any) -> None:
+        """Records CONNACK's session-present flag and the broker's DISCONNECT reason."""
+        on_connect, on_disconnect = paho.on_connect, paho.on_disconnect
+
+        def connected(c: Any, userdata: Any, flags: Any, reason: Any, props: Any = None) -> None:
+            self.session_present = bool(flags.session_present)
+            on_connect(c, userdata, flags, reason, props)
+
+        def disconnected(c: Any, userdata: Any, flags: Any, reason: Any, props: Any = None) -> None:
+            if getattr(flags, "is_disconnect_packet_from_server", False):
+                self._disconnect_reason = getattr(reason, "value", None)
+            on_disconnect(c, userdata, flags, reason, props)
+
+        paho.on_connect, paho.on_disconnect = connected, disconnected
 
     def _filters(self) -> list[str]:
         filters = topic_filters(self.prefix, self.shared_group)
@@ -168,38 +224,142 @@ class MqttSource:
 
     async def run(self) -> None:
         backoff = Backoff(base=0.5, cap=30.0)
+        takeover_backoff = Backoff(base=TAKEOVER_BACKOFF_S, cap=300.0)
         down_since: float | None = None
         while True:
+            self._disconnect_reason = None
+            since: float | None = None
             try:
                 async with self._make_client() as client:
-                    self._client = client
-                    self._generation += 1
-                    self.unacked = 0
-                    self.connected = True
-                    for f in self._filters():
-                        await client.subscribe(f, qos=self.qos)
-                    self.subscribed.set()
-                    if down_since is not None:
-                        log.warning(
-                            "MQTT broker %s:%d back after %.1f s",
-                            self.address.host,
-                            self.address.port,
-                            time.monotonic() - down_since,
-                        )
-                        down_since = None
-                    else:
-                        log.info("MQTT connected to %s:%d", self.address.host, self.address.port)
+                    since = time.monotonic()
+                    self._connected(client, down_since)
+                    down_since = None
                     backoff.reset()
-                    await self._consume(client)
+                    subscriber = asyncio.create_task(self._subscribe(client))
+                    try:
+                        await self._consume(client, subscriber)
+                    finally:
+                        subscriber.cancel()
             except aiomqtt.MqttError as exc:
                 self.connected = False
                 self._client = None
+                self.last_error = str(exc) or type(exc).__name__
+                lasted = time.monotonic() - since if since is not None else None
+                if self._taken_over(lasted):
+                    await asyncio.sleep(takeover_backoff.next_delay() + TAKEOVER_BACKOFF_S)
+                    continue
+                if lasted is not None and lasted > STABLE_CONNECTION_S:
+                    takeover_backoff.reset()
                 if down_since is None:
                     down_since = time.monotonic()
                     log.warning("MQTT broker unavailable, reconnecting with backoff: %s", exc)
                 await asyncio.sleep(backoff.next_delay())
 
-    async def _consume(self, client: aiomqtt.Client) -> None:
+    def _connected(self, client: aiomqtt.Client, down_since: float | None) -> None:
+        first = self._generation == 0
+        self._client = client
+        self._generation += 1
+        self.unacked = 0
+        self.connected = True
+        where = (self.address.host, self.address.port, self.client_id)
+        if not first:
+            self.reconnects += 1
+        if self.session_present is False and self.qos > 0:
+            if first:
+                log.info(
+                    "MQTT %s:%d has no session for client id %r: a first start, or the broker"
+                    " lost it (then what it had queued for this gateway is gone)",
+                    *where,
+                )
+            else:
+                self.lost_sessions += 1
+                log.error(
+                    "MQTT %s:%d lost the session of client id %r (broker restarted without"
+                    " persistence, or the session expired): messages it had queued for this"
+                    " gateway are gone; lost sessions so far: %d",
+                    *where,
+                    self.lost_sessions,
+                )
+        if down_since is not None:
+            log.warning(
+                "MQTT broker %s:%d back after %.1f s",
+                self.address.host,
+                self.address.port,
+                time.monotonic() - down_since,
+            )
+        elif first:
+            log.info("MQTT connected to %s:%d", self.address.host, self.address.port)
+
+    def _taken_over(self, lasted: float | None) -> bool:
+        """Whether another client with our client id ended this connection (and log it).
+
+        MQTT 5 brokers say so (DISCONNECT 0x8E, "Session taken over"); an MQTT 3.1.1 broker
+        just closes the socket, so repeated drops right after a successful CONNACK are taken
+        as the same cause (a crashing broker refuses the reconnection instead).
+        """
+        if self._disconnect_reason == SESSION_TAKEN_OVER:
+            suspected = False
+        elif lasted is not None and lasted < SHORT_CONNECTION_S:
+            self._short_drops += 1
+            if self._short_drops < SHORT_DROPS_FOR_TAKEOVER:
+                return False
+            suspected = True
+        else:
+            self._short_drops = 0
+            return False
+        self._short_drops = 0
+        self.takeovers += 1
+        self.last_error = f"client id {self.client_id!r} taken over"
+        log.warning(
+            "MQTT %s another client is using client id %r on %s:%d (two gateways with one"
+            " client id take the session from each other: give each its own"
+            " UCHET_MQTT_CLIENT_ID); backing off; takeovers so far: %d",
+            "(suspected, repeated drops after CONNACK):" if suspected else "session taken over:",
+            self.client_id,
+            self.address.host,
+            self.address.port,
+            self.takeovers,
+        )
+        return True
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        """Subscribes to every filter in one SUBSCRIBE, without a deadline on the SUBACK.
+
+        The SUBACK of a session with a backlog comes after it: a slow SUBACK while messages
+        arrive is not a dead broker (a dead one is found by the keepalive). Only a broker that
+        sends nothing at all for the whole patience is given up on.
+        """
+        filters = self._filters()
+        gate: IntakeGate = client._queue  # type: ignore[assignment]
+        waiter = asyncio.ensure_future(
+            client.subscribe([(f, self.qos) for f in filters], timeout=math.inf)
+        )
+        try:
+            while True:
+                arrived = gate.arrived
+                done, _ = await asyncio.wait({waiter}, timeout=self.subscribe_patience_s)
+                if done:
+                    break
+                if gate.arrived == arrived and not gate.paused and not gate.qsize():
+                    raise aiomqtt.MqttError(
+                        f"no SUBACK and no message in {self.subscribe_patience_s:.0f} s"
+                    )
+                log.info(
+                    "MQTT subscription not yet confirmed: the session's backlog comes first"
+                    " (%d messages received on this connection)",
+                    gate.arrived,
+                )
+        finally:
+            waiter.cancel()
+        codes = waiter.result()
+        for f, code in zip(filters, codes, strict=False):
+            value = getattr(code, "value", code)
+            if isinstance(value, int) and value >= 0x80:
+                self.last_error = f"subscription to {f} refused: {code}"
+                log.error("MQTT broker refused the subscription to %s: %s", f, code)
+        self.subscribed.set()
+
+    async def _consume(self, client: aiomqtt.Client, subscriber: asyncio.Task[None]) -> None:
         queue: asyncio.Queue[aiomqtt.Message] = client._queue
         disconnected = client._disconnected
         generation = self._generation
@@ -207,14 +367,20 @@ class MqttSource:
             if self._paused.is_set():
                 await disconnected  # hold the connection until cancelled
             getter = asyncio.ensure_future(queue.get())
+            watched: set[asyncio.Future[Any]] = {getter, disconnected}
+            if not subscriber.done() or subscriber.exception() is not None:
+                watched.add(subscriber)
             try:
-                await asyncio.wait({getter, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 if not getter.done():
                     getter.cancel()
             if not getter.done():
-                disconnected.result()  # raises the disconnection's MqttError
-                raise aiomqtt.MqttError("disconnected")
+                if disconnected.done():
+                    disconnected.result()  # raises the disconnection's MqttError
+                    raise aiomqtt.MqttError("disconnected")
+                subscriber.result()  # raises a subscription failure
+                continue
             # What has arrived, decoded into one envelope of at most ``burst`` readings (and
             # messages): the pipeline's buffer bounds decoded readings, so the rest of a
             # backlog waits undecoded (and unacknowledged, within Receive Maximum).

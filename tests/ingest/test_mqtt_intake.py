@@ -24,7 +24,7 @@ async def test_intake_gate_stops_reading_at_the_high_mark_and_resumes(mosquitto:
         "127.0.0.1", mosquitto.port, identifier="gate", queue_type=IntakeGate.bounded(50)
     )
     gate: IntakeGate = client._queue  # type: ignore[assignment]
-    gate.client = client
+    gate.attach(client)
     async with client:
         await client.subscribe("t/#", qos=1)
         n = await publish_fast(
@@ -43,6 +43,29 @@ async def test_intake_gate_stops_reading_at_the_high_mark_and_resumes(mosquitto:
                 got.append(int((await gate.get()).payload))
         assert sorted(got) == list(range(2_000))  # nothing lost while paused
         assert not gate.paused
+
+
+async def test_a_paused_gate_reads_on_for_the_reply_to_a_subscribe(mosquitto: Mosquitto):
+    # 80 messages wait for a client that pauses at 50: the SUBACK of a second subscription
+    # lies behind the other 30 in the stream, within the gate's allowance for replies.
+    client = aiomqtt.Client(
+        "127.0.0.1", mosquitto.port, identifier="gate-r", queue_type=IntakeGate.bounded(50)
+    )
+    gate: IntakeGate = client._queue  # type: ignore[assignment]
+    gate.attach(client)
+    async with client:
+        await client.subscribe("t/#", qos=1)
+        await publish_fast(
+            "127.0.0.1", mosquitto.port, ((f"t/{i}", b"%d" % i) for i in range(80)), qos=1
+        )
+        async with asyncio.timeout(10):
+            while not gate.paused:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        assert gate.qsize() < 80
+        await client.subscribe("u/#", qos=1, timeout=5)  # would time out behind the data
+        assert gate.qsize() == 80  # read on to the SUBACK
+        assert not gate.awaiting_reply()
 
 
 async def test_array_messages_are_submitted_in_envelopes_of_bounded_readings(

@@ -30,7 +30,6 @@ from api.security import TokenSigner
 from api.settings import ApiSettings
 from api.state import Services
 from api.submissions import SubmissionQueue
-from core.validation import Limits
 
 UPLOAD_PATHS = ("/v1/operator/reference", "/v1/operator/askue")
 
@@ -54,7 +53,6 @@ def create_app(
             store,
             metrics=metrics,
             max_batch=s.api_batch_max,
-            limits=Limits(),
             timezone=ZoneInfo(s.timezone),
         )
         app.state.services = Services(

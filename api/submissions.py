@@ -20,9 +20,10 @@ from adapters.store.db import store_errors
 from api.metrics import Metrics
 from core.batch import EPOCH, Columns
 from core.codes import Flag, Reason
+from core.config import Settings
 from core.reading import Kind, Reading
 from core.validation import Limits
-from ingest.validate import Validator
+from ingest.intake import Intake, limits_from
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +91,22 @@ class SubmissionQueue:
         *,
         metrics: Metrics,
         max_batch: int,
-        limits: Limits,
+        intake: Intake | None = None,
+        limits: Limits | None = None,
         timezone: tzinfo = UTC,
     ) -> None:
         self.store = store
         self.timezone = timezone
         self.metrics = metrics
         self.max_batch = max_batch
-        # register_unknown=False: a submission only ever names a meter row that exists.
-        self.validator = Validator(store, limits=limits, register_unknown=False)
+        # A submission only ever names a meter row that exists (no registering); a store
+        # outage is the request's answer (503), not a retry loop.
+        self.intake = intake or Intake(
+            store,
+            limits=limits or limits_from(Settings()),
+            register_unknown=False,
+            retry=False,
+        )
         self._pending: deque[_Item] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -230,19 +238,16 @@ class SubmissionQueue:
             )
         # Other processes (the gateway) write the same meters: compare with the store's last
         # value, not with what this process remembers.
-        self.validator.last.clear()
-        validated = await self.validator.validate(cols)
-        await store.write_arrays(
-            validated.meter, validated.ts, validated.value, validated.kind, validated.flags,
-            validated.end, validated.quarantine, source="api",
-        )  # fmt: skip
-        rejected = {(q.meter, q.channel): q.reason for q in validated.quarantine}
-        flags = dict(zip(validated.meter.tolist(), validated.flags.tolist(), strict=True))
+        result = await self.intake.ingest(cols, source="api", fresh=True)
+        rejected = {(q.meter, q.channel): q.reason for q in result.quarantine}
+        flags = dict(
+            zip(result.accepted_meter.tolist(), result.accepted_flags.tolist(), strict=True)
+        )
         for i in owned:
             item, m = batch[i], meters[batch[i].meter_id]
             reason = rejected.get((m["external_id"], m["channel"]))
             if reason is not None:
-                last = self.validator.last.get(item.meter_id)
+                last = self.intake.validator.last.get(item.meter_id)
                 previous = (EPOCH + _us(last[0]), last[1]) if last is not None else None
                 outcomes[i] = Outcome(
                     REJECTED,

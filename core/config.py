@@ -62,8 +62,18 @@ class Settings(BaseSettings):
         default="register",
         description="register unknown meters as unbound (default) or quarantine unknown_meter",
     )
-    clock_tolerance_s: float = 300.0
-    backfill_days: int = 400
+    clock_tolerance_s: float = Field(
+        default=300.0, ge=0, description="readings further ahead of now are future_timestamp"
+    )
+    backfill_days: int = Field(
+        default=400,
+        ge=1,
+        le=36_500,
+        description="readings older than this many days are too_old, from every source",
+    )
+    value_ceiling: float = Field(
+        default=1e10, gt=0, description="values above this are value_too_large, any source"
+    )
 
     # ASKUE files
     askue_inbox_interval_s: float = Field(

@@ -16,8 +16,10 @@ import numpy as np
 
 from core.codes import Flag, Reason
 
-LIVE_SOURCES: Final = frozenset({"mqtt", "modbus", "api"})
-"""Sources whose readings must be recent; file imports of history accept any age."""
+MAX_IDENTIFIER: Final = 200
+"""Longest meter id or channel kept (longer ones are quarantined as ``invalid_identifier``)."""
+DEFAULT_VALUE_CEILING: Final = 1e10
+"""No meter register or interval value above this is plausible (10^10 kWh / m³ / Gcal)."""
 
 DEFAULT_MAX_RATE: Final[Mapping[str, float]] = MappingProxyType(
     {  # canonical unit per hour, generous: a flag, not a rejection
@@ -35,6 +37,7 @@ DEFAULT_MAX_RATE: Final[Mapping[str, float]] = MappingProxyType(
 class Limits:
     clock_tolerance: timedelta = timedelta(minutes=5)
     backfill: timedelta = timedelta(days=400)
+    value_ceiling: float = DEFAULT_VALUE_CEILING
     max_rate: Mapping[str, float] = field(default_factory=lambda: DEFAULT_MAX_RATE)
 
 
@@ -57,6 +60,18 @@ def register_capacity(previous: float, capacity_digits: int | None) -> float:
     if capacity_digits:
         return float(10**capacity_digits)
     return float(10 ** len(str(int(previous)))) if previous >= 1 else 10.0
+
+
+def identifier_problem(text: str) -> str | None:
+    """Why a meter id or channel cannot be stored (None: it can)."""
+    if not text:
+        return "is empty"
+    if len(text) > MAX_IDENTIFIER:
+        return f"is {len(text)} characters long (at most {MAX_IDENTIFIER})"
+    if not text.isprintable():
+        bad = next(c for c in text if not c.isprintable())
+        return f"holds the control character U+{ord(bad):04X}"
+    return None
 
 
 def check_register(

@@ -13,21 +13,22 @@ import logging
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from adapters.askue.importer import AskueImporter
 from adapters.modbus.devices import load_devices
 from adapters.modbus.poller import Poller
 from adapters.mqtt import MqttSource
 from adapters.store import ReadingStore
+from core.backoff import Backoff
 from core.config import Settings
 from core.errors import StoreError
 from core.payload import BUILTIN_MAPPINGS, Mapping
 from core.reading import Reading
-from ingest.backoff import Backoff
+from ingest.file_import import FileImporter
 from ingest.inbox import watch_inbox
+from ingest.intake import Intake
 from ingest.pipeline import Pipeline
 from ingest.schedule import vee_schedule
+from ingest.supervisor import Supervised
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,11 @@ async def open_store_with_retry(url: str, stop: asyncio.Event) -> ReadingStore |
 
 
 class Gateway:
-    """The configured sources and the pipeline, as one unit with a start, a stop and counters."""
+    """The configured sources and the pipeline, as one unit with a start, a stop and counters.
+
+    Every source runs under a :class:`Supervised` (logged once per failure, restarted with
+    backoff, counted), all of them in one task group.
+    """
 
     def __init__(self, settings: Settings, database_url: str) -> None:
         self.settings = settings
@@ -80,12 +85,19 @@ class Gateway:
         self.pipeline: Pipeline | None = None
         self.mqtt: MqttSource | None = None
         self.modbus: Poller | None = None
+        self.supervised: dict[str, Supervised] = {}
 
-    def _sources(self, pipeline: Pipeline) -> list[tuple[str, Any]]:
+    def health(self) -> dict[str, dict[str, object]]:
+        """Each supervised source's state, restarts, last error and own figures."""
+        return {name: sup.report() for name, sup in self.supervised.items()}
+
+    def _sources(
+        self, pipeline: Pipeline, store: ReadingStore, stop: asyncio.Event
+    ) -> dict[str, Supervised]:
         s = self.settings
-        sources: list[tuple[str, Any]] = []
+        sources: dict[str, Supervised] = {}
         if s.mqtt_url:
-            self.mqtt = MqttSource(
+            mqtt = self.mqtt = MqttSource(
                 s.mqtt_url,
                 pipeline.submit,
                 client_id=s.mqtt_client_id,
@@ -98,10 +110,35 @@ class Gateway:
                 request_flush=pipeline.request_flush,
                 ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
             )
-            sources.append(("mqtt", self.mqtt))
+            sources["mqtt"] = Supervised("mqtt", mqtt.run, stop, detail=mqtt.health)
         if s.modbus_devices:
-            self.modbus = Poller(load_devices(s.modbus_devices), _PipelineSink(pipeline))
-            sources.append(("modbus", self.modbus))
+            poller = self.modbus = Poller(load_devices(s.modbus_devices), _PipelineSink(pipeline))
+            sources["modbus"] = Supervised(
+                "modbus", poller.run, stop, detail=lambda: _device_states(poller)
+            )
+        if s.askue_inbox_interval_s > 0:
+            importer = FileImporter(
+                pipeline.intake,
+                tz=s.timezone,
+                home=s.home,
+                max_bytes=s.askue_max_bytes,
+                timeout_s=s.askue_timeout_s,
+            )
+            sources["inbox"] = Supervised(
+                "inbox",
+                lambda: watch_inbox(
+                    importer, s.home, interval_s=s.askue_inbox_interval_s, stop=stop
+                ),
+                stop,
+            )
+        if s.vee_interval_s > 0:
+            sources["vee"] = Supervised(
+                "vee",
+                lambda: vee_schedule(
+                    store, interval_s=s.vee_interval_s, timezone=s.timezone, stop=stop
+                ),
+                stop,
+            )
         return sources
 
     async def run(
@@ -116,70 +153,42 @@ class Gateway:
         store = await open_store_with_retry(self.database_url, stop)
         if store is None:
             return Summary(0, 0, 0, 0, 0, 0.0)
-        pipeline = self.pipeline = Pipeline.from_settings(store, self.settings)
-        sources = self._sources(pipeline)
-        if not sources:
+        intake = Intake.from_settings(store, self.settings)
+        pipeline = self.pipeline = Pipeline.from_settings(intake, self.settings)
+        sources = self._sources(pipeline, store, stop)
+        if not any(name in sources for name in ("mqtt", "modbus", "inbox")):
             log.warning("no sources configured (UCHET_MQTT_URL, UCHET_MODBUS_DEVICES): idling")
+        writer = Supervised("pipeline", pipeline.run, stop, detail=lambda: _totals(pipeline))
+        self.supervised = {"pipeline": writer, **sources}
         try:
-            worker = asyncio.create_task(pipeline.run(), name="pipeline")
-            tasks = [asyncio.create_task(src.run(), name=name) for name, src in sources]
-            if self.settings.askue_inbox_interval_s > 0:
-                importer = AskueImporter(
-                    store,
-                    tz=self.settings.timezone,
-                    register_unknown=self.settings.unknown_meters == "register",
-                    max_bytes=self.settings.askue_max_bytes,
-                    timeout_s=self.settings.askue_timeout_s,
-                )
-                tasks.append(
-                    asyncio.create_task(
-                        watch_inbox(
-                            importer,
-                            self.settings.home,
-                            interval_s=self.settings.askue_inbox_interval_s,
-                            stop=stop,
-                        ),
-                        name="askue-inbox",
-                    )
-                )
-            if self.modbus is not None:
-                tasks.append(
-                    asyncio.create_task(self._save_health(store, stop), name="device-health")
-                )
-            if self.settings.vee_interval_s > 0:
-                tasks.append(
-                    asyncio.create_task(
-                        vee_schedule(
-                            store,
-                            interval_s=self.settings.vee_interval_s,
-                            timezone=self.settings.timezone,
-                            stop=stop,
-                        ),
-                        name="vee",
-                    )
-                )
-            if ready is not None:
+            async with asyncio.TaskGroup() as tg:
+                worker = tg.create_task(writer.run(), name="pipeline")
+                tasks = {
+                    name: tg.create_task(sup.run(), name=name) for name, sup in sources.items()
+                }
+                health = tg.create_task(self._save_health(store, stop), name="health")
+                if ready is not None:
+                    if self.mqtt is not None:
+                        await _first(self.mqtt.subscribed.wait(), stop.wait())
+                    ready.set()
+                await stop.wait()
                 if self.mqtt is not None:
-                    await _first(self.mqtt.subscribed.wait(), stop.wait())
-                ready.set()
-            await stop.wait()
-            if self.mqtt is not None:
-                self.mqtt.stop_intake()
-            for name, task in zip((n for n, _ in sources), tasks, strict=False):
-                if name != "mqtt":
-                    task.cancel()  # pollers stop at once; what they read is already queued
-            pipeline.stop()
-            try:
-                await asyncio.wait_for(asyncio.shield(worker), drain_seconds)
-            except TimeoutError:
-                log.warning(
-                    "drain did not finish in %.0f s; unacknowledged data stays upstream",
-                    drain_seconds,
-                )
-                worker.cancel()
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(worker, *tasks, return_exceptions=True)
+                    self.mqtt.stop_intake()
+                for name, task in tasks.items():
+                    if name != "mqtt":
+                        task.cancel()  # pollers stop at once; what they read is already queued
+                pipeline.stop()
+                try:
+                    await asyncio.wait_for(asyncio.shield(worker), drain_seconds)
+                except TimeoutError:
+                    log.warning(
+                        "drain did not finish in %.0f s; unacknowledged data stays upstream",
+                        drain_seconds,
+                    )
+                    worker.cancel()
+                for task in tasks.values():
+                    task.cancel()
+                await health
         finally:
             if self.modbus is not None:
                 self.modbus.close()
@@ -195,30 +204,53 @@ class Gateway:
         )
         log.info(
             "gateway stopped after %.1f s: received %d, stored %d, duplicates %d, conflicts %d,"
-            " quarantined %d",
+            " quarantined %d, source restarts %s",
             summary.seconds,
             summary.received,
             summary.stored,
             summary.duplicates,
             summary.conflicts,
             summary.quarantined,
+            {n: sup.health.restarts for n, sup in self.supervised.items()},
         )
         return summary
 
     async def _save_health(self, store: ReadingStore, stop: asyncio.Event) -> None:
-        """Writes the polled devices' health for ``uchet stats`` and the API, and at the end."""
-        assert self.modbus is not None
+        """Writes the sources' and polled devices' health for ``uchet stats`` and the API,
+        every ``health_interval_s`` and once more at the end."""
+        gateway = self.settings.mqtt_client_id
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.health_interval_s)
             try:
-                await store.save_device_health(
-                    "modbus", self.settings.mqtt_client_id, list(self.modbus.health().values())
-                )
+                await store.save_source_health(gateway, self.health())
+                if self.modbus is not None:
+                    await store.save_device_health(
+                        "modbus", gateway, list(self.modbus.health().values())
+                    )
             except StoreError as exc:
-                log.warning("device health not saved: %s", exc)
+                log.warning("health not saved: %s", exc)
             if stop.is_set():
                 return
+
+
+def _device_states(poller: Poller) -> dict[str, object]:
+    states = [h.state for h in poller.health().values()]
+    return {state: states.count(state) for state in sorted(set(states))}
+
+
+def _totals(pipeline: Pipeline) -> dict[str, object]:
+    m = pipeline.metrics
+    return {
+        "received": m.received,
+        "stored": m.stored,
+        "duplicates": m.duplicates,
+        "conflicts": m.conflicts,
+        "quarantined": dict(m.quarantined),
+        "store_failures": m.store_failures,
+        "refused_rows": m.refused_rows,
+        "buffered": len(pipeline.buffer),
+    }
 
 
 class _PipelineSink:

@@ -1,10 +1,10 @@
-"""Sources -> bounded buffer -> batches (flush on size or time) -> validation -> store.
+"""Sources -> bounded buffer -> batches (flush on size or time) -> :class:`Intake` -> store.
 
 A source hands decoded items to :meth:`Pipeline.submit` with an optional ``ack`` callback;
 the callback runs only after the batch holding those items is committed, so a source that
-acknowledges upstream from it (MQTT PUBACK) loses nothing on a crash. Store outages are
-retried with jittered capped backoff; nothing is dropped and nothing is acknowledged until
-it is stored or quarantined.
+acknowledges upstream from it (MQTT PUBACK) loses nothing on a crash. The intake retries store
+outages with jittered capped backoff and isolates rows the database refuses; nothing is
+dropped and nothing is acknowledged until it is stored or quarantined.
 """
 
 from __future__ import annotations
@@ -12,61 +12,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from functools import partial
-from typing import TypeVar
+from collections.abc import Sequence
 
-from adapters.store import ReadingStore
 from core.batch import Columns
 from core.config import Settings
-from core.errors import StoreError
 from core.payload import Decoded
-from core.validation import Limits
-from ingest.backoff import Backoff
 from ingest.buffer import Ack, Buffer, Envelope
-from ingest.validate import Validated, Validator
+from ingest.intake import Intake, IntakeTotals
+from ingest.validate import Validated
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-
-@dataclass(slots=True)
-class Metrics:
-    """In-process counters (the store's counters are the durable ones)."""
-
-    received: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    conflicts: int = 0
-    quarantined: Counter[str] = field(default_factory=Counter)
-    batches: int = 0
-    store_failures: int = 0
+Metrics = IntakeTotals
+"""The pipeline's counters are its intake's."""
 
 
 class Pipeline:
     def __init__(
         self,
-        store: ReadingStore,
+        intake: Intake,
         *,
         batch_size: int = 10_000,
         batch_delay: float = 0.2,
         capacity: int = 100_000,
-        limits: Limits | None = None,
-        register_unknown: bool = True,
     ) -> None:
-        self.store = store
+        self.intake = intake
         self.batch_size = batch_size
         self.batch_delay = batch_delay
         self.buffer = Buffer(capacity)
-        self.validator = Validator(
-            store, limits=limits or Limits(), register_unknown=register_unknown
-        )
-        self.metrics = Metrics()
         self._stopping = asyncio.Event()
         self._flush = False
-        self._store_down_since: float | None = None
+
+    @property
+    def metrics(self) -> IntakeTotals:
+        return self.intake.totals
 
     def request_flush(self) -> None:
         """Write what is buffered now, without waiting for a full batch or the batch delay.
@@ -77,19 +56,12 @@ class Pipeline:
         self._flush = True
 
     @classmethod
-    def from_settings(cls, store: ReadingStore, settings: Settings) -> Pipeline:
-        from datetime import timedelta
-
+    def from_settings(cls, intake: Intake, settings: Settings) -> Pipeline:
         return cls(
-            store,
+            intake,
             batch_size=settings.batch_size,
             batch_delay=settings.batch_delay_s,
             capacity=settings.queue_readings,
-            limits=Limits(
-                clock_tolerance=timedelta(seconds=settings.clock_tolerance_s),
-                backfill=timedelta(days=settings.backfill_days),
-            ),
-            register_unknown=settings.unknown_meters == "register",
         )
 
     async def submit(self, items: Columns | Sequence[Decoded], ack: Ack | None = None) -> None:
@@ -98,7 +70,6 @@ class Pipeline:
             cols = Columns()
             cols.extend(items)
             items = cols
-        self.metrics.received += len(items)
         await self.buffer.put(Envelope(items, ack))
 
     def stop(self) -> None:
@@ -108,10 +79,9 @@ class Pipeline:
     async def run(self) -> None:
         """Processes batches until :meth:`stop` and the buffer is empty.
 
-        Two stages overlap: while one batch is being written, the next one is validated.
-        The validator's last-value state moves on as soon as a batch is validated — a batch
-        is retried until it is written, so it becomes true; only a crash loses it, and then
-        it is reloaded from the store.
+        Two stages overlap: while one batch is being written, the next one is validated
+        (:meth:`Intake.prepare` moves the last-value state on; :meth:`Intake.write` commits,
+        retrying outages and quarantining refused rows, so the state becomes true).
         """
         writes: asyncio.Queue[tuple[Validated, list[Envelope], str] | None] = asyncio.Queue(1)
         writer = asyncio.create_task(self._writer(writes), name="pipeline-writer")
@@ -136,8 +106,7 @@ class Pipeline:
                 self._flush = False
                 envelopes = self.buffer.take(self.batch_size)
                 items = _merge(envelopes)
-                validated = await self._retry(partial(self.validator.validate, items))
-                self.validator.commit(validated)
+                validated = await self.intake.prepare(items)
                 job = (validated, envelopes, items.source[0] if items.source else "-")
                 put = asyncio.ensure_future(writes.put(job))
                 await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
@@ -153,44 +122,11 @@ class Pipeline:
         self, writes: asyncio.Queue[tuple[Validated, list[Envelope], str] | None]
     ) -> None:
         while (job := await writes.get()) is not None:
-            await self._write(*job)
-
-    async def _retry(self, step: Callable[[], Awaitable[T]]) -> T:
-        """Runs a store step until it succeeds, with jittered capped backoff."""
-        backoff = Backoff()
-        while True:
-            try:
-                result = await step()
-            except StoreError as exc:
-                self.metrics.store_failures += 1
-                if self._store_down_since is None:
-                    self._store_down_since = time.monotonic()
-                    log.warning("store unavailable, retrying with backoff: %s", exc)
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if self._store_down_since is not None:
-                log.warning(
-                    "store recovered after %.1f s", time.monotonic() - self._store_down_since
-                )
-                self._store_down_since = None
-            return result
-
-    async def _write(self, v: Validated, envelopes: list[Envelope], source: str) -> None:
-        result = await self._retry(
-            lambda: self.store.write_arrays(
-                v.meter, v.ts, v.value, v.kind, v.flags, v.end, v.quarantine, source=source
-            )
-        )
-        m = self.metrics
-        m.batches += 1
-        m.stored += result.inserted
-        m.duplicates += result.duplicates
-        m.conflicts += result.conflicts
-        for q in v.quarantine:
-            m.quarantined[q.reason] += 1
-        for env in envelopes:
-            if env.ack is not None:
-                env.ack()
+            validated, envelopes, source = job
+            await self.intake.write(validated, source=source)
+            for env in envelopes:
+                if env.ack is not None:
+                    env.ack()
 
 
 def _merge(envelopes: list[Envelope]) -> Columns:

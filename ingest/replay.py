@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import orjson
 
 from adapters.store import ReadingStore
-from adapters.store.db import store_errors
+from adapters.store.queries import mark_replayed, quarantine_to_replay
 from core.batch import Columns, FastDecoder
 from core.codes import Reason
+from core.config import Settings
 from core.payload import Rejected
-from core.validation import Limits
-from ingest.validate import Validator
+from ingest.intake import Intake
 
 
 @dataclass(slots=True)
@@ -46,61 +46,47 @@ async def replay(
     *,
     meter_ids: Sequence[int] | None = None,
     quarantine_ids: Sequence[int] | None = None,
-    limits: Limits | None = None,
+    intake: Intake | None = None,
     chunk: int = 10_000,
 ) -> ReplayReport:
-    """Replays the not-yet-replayed quarantine rows of these meters and/or these ids."""
+    """Replays the not-yet-replayed quarantine rows of these meters and/or these ids.
+
+    ``intake``: the intake to go through; by default one built from the settings (the same
+    limits as live data), registering no meters.
+    """
     if not meter_ids and not quarantine_ids:
         return ReplayReport()
     store.registry.forget()  # bindings may have changed since the cache was filled
-    validator = Validator(store, limits=limits or Limits(), register_unknown=False)
+    if intake is None:
+        intake = Intake.from_settings(store, Settings(), register_unknown=False, retry=False)
     report = ReplayReport()
-    async with store_errors("select quarantine"), store.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT q.id, q.source, q.payload, q.meter FROM quarantine q"
-            " LEFT JOIN meters m ON m.source = q.source AND m.external_id = q.meter"
-            "  AND m.channel = q.channel"
-            " WHERE q.replayed_at IS NULL"
-            "  AND (m.id = ANY($1::integer[]) OR q.id = ANY($2::bigint[]))"
-            " ORDER BY q.id",
-            list(meter_ids or ()),
-            list(quarantine_ids or ()),
-        )
+    rows = await quarantine_to_replay(store, meter_ids or (), quarantine_ids or ())
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
         cols = Columns()
         decoders: dict[str, FastDecoder] = {}
         for row in part:
-            decoder = decoders.setdefault(row["source"], FastDecoder(row["source"]))
+            decoder = decoders.setdefault(row.source, FastDecoder(row.source))
             try:
-                obj = orjson.loads(row["payload"])
+                obj = orjson.loads(row.payload)
             except orjson.JSONDecodeError as exc:
                 cols.rejected.append(
                     Rejected(
                         Reason.MALFORMED,
                         f"not JSON: {exc}",
-                        row["payload"],
-                        row["meter"],
+                        row.payload,
+                        row.meter,
                         None,
-                        row["source"],
+                        row.source,
                     )
                 )
                 continue
             decoder.decode(obj, topic_meter=None, out=cols)
-        validated = await validator.validate(cols)
-        result = await store.write_arrays(
-            validated.meter, validated.ts, validated.value, validated.kind, validated.flags,
-            validated.end, validated.quarantine, source="replay",
-        )  # fmt: skip
-        validator.commit(validated)
-        async with store_errors("mark replayed"), store.pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE quarantine SET replayed_at = now() WHERE id = ANY($1::bigint[])",
-                [row["id"] for row in part],
-            )
+        result = await intake.ingest(cols, source="replay")
+        await mark_replayed(store, [row.id for row in part])
         report.replayed += len(part)
-        report.stored += result.inserted
+        report.stored += result.stored
         report.duplicates += result.duplicates
         report.conflicts += result.conflicts
-        report.still_quarantined.update(q.reason for q in validated.quarantine)
+        report.still_quarantined.update(result.quarantined)
     return report

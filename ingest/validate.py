@@ -23,8 +23,8 @@ from adapters.store.writer import QuarantineRow
 from core.batch import EPOCH, NO_END, Columns, to_us
 from core.channels import canonical_unit, service_of
 from core.codes import Reason
+from core.errors import StoreError
 from core.validation import (
-    LIVE_SOURCES,
     STATUS_ACCEPT,
     STATUS_BACKFILL,
     STATUS_ROLLBACK,
@@ -33,6 +33,7 @@ from core.validation import (
     check_backfill,
     check_register,
     check_registers,
+    identifier_problem,
 )
 
 Last = tuple[int, float]  # (ts in epoch microseconds, value)
@@ -41,6 +42,15 @@ NONE_TS = np.iinfo(np.int64).min
 
 def _dt(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=int(us))
+
+
+def row_detail(v: Validated, i: int) -> str:
+    """Element ``i`` of a validated batch, for a quarantine detail."""
+    end = f", end {_dt(v.end[i]).isoformat()}" if v.end[i] != NO_END else ""
+    return (
+        f"meter id {int(v.meter[i])}, ts {_dt(v.ts[i]).isoformat()}, value {v.value[i]!r},"
+        f" kind {int(v.kind[i])}, flags {int(v.flags[i])}{end}"
+    )
 
 
 def row_payload(cols: Columns, i: int) -> bytes:
@@ -199,30 +209,62 @@ class Validator:
         kind = np.array(cols.kind, dtype=np.int16)
         ok = np.ones(n, dtype=bool)
 
-        # Time and sign, for every element at once.
-        tolerance = int(self.limits.clock_tolerance.total_seconds() * 1e6)
-        window = int(self.limits.backfill.total_seconds() * 1e6)
-        sources = set(cols.source)
-        if len(sources) == 1:
-            live = np.full(n, next(iter(sources)) in LIVE_SOURCES)
-        else:
-            live = np.fromiter((s in LIVE_SOURCES for s in cols.source), dtype=bool, count=n)
+        # Time and value, for every element at once; the same limits for every source.
+        limits = self.limits
+        tolerance = int(limits.clock_tolerance.total_seconds() * 1e6)
+        window = int(limits.backfill.total_seconds() * 1e6)
         future = ts > now_us + tolerance
-        too_old = live & (ts < now_us - window) & ~future
-        negative = (value < 0) & ~future & ~too_old
+        too_old = (ts < now_us - window) & ~future
+        bad_time = future | too_old
+        if len(cols.end) and bool(np.any(end_raw := np.array(cols.end, dtype=np.int64) != NO_END)):
+            ends = np.array(cols.end, dtype=np.int64)
+            bad_end = end_raw & ~bad_time & ((ends <= ts) | (ends > now_us + tolerance))
+        else:
+            bad_end = np.zeros(n, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            not_finite = ~np.isfinite(value) & ~bad_time & ~bad_end
+            negative = (value < 0) & ~bad_time & ~bad_end & ~not_finite
+            too_large = (value > limits.value_ceiling) & ~bad_time & ~bad_end & ~not_finite
+        old_env = "UCHET_BACKFILL_DAYS"
         for mask, reason, what in (
-            (future, Reason.FUTURE_TIMESTAMP, "is after now"),
-            (too_old, Reason.TOO_OLD, f"is older than {self.limits.backfill.days} days"),
+            (future, Reason.FUTURE_TIMESTAMP, "is after now (UCHET_CLOCK_TOLERANCE_S)"),
+            (too_old, Reason.TOO_OLD, f"is older than {limits.backfill.days} days ({old_env})"),
         ):
             for i in np.flatnonzero(mask):
                 quarantine.append(
                     self._quarantine(cols, i, reason, f"ts {_dt(cols.ts[i]).isoformat()} {what}")
                 )
+        for i in np.flatnonzero(bad_end):
+            quarantine.append(
+                self._quarantine(
+                    cols,
+                    i,
+                    Reason.MALFORMED,
+                    f"interval end {_dt(cols.end[i]).isoformat()} is not after its start"
+                    f" {_dt(cols.ts[i]).isoformat()} or is after now",
+                )
+            )
+        for i in np.flatnonzero(not_finite):
+            quarantine.append(
+                self._quarantine(
+                    cols, i, Reason.MALFORMED, f"value {cols.value[i]} is not a number"
+                )
+            )
         for i in np.flatnonzero(negative):
             quarantine.append(
                 self._quarantine(cols, i, Reason.NEGATIVE_VALUE, f"value {cols.value[i]} < 0")
             )
-        ok &= ~(future | too_old | negative)
+        for i in np.flatnonzero(too_large):
+            quarantine.append(
+                self._quarantine(
+                    cols,
+                    i,
+                    Reason.VALUE_TOO_LARGE,
+                    f"value {cols.value[i]!r} is above the ceiling {limits.value_ceiling:g}"
+                    " (UCHET_VALUE_CEILING)",
+                )
+            )
+        ok &= ~(bad_time | bad_end | not_finite | negative | too_large)
 
         # Meters: the registry cache answers almost every lookup (mapped to ids in C).
         registry = self.store.registry
@@ -230,10 +272,33 @@ class Validator:
         mid = np.fromiter(map(registry.ids.get, keys, repeat(-1)), dtype=np.int32, count=n)
         absent = np.flatnonzero(ok & (mid < 0))
         if len(absent):
-            wanted = {(cols.source[i], cols.meter[i], cols.channel[i]) for i in absent}
-            await self.store.resolve(list(wanted), register=self.register_unknown)
+            # Meters the registry has never seen: their names are checked before the store
+            # sees them (known meters passed this check when they were registered).
+            wanted: dict[tuple[str, str, str], str | None] = {}
             for i in absent:
-                mid[i] = registry.ids.get((cols.source[i], cols.meter[i], cols.channel[i]), -1)
+                key = (cols.source[i], cols.meter[i], cols.channel[i])
+                if key not in wanted:
+                    problem = identifier_problem(key[1])
+                    wanted[key] = (
+                        f"meter id {problem}"
+                        if problem
+                        else (f"channel {p}" if (p := identifier_problem(key[2])) else None)
+                    )
+            refused = await self._resolve({k for k, p in wanted.items() if p is None})
+            for i in absent:
+                key = (cols.source[i], cols.meter[i], cols.channel[i])
+                mid[i] = registry.ids.get(key, -1)
+                problem = wanted[key]
+                if problem is not None or key in refused:
+                    ok[i] = False
+                    quarantine.append(
+                        self._quarantine(
+                            cols,
+                            i,
+                            Reason.INVALID_IDENTIFIER if problem else Reason.STORE_REFUSED,
+                            problem or f"the database refused the meter: {refused[key]}",
+                        )
+                    )
         unknown = ok & (mid < 0)
         for i in np.flatnonzero(unknown):
             quarantine.append(
@@ -290,6 +355,26 @@ class Validator:
             for meter_id, (when, val) in stored.items():
                 self.last[meter_id] = (to_us(when), val)
         self._meter_info(meters)
+        # A value at or above the register's capacity (10^digits) cannot be read off the meter.
+        capacity = self._capacity[m]
+        over = (capacity > 0) & (v >= capacity)
+        if over.any():
+            for p in np.flatnonzero(over):
+                i = idx[p]
+                quarantine.append(
+                    self._quarantine(
+                        cols,
+                        i,
+                        Reason.VALUE_TOO_LARGE,
+                        f"value {cols.value[i]!r} does not fit the meter's register of"
+                        f" {int(self._digits[m[p]])} digits",
+                    )
+                )
+                ok[i] = False
+            keep = ~over
+            idx, m, t, v = idx[keep], m[keep], t[keep], v[keep]
+            if not len(idx):
+                return
         last_ts = self.last.ts[m]
         last_value = self.last.value[m]
         capacity = self._capacity[m]
@@ -339,7 +424,9 @@ class Validator:
             around = await self.store.neighbours([(int(m[p]), _dt(t[p])) for p in backfill])
             for p in backfill:
                 i = idx[p]
-                before, after = around.get((int(m[p]), _dt(t[p])), (None, None))
+                before, after, taken = around.get((int(m[p]), _dt(t[p])), (None, None, False))
+                if taken:  # the same key is stored: a duplicate or a conflict, not a rollback
+                    continue
                 verdict = check_backfill(
                     float(v[p]),
                     _dt(t[p]),
@@ -368,6 +455,28 @@ class Validator:
                     strict=True,
                 )
             )
+
+    async def _resolve(self, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+        """Resolves (registers) meters; those the database refuses are returned with why."""
+        if not keys:
+            return {}
+        try:
+            await self.store.resolve(sorted(keys), register=self.register_unknown)
+            return {}
+        except StoreError as exc:
+            if exc.retryable or len(keys) == 1:
+                if exc.retryable:
+                    raise
+                return {next(iter(keys)): str(exc)}
+        refused: dict[tuple[str, str, str], str] = {}
+        for key in sorted(keys):  # one by one: find the ones refused
+            refused.update(await self._resolve({key}))
+        return refused
+
+    def forget(self, meter_id: int) -> None:
+        """Drops a meter's last value: the next batch reads it from the store again."""
+        if 0 <= meter_id < len(self.last.ts):
+            self.last.ts[meter_id] = NONE_TS
 
     def _capacity_digits(self, meter_id: int) -> int | None:
         return int(self._digits[meter_id]) or None

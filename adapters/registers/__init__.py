@@ -6,13 +6,12 @@ register readings as spreadsheets; a mapping per layout says which column is wha
 """
 
 from adapters.registers.errors import RegisterFileError
-from adapters.registers.importer import RegisterImporter, RegisterReport
+from adapters.registers.importer import RegisterReport
 from adapters.registers.mapping import Mapping, available_mappings, find_mapping, mapping_dirs
 
 __all__ = [
     "Mapping",
     "RegisterFileError",
-    "RegisterImporter",
     "RegisterReport",
     "available_mappings",
     "find_mapping",

@@ -4,17 +4,14 @@ to the register importer with the mapping named for it or the one its header fit
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import re
 from pathlib import Path
 from typing import Literal
 
-from adapters.askue.importer import AskueImporter, FileReport
 from adapters.registers import csvfile, xlsxfile
 from adapters.registers.errors import RegisterFileError
-from adapters.registers.importer import RegisterImporter, RegisterReport
 from adapters.registers.mapping import Mapping, available_mappings, header_key, mapping_dirs
 from adapters.registers.table import cell_text
 
@@ -121,63 +118,18 @@ def detect_mapping(path: Path, kind: FileKind, mappings: dict[str, Mapping]) -> 
     return mappings[scored[0][1]]
 
 
-class FileImporter:
-    """Imports any ASKUE export: 80020 XML, or CSV/XLSX register exports through a mapping.
-
-    ``mapping``: the mapping for every register file (``--mapping``); None: found per file
-    among the shipped mappings and those in ``$UCHET_HOME/mappings``.
-    """
-
-    def __init__(
-        self,
-        askue: AskueImporter,
-        registers: RegisterImporter,
-        *,
-        home: Path | None = None,
-        mapping: Mapping | None = None,
-    ) -> None:
-        self.askue = askue
-        self.registers = registers
-        self.home = home
-        self.mapping = mapping
-
-    @classmethod
-    def around(
-        cls, askue: AskueImporter, *, home: Path | None = None, mapping: Mapping | None = None
-    ) -> FileImporter:
-        """A dispatcher sharing the store, zone and validator (last values) of ``askue``."""
-        registers = RegisterImporter(
-            askue.store,
-            tz=askue.tz,
-            register_unknown=askue.validator.register_unknown,
-            max_bytes=askue.max_bytes,
-            validator=askue.validator,
-        )
-        return cls(askue, registers, home=home, mapping=mapping)
-
-    def _route(self, path: Path) -> tuple[FileKind, Mapping | None]:
-        try:
-            with path.open("rb") as f:
-                head = f.read(512)
-        except OSError:
-            head = b""  # the importer names the problem
-        kind = file_kind(path, head)
-        if kind == "askue" and self.mapping is None:
-            return kind, None
-        if self.mapping is not None:
-            return kind, self.mapping
-        mapping = detect_mapping(path, kind, available_mappings(mapping_dirs(self.home)))
-        log.info("%s: mapping %s", path.name, mapping.name)
-        return kind, mapping
-
-    async def import_file(self, path: Path) -> FileReport | RegisterReport:
-        path = Path(path)
-        try:
-            # reads the head of the file (a workbook: unzips it): not on the event loop
-            _, mapping = await asyncio.to_thread(self._route, path)
-        except RegisterFileError as exc:
-            # a broken mapping file (ConfigError) is not the file's fault: it propagates
-            return RegisterReport(file=path.name, status="failed", error=str(exc))
-        if mapping is None:
-            return await self.askue.import_file(path)
-        return await self.registers.import_file(path, mapping)
+def route(path: Path, *, mapping: Mapping | None, home: Path | None) -> Mapping | None:
+    """The mapping a file is read through; None for an 80020 file (XML)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(512)
+    except OSError:
+        head = b""  # the importer names the problem
+    kind = file_kind(path, head)
+    if kind == "askue" and mapping is None:
+        return None
+    if mapping is not None:
+        return mapping
+    found = detect_mapping(path, kind, available_mappings(mapping_dirs(home)))
+    log.info("%s: mapping %s", path.name, found.name)
+    return found

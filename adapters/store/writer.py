@@ -8,7 +8,9 @@ value: the first is kept and the new one recorded in ``conflicts``).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,7 +48,7 @@ class BatchResult:
     inserted: int
     duplicates: int
     conflicts: int
-    quarantined: int
+    quarantined: int  # quarantine rows added (an input already quarantined is not added again)
     superseded: int = 0  # supersede: stored values replaced; older: values kept out
 
 
@@ -60,12 +62,40 @@ stored value and counts it as superseded."""
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS _stage (meter_id integer, ts timestamptz,"
     " value double precision, kind smallint, flags integer, end_ts timestamptz)"
-    " ON COMMIT DELETE ROWS"
+    " ON COMMIT DELETE ROWS;"
+    " CREATE TEMP TABLE IF NOT EXISTS _qstage (source text, reason text, detail text,"
+    " meter text, channel text, payload bytea, identity bytea) ON COMMIT DELETE ROWS"
 )
+_QUARANTINE_COLUMNS = ("source", "reason", "detail", "meter", "channel", "payload", "identity")
+TEXT_LIMIT = 200
+"""Longest meter or channel name kept in a quarantine row (the payload keeps all of it)."""
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.execute(_STAGE)
+
+
+def _text(value: str | None, limit: int | None = TEXT_LIMIT) -> str | None:
+    """Text PostgreSQL accepts: NUL shown as \\x00 (text cannot hold it), cut to ``limit``."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        value = value.replace("\x00", "\\x00")
+    if limit is not None and len(value) > limit:
+        value = value[:limit] + f"… ({len(value)} characters)"
+    return value
+
+
+def quarantine_identity(source: str, reason: str, payload: bytes) -> bytes:
+    """What makes two quarantine rows the same input (see migration 8)."""
+    return hashlib.sha256(source.encode() + b"\x00" + reason.encode() + b"\x00" + payload).digest()
+
+
+def _quarantine_record(q: QuarantineRow) -> tuple[object, ...]:
+    return (
+        _text(q.source), q.reason, _text(q.detail, 2000), _text(q.meter), _text(q.channel),
+        q.payload, quarantine_identity(q.source, q.reason, q.payload),
+    )  # fmt: skip
 
 
 class ReadingStore:
@@ -114,13 +144,16 @@ class ReadingStore:
 
     async def neighbours(
         self, keys: Sequence[tuple[int, datetime]]
-    ) -> dict[tuple[int, datetime], tuple[tuple[datetime, float] | None, float | None]]:
-        """For back-filled readings: the stored register readings just before and after ts."""
+    ) -> dict[tuple[int, datetime], tuple[tuple[datetime, float] | None, float | None, bool]]:
+        """For back-filled readings: the stored register readings just before and after ts,
+        and whether a reading is stored at ts itself (then the write decides: duplicate or
+        conflict)."""
         async with store_errors("read neighbours"), self.pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT k.id, k.ts, b.ts AS before_ts, b.value AS before,"
                 " (SELECT value FROM readings WHERE meter_id = k.id AND kind = 0 AND ts > k.ts"
-                "  ORDER BY ts LIMIT 1) AS after"
+                "  ORDER BY ts LIMIT 1) AS after,"
+                " EXISTS (SELECT 1 FROM readings WHERE meter_id = k.id AND ts = k.ts) AS taken"
                 " FROM unnest($1::integer[], $2::timestamptz[]) AS k(id, ts)"
                 " LEFT JOIN LATERAL (SELECT ts, value FROM readings WHERE meter_id = k.id"
                 "  AND kind = 0 AND ts < k.ts ORDER BY ts DESC LIMIT 1) b ON true",
@@ -131,6 +164,7 @@ class ReadingStore:
             (r["id"], r["ts"]): (
                 (r["before_ts"], r["before"]) if r["before_ts"] is not None else None,
                 r["after"],
+                r["taken"],
             )
             for r in rows
         }
@@ -224,15 +258,20 @@ class ReadingStore:
                                 superseded = await self._count_different(conn)
                             elif inserted < n:
                                 superseded = await self._supersede(conn, correction_ref)
+                    quarantined = 0
                     if quarantine:
+                        # A redelivered input is quarantined once (unique identity).
                         await conn.copy_records_to_table(
-                            "quarantine",
-                            records=[
-                                (q.source, q.reason, q.detail, q.meter, q.channel, q.payload)
-                                for q in quarantine
-                            ],
-                            columns=("source", "reason", "detail", "meter", "channel", "payload"),
+                            "_qstage",
+                            records=[_quarantine_record(q) for q in quarantine],
+                            columns=_QUARANTINE_COLUMNS,
                         )
+                        status = await conn.execute(
+                            "INSERT INTO quarantine (source, reason, detail, meter, channel,"
+                            " payload, identity) SELECT * FROM _qstage"
+                            " ON CONFLICT (identity) WHERE replayed_at IS NULL DO NOTHING"
+                        )
+                        quarantined = int(status.rsplit(" ", 1)[1])
                     duplicates = n - inserted - conflicts - superseded
                     if duplicates:
                         await conn.execute(
@@ -245,7 +284,7 @@ class ReadingStore:
                 self._partitions.rolled_back()
                 raise
             self._partitions.committed()
-        return BatchResult(inserted, duplicates, conflicts, len(quarantine), superseded)
+        return BatchResult(inserted, duplicates, conflicts, quarantined, superseded)
 
     async def _count_different(self, conn: asyncpg.Connection) -> int:
         await conn.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
@@ -281,7 +320,8 @@ class ReadingStore:
             "INSERT INTO conflicts (meter_id, ts, stored_value, new_value, source)"
             " SELECT s.meter_id, s.ts, r.value, s.value, $1 FROM _stage s"
             " JOIN readings r ON r.meter_id = s.meter_id AND r.ts = s.ts"
-            " WHERE r.value <> s.value",
+            " WHERE r.value <> s.value"
+            " ON CONFLICT (meter_id, ts, new_value) DO NOTHING",  # the same input again
             source,
         )
         return int(status.rsplit(" ", 1)[1])
@@ -304,6 +344,10 @@ class ReadingStore:
             devices = await conn.fetch(
                 "SELECT source, state, count(*) AS n FROM device_health GROUP BY 1, 2"
             )
+            sources = await conn.fetch(
+                "SELECT gateway, source, state, restarts, last_error, updated_at"
+                " FROM source_health ORDER BY gateway, source"
+            )
             offline = await conn.fetch(
                 "SELECT source, device, bus, since, last_error FROM device_health"
                 " WHERE state = 'offline' ORDER BY since LIMIT 50"
@@ -320,6 +364,19 @@ class ReadingStore:
                 src: {r["state"]: r["n"] for r in devices if r["source"] == src}
                 for src in sorted({r["source"] for r in devices})
             },
+            "sources": {
+                gw: {
+                    r["source"]: {
+                        "state": r["state"],
+                        "restarts": r["restarts"],
+                        "last_error": r["last_error"],
+                        "updated_at": r["updated_at"].isoformat(),
+                    }
+                    for r in sources
+                    if r["gateway"] == gw
+                }
+                for gw in sorted({r["gateway"] for r in sources})
+            },
             "offline_devices": [
                 {
                     "source": r["source"],
@@ -331,6 +388,25 @@ class ReadingStore:
                 for r in offline
             ],
         }
+
+    async def save_source_health(self, gateway: str, sources: dict[str, dict[str, Any]]) -> None:
+        """Upserts the supervised sources' health of one gateway (see ``ingest.supervisor``)."""
+        async with store_errors("source health"), self.pool.acquire() as conn:
+            await conn.executemany(
+                "INSERT INTO source_health (gateway, source, state, restarts, last_error, since,"
+                " detail, updated_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7::jsonb,"
+                " now()) ON CONFLICT (gateway, source) DO UPDATE SET state = excluded.state,"
+                " restarts = excluded.restarts, last_error = excluded.last_error,"
+                " since = excluded.since, detail = excluded.detail, updated_at = now()",
+                [
+                    (
+                        gateway, name, h["state"], h["restarts"], _text(h["last_error"], 2000),
+                        datetime.fromisoformat(h["since"]),
+                        json.dumps(h.get("detail", {}), default=str),
+                    )
+                    for name, h in sources.items()
+                ],
+            )  # fmt: skip
 
     async def save_device_health(self, source: str, gateway: str, health: Sequence[Any]) -> None:
         """Upserts the health of polled devices (``adapters.modbus.poller.DeviceHealth``)."""

@@ -247,11 +247,11 @@ def run_import(args: argparse.Namespace) -> int:
     """``uchet askue import``: files into the store, one report per file."""
     import asyncio
 
-    from adapters.askue.importer import AskueImporter
     from adapters.registers import find_mapping, mapping_dirs
-    from adapters.registers.dispatch import FileImporter
     from adapters.store import ReadingStore
     from api.runtime import database_url
+    from ingest.file_import import FileImporter
+    from ingest.intake import Intake
 
     s = Settings()
     tz = args.tz or s.timezone
@@ -261,16 +261,13 @@ def run_import(args: argparse.Namespace) -> int:
     async def run() -> list[dict[str, object]]:
         store = await ReadingStore.open(database_url(s))
         try:
-            importer = FileImporter.around(
-                AskueImporter(
-                    store,
-                    tz=tz,
-                    register_unknown=s.unknown_meters == "register",
-                    max_bytes=s.askue_max_bytes,
-                    timeout_s=s.askue_timeout_s,
-                ),
+            importer = FileImporter(
+                Intake.from_settings(store, s, retry=False),
+                tz=tz,
                 home=s.home,
                 mapping=mapping,
+                max_bytes=s.askue_max_bytes,
+                timeout_s=s.askue_timeout_s,
             )
             reports = []
             for path in args.files:

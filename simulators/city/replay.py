@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ import asyncpg
 import httpx
 import numpy as np
 
-from adapters.askue.importer import AskueImporter
 from adapters.billing import bill_period, load_reference, parse_reference
 from adapters.modbus.devices import devices_from_dict
 from adapters.modbus.poller import Poller
@@ -40,11 +38,11 @@ from core.batch import Columns, to_us
 from core.config import Settings
 from core.errors import UchetError
 from core.reading import Kind
-from core.validation import Limits
 from core.vee import VeeSettings
+from ingest.askue_import import AskueImporter
 from ingest.gateway import Gateway
+from ingest.intake import Intake
 from ingest.pipeline import Pipeline
-from ingest.validate import Validator
 from simulators.city import askue_files
 from simulators.city.consumption import Truth, generate
 from simulators.city.delivery import (
@@ -69,6 +67,8 @@ from simulators.modbus import Fault, SimClock, SimGateway, SimMeter, sim_registe
 log = logging.getLogger(__name__)
 PROFILE = Path(__file__).with_name("house_water.json")
 PER_GATEWAY = 16  # house meters behind one RS-485/TCP gateway
+HISTORY_DAYS = 3650
+"""Back-fill window of a replay: its months and their warm-up history may lie years back."""
 
 
 class CityError(UchetError):
@@ -210,9 +210,8 @@ async def _check_empty(url: str) -> None:
         )
 
 
-async def _load_history(store: ReadingStore, rows: list[tuple[Any, ...]]) -> int:
-    # the previous billing system's month-end registers: an import of history, any age
-    validator = Validator(store, limits=Limits(backfill=timedelta(days=3650)))
+async def _load_history(intake: Intake, rows: list[tuple[Any, ...]]) -> int:
+    # the previous billing system's month-end registers: an import of history
     by_source: dict[str, Columns] = {}
     for source, meter, channel, ts, value in rows:
         cols = by_source.setdefault(source, Columns())
@@ -226,12 +225,7 @@ async def _load_history(store: ReadingStore, rows: list[tuple[Any, ...]]) -> int
         cols.end.append(-(2**63))
     stored = 0
     for source, cols in sorted(by_source.items()):
-        v = await validator.validate(cols)
-        validator.commit(v)
-        res = await store.write_arrays(
-            v.meter, v.ts, v.value, v.kind, v.flags, v.end, v.quarantine, source=source
-        )
-        stored += res.inserted
+        stored += (await intake.ingest(cols, source=source)).stored
     return stored
 
 
@@ -300,10 +294,8 @@ async def run_city(
     try:
         with timer("reference data load"):
             await load_reference(conn, parse_reference(reference_document(town), name="city"))
-        with timer("history (warm-up month ends)"):
-            hist = history(town, truth, regs)
-            stored = await _load_history(store, hist)
-        say(f"  history: {stored} month-end readings of {spec.warmup_months} warm-up months")
+        # One settings object for every path of the replay; the simulated months and their
+        # warm-up history may lie years back, so the back-fill window covers them.
         settings = Settings(
             mqtt_url=mqtt_url,
             mqtt_protocol=mqtt_protocol,  # type: ignore[arg-type]
@@ -313,7 +305,12 @@ async def run_city(
             vee_interval_s=0,
             modbus_devices=None,
             timezone=tz_name,
+            backfill_days=HISTORY_DAYS,
         )
+        with timer("history (warm-up month ends)"):
+            hist = history(town, truth, regs)
+            stored = await _load_history(Intake.from_settings(store, settings), hist)
+        say(f"  history: {stored} month-end readings of {spec.warmup_months} warm-up months")
         gateway = Gateway(settings, database_url)
         stop, ready = asyncio.Event(), asyncio.Event()
         gw_task = asyncio.create_task(gateway.run(stop, ready=ready))
@@ -376,7 +373,7 @@ async def _replay_months(
         sink,
         clock=lambda: sim_now[0],
     )
-    importer = AskueImporter(store, tz=spec.timezone)
+    importer = AskueImporter(pipeline.intake, tz=spec.timezone)
     api_settings = ApiSettings(
         api_secret="city-replay-" + "x" * 32,  # type: ignore[arg-type]
         api_submit_per_minute=10**9,

@@ -10,11 +10,13 @@ import shutil
 import asyncpg
 import pytest
 
-from adapters.askue.importer import AskueImporter
 from adapters.store import ReadingStore
 from api.cli import main
 from api.runtime import migrate_url
+from ingest.askue_import import AskueImporter
+from ingest.file_import import FileImporter
 from ingest.inbox import sweep
+from tests.intake_tools import history_intake
 from tests.samples import ASKUE, needs_askue
 
 pytestmark = [pytest.mark.postgres, needs_askue]
@@ -42,7 +44,7 @@ async def _values(store: ReadingStore) -> dict[tuple[str, str], float]:
 
 
 async def test_samples_import_with_corrections_and_idempotence(store):
-    importer = AskueImporter(store)
+    importer = AskueImporter(history_intake(store))
     first = await importer.import_file(F810)
     assert (first.status, first.values, first.accepted, first.receipt) == ("imported", 48, 48, 0)
     before = await _values(store)
@@ -80,7 +82,7 @@ async def test_samples_import_with_corrections_and_idempotence(store):
 
 
 async def test_an_older_file_after_its_correction_changes_nothing(store):
-    importer = AskueImporter(store)
+    importer = AskueImporter(history_intake(store))
     await importer.import_file(F817)
     corrected = await _values(store)
     late = await importer.import_file(F810)
@@ -103,7 +105,7 @@ async def test_inbox_moves_files_with_reports_and_survives_bad_ones(store, tmp_p
     old = 1_000_000_000
     for p in inbox.iterdir():
         os.utime(p, (old, old))
-    reports = await sweep(AskueImporter(store), tmp_path)
+    reports = await sweep(FileImporter(history_intake(store), home=tmp_path), tmp_path)
     assert {r.file: r.status for r in reports} == {
         F810.name: "imported",
         F817.name: "imported",

@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from adapters.askue.importer import AskueImporter
-from adapters.registers.dispatch import FileImporter
-from adapters.registers.importer import RegisterImporter
 from adapters.registers.mapping import available_mappings, mapping_dirs
 from adapters.store import ReadingStore
 from api.cli import main
 from api.runtime import migrate_url
+from ingest.file_import import FileImporter
 from ingest.inbox import sweep
+from ingest.register_import import RegisterImporter
 from tests.conftest import SHARED
+from tests.intake_tools import history_intake
 from tests.registers.files import comma, contractor_csv, contractor_xlsx, piramida_csv
 
 pytestmark = pytest.mark.postgres
@@ -79,7 +79,7 @@ async def test_piramida_months_in_either_encoding(store, tmp_path, encoding):
     march, april = date(2026, 3, 1), date(2026, 4, 1)
     rows = _piramida_month(march, 5, 1000.25)
     first = piramida_csv(tmp_path / "m03.csv", rows, encoding=encoding)
-    importer = RegisterImporter(store)
+    importer = RegisterImporter(history_intake(store))
     report = await importer.import_file(first, PIRAMIDA)
     assert (report.status, report.encoding, report.delimiter) == ("imported", encoding, ";")
     assert (report.rows, report.values, report.stored, report.duplicates) == (5, 10, 10, 0)
@@ -115,7 +115,7 @@ async def test_contractor_layout_xlsx_and_csv(store, tmp_path):
         ("5002", "Холодная вода", "W3", day, 98765.0, "л"),
     ]
     book = contractor_xlsx(tmp_path / "c.xlsx", rows)
-    importer = FileImporter.around(AskueImporter(store))
+    importer = FileImporter(history_intake(store))
     report = await importer.import_file(book)
     assert (report.mapping, report.stored, report.problem_count) == ("contractor_water", 3, 0)
     assert {(m["meter"], m["channel"], m["account"]) for m in report.new_meters} == {
@@ -143,9 +143,9 @@ async def test_contractor_layout_xlsx_and_csv(store, tmp_path):
 
 async def test_bad_rows_are_quarantined_by_row_and_the_good_ones_stored(store, tmp_path):
     march = piramida_csv(tmp_path / "m03.csv", _piramida_month(date(2026, 3, 1), 6, 500.0))
-    await RegisterImporter(store).import_file(march, PIRAMIDA)
+    await RegisterImporter(history_intake(store)).import_file(march, PIRAMIDA)
     # April: registry rule "quarantine" for meters never seen before
-    importer = RegisterImporter(store, register_unknown=False)
+    importer = RegisterImporter(history_intake(store, unknown_meters="quarantine"))
     rows = _piramida_month(date(2026, 4, 1), 6, 600.0)
     rows[1] = (*rows[1][:3], "6o1,00", rows[1][4])  # text in a number column (T1)
     rows[2] = (*rows[2][:3], "499,00", rows[2][4])  # lower than March's 502,00
@@ -213,7 +213,7 @@ async def test_inbox_takes_register_exports_beside_80020(store, tmp_path):
     old = 1_000_000_000
     for p in inbox.iterdir():
         os.utime(p, (old, old))
-    reports = await sweep(AskueImporter(store), tmp_path)
+    reports = await sweep(FileImporter(history_intake(store), home=tmp_path), tmp_path)
     assert {r.file: r.status for r in reports} == {
         "piramida.csv": "imported",
         "water.xlsx": "imported",

@@ -1,0 +1,61 @@
+"""Small read queries shared by the intake paths."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from adapters.store.db import store_errors
+from adapters.store.writer import QuarantineRow, ReadingStore, quarantine_identity
+
+
+async def quarantined_already(
+    store: ReadingStore, rows: Sequence[QuarantineRow]
+) -> set[QuarantineRow]:
+    """The rows whose input the quarantine already holds (not yet replayed)."""
+    if not rows:
+        return set()
+    ids = {quarantine_identity(q.source, q.reason, q.payload): q for q in rows}
+    async with store_errors("read quarantine"), store.pool.acquire() as conn:
+        held = await conn.fetch(
+            "SELECT identity FROM quarantine WHERE identity = ANY($1::bytea[])"
+            " AND replayed_at IS NULL",
+            list(ids),
+        )
+    found = {bytes(r["identity"]) for r in held}
+    return {q for q in rows if quarantine_identity(q.source, q.reason, q.payload) in found}
+
+
+@dataclass(frozen=True, slots=True)
+class HeldReading:
+    """A quarantine row to replay."""
+
+    id: int
+    source: str
+    payload: bytes
+    meter: str | None
+
+
+async def quarantine_to_replay(
+    store: ReadingStore, meter_ids: Sequence[int], quarantine_ids: Sequence[int]
+) -> list[HeldReading]:
+    """The not-yet-replayed quarantine rows of these meters and/or with these ids, oldest first."""
+    async with store_errors("select quarantine"), store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT q.id, q.source, q.payload, q.meter FROM quarantine q"
+            " LEFT JOIN meters m ON m.source = q.source AND m.external_id = q.meter"
+            "  AND m.channel = q.channel"
+            " WHERE q.replayed_at IS NULL"
+            "  AND (m.id = ANY($1::integer[]) OR q.id = ANY($2::bigint[]))"
+            " ORDER BY q.id",
+            list(meter_ids),
+            list(quarantine_ids),
+        )
+    return [HeldReading(r["id"], r["source"], bytes(r["payload"]), r["meter"]) for r in rows]
+
+
+async def mark_replayed(store: ReadingStore, ids: Sequence[int]) -> None:
+    async with store_errors("mark replayed"), store.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE quarantine SET replayed_at = now() WHERE id = ANY($1::bigint[])", list(ids)
+        )

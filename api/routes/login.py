@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
+from adapters.store.sessions import end_sessions
 from api.auth_db import find_login
-from api.deps import ServicesDep, connection
+from api.deps import ResidentDep, ServicesDep, connection
 from api.problems import ProblemError, responses
 from api.ratelimit import retry_after
 from api.schemas import LoginRequest, Token
@@ -34,3 +35,13 @@ async def login(body: LoginRequest, request: Request, services: ServicesDep) -> 
         raise ProblemError(401, "login-failed", "Неверный лицевой счёт или пароль")
     token = services.signer.issue(body.account, found.token_version)
     return Token(access_token=token, expires_in=services.signer.ttl_s)
+
+
+@router.post("/logout", status_code=204, response_class=Response, responses=responses(401, 503))
+async def logout(resident: ResidentDep, services: ServicesDep) -> Response:
+    """Ends the resident's sessions on the server: this token, the account's other tokens and
+    its web sessions stop working (a saved copy of the token is refused too)."""
+    async with connection(services, "logout") as conn:
+        await end_sessions(conn, resident.account)
+    services.tokens.drop(resident.account)
+    return Response(status_code=204)

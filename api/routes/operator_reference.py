@@ -41,7 +41,9 @@ async def load(
     async with connection(services, "load reference") as conn:
         report = await load_reference(conn, data)
     services.store.registry.forget()  # bindings may have moved
-    services.tokens = type(services.tokens)()  # accounts may have moved between premises
+    # Accounts may have moved between premises. Emptied, not replaced: the listener task
+    # keeps this cache true (a new one would never hear a change and live on short TTLs).
+    services.tokens.clear()
     return LoadResult(
         counts={
             k: Counts(created=c.created, updated=c.updated, unchanged=c.unchanged)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from adapters.store.sessions import end_sessions
 from api.auth_db import find_login
 from api.deps import Resident, connection
 from api.problems import ProblemError
@@ -97,6 +98,12 @@ async def logout(request: Request) -> Response:
     session = session_of(request)
     await checked_form(request, session)
     operator = session is not None and session.kind == "operator"
+    if session is not None and session.kind == RESIDENT and session.account:
+        # On the server too: a saved copy of the cookie must not keep working.
+        services = services_of(request)
+        async with connection(services, "logout") as conn:
+            await end_sessions(conn, session.account)
+        services.tokens.drop(session.account)
     response = redirect("/operator/login" if operator else "/login")
     clear_session(request, response)
     return response

@@ -355,10 +355,10 @@ def case_output(result: BillingResult, *, explain: bool = True) -> dict[str, lis
             line["explanation"] = texts[i]
         accruals.append(line)
     hr = result.houses
-    unit = np.full(hr.period.size, result.unit, dtype=np.int64)
 
     def micro(values: np.typing.NDArray[np.int64]) -> list[str]:
-        return [format_fixed(v, 6) for v in scaled_round(values, unit, 10**6, 1).tolist()]
+        rounded = scaled_round(values, result.unit, 10**6, 1)
+        return [format_fixed(int(v), 6) for v in rounded.tolist()]
 
     house_volume, individual, excess, distributed, operator = (
         micro(hr.house_volume),

@@ -3,6 +3,14 @@
 Loops run over periods, services and methods only. Every volume is exact: base volumes are
 integers in units of 1/Q (Q = 10**scale × the lcm of every divisor the rules use), and lines
 shared by area are the ratio (V × S_i) / (Q × S_total).
+
+Representation: before anything is computed, :class:`core.billing.bounds.Bounds` bounds the
+magnitude of every intermediate value from the data (register spans, normatives, people,
+areas, meters per premise and house, periods). When the bound is below 2**62 the run works in
+int64 (sums and differences of two such values still fit); otherwise every base array is
+converted to Python integers (numpy object arrays) and the same code runs exactly at any size.
+Products by area (formulas 3 and 15) are checked per call and built from Python integers when
+they could leave int64. Nothing is refused for size and nothing is ever a float.
 """
 
 from __future__ import annotations
@@ -11,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.billing.exact import decimal_parts, group_sum, lcm_of, to_units
+from core.billing.bounds import Bounds
+from core.billing.exact import decimal_parts, group_sum, lcm_of, magnitude, narrow, to_units, wide
 from core.billing.groups import Groups
 from core.billing.history import History, Lookup
 from core.billing.houses import HouseMeters
@@ -120,16 +129,27 @@ class _Run:
         # premise registers stay as read: a consumption is a difference times this factor
         self.history = History(inp.registers, self.n_meters)
         self.factor = 10 ** (self.scale - inp.registers.value.scale) * self.lcm
-        self.history.check_factor(self.factor)
         self.house_meters = HouseMeters(inp, self.scale, self.lcm, self.window)
         self.norms = Normatives.of(self.p, self.scale, self.lcm)
         self.people = np.where(self.p.residents > 0, self.p.residents, self.p.owners)
+        self.caps = self._caps()
         self.shares = Shares.of(self.p.area.units, self.p.house, self.n_houses, self.unit)
         self.pidx = np.arange(self.n_premises, dtype=_I64)
+        self.prior_units = self._prior_units()
+        self.bounds = Bounds.of(self)
+        self.wide = not self.bounds.fits
+        self.dt: type = object if self.wide else _I64
+        if self.wide:
+            self.history.widen()
+            self.house_meters.widen()
+            self.norms.widen()
+            self.people = wide(self.people)
+            self.caps = {s: wide(c) for s, c in self.caps.items()}
+            self.prior_units = wide(self.prior_units)
 
         # a period has at most a line per meter and method (rules 2–3, recalculation) and per
         # premise and rule 4 service, sewage, heating and СОИ service
-        self.lines = Lines(2 * self.n_meters + 9 * self.n_premises)
+        self.lines = Lines(2 * self.n_meters + 9 * self.n_premises, wide=self.wide)
         self.detail: list[tuple[Int64Array, ...]] = []
         self.house_chunks: list[tuple[Int64Array, ...]] = []
         self.house_volume: dict[tuple[int, int, int], int] = {}
@@ -137,16 +157,29 @@ class _Run:
         self.individual_of |= {s for s in inp.soi_normatives if s in self.tariffed}
         self.accum, self.est_count = self._prior()
 
+    def _caps(self) -> dict[int, Int64Array]:
+        """Per СОИ service, the cap N_soi × common area of each house in units of 1/Q."""
+        ca = self.inp.houses.common_area
+        caps: dict[int, Int64Array] = {}
+        for s, normative in self.inp.soi_normatives.items():
+            n_int, n_pow = decimal_parts(normative)
+            units = ca.units if magnitude(ca.units) * abs(n_int) < 2**62 else wide(ca.units)
+            caps[s] = to_units(units * n_int, ca.scale + n_pow, self.scale, self.lcm)
+        return caps
+
+    def _prior_units(self) -> Int64Array:
+        pv = self.inp.prior_estimates.volume
+        return to_units(pv.units, pv.scale, self.scale, self.lcm)
+
     def _prior(self) -> tuple[Int64Array, Int64Array]:
         """Per meter, the volume estimated since its last reading before the run, and over
         how many periods (the reversal a reading brings)."""
         inp, history = self.inp, self.history
-        accum = np.zeros(self.n_meters, dtype=_I64)
+        accum: Int64Array = np.zeros(self.n_meters, dtype=self.dt)
         est_count = np.zeros(self.n_meters, dtype=_I64)
         prior = inp.prior_estimates
         if prior.meter.size:
-            pv = prior.volume
-            pq = to_units(pv.units, pv.scale, self.scale, self.lcm, "prior estimates")
+            pq = self.prior_units
             before = history.before(prior.meter, inp.first_period)
             a0 = history.months(history.start[prior.meter] + before - 1)
             take = ((before == 0) | (prior.month > a0)) & (prior.month < inp.first_period)
@@ -207,7 +240,9 @@ class _Run:
     def meter_lines(self, period: int, m: _Meters) -> dict[int, Int64Array]:
         """Lines of rules 2–3 and recalculation; returns the individual volume per premise of
         the services that rule 5 and СОИ need."""
-        individual = {s: np.zeros(self.n_premises, dtype=_I64) for s in self.individual_of}
+        individual: dict[int, Int64Array] = {
+            s: np.zeros(self.n_premises, dtype=self.dt) for s in self.individual_of
+        }
         groups, lines, unit = self.groups, self.lines, self.unit
         in_order = groups.in_order(m.volume)
         for method, mask in (
@@ -296,9 +331,7 @@ class _Run:
                 raise BillingError(
                     f"house {h.ids[int(np.flatnonzero(needs)[0])]}: common_area missing"
                 )
-            n_int, n_pow = decimal_parts(self.inp.soi_normatives[s])
-            ca = h.common_area
-            cap = to_units(ca.units * n_int, ca.scale + n_pow, self.scale, self.lcm, "common_area")
+            cap = self.caps[s]
             data, v_house = self.house_meters.volumes(s, period)
             v_ind = group_sum(p.house, individual[s], nh)
             excess = np.maximum(v_house - v_ind, 0)
@@ -328,9 +361,7 @@ class _Run:
                 (M_SOI_HOUSE, np.flatnonzero(measured)),
                 (M_SOI_NORM, np.flatnonzero(~measured)),
             ):
-                premise, line_num = self.lines.claim(period, sel.size, s, method, den[sel])
-                premise[...] = sel
-                np.take(num, sel, out=line_num)
+                self.lines.add(period, sel, s, method, num[sel], den[sel])
 
     def result(self) -> BillingResult:
         inp = self.inp
@@ -386,11 +417,15 @@ def _detail(period: int, m: _Meters) -> tuple[Int64Array, ...]:
 
 
 def _stack(chunks: list[tuple[Int64Array, ...]], width: int) -> list[Int64Array]:
+    """Columns of the chunks: int64, or Python integers where a value is past int64."""
     if not chunks:
         return [np.zeros(0, dtype=_I64) for _ in range(width)]
-    if len(chunks) == 1:
-        return [np.asarray(c, dtype=_I64) for c in chunks[0]]
-    return [np.concatenate([c[i] for c in chunks]).astype(_I64) for i in range(width)]
+    out = []
+    for i in range(width):
+        parts = [np.asarray(c[i]) for c in chunks]
+        column = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        out.append(narrow(column) if column.dtype == object else column.astype(_I64))
+    return out
 
 
 def _house_rows(chunks: list[tuple[Int64Array, ...]]) -> HouseRows:

@@ -40,27 +40,60 @@ def _int_half_up(num: int, den: int) -> int:
     return -q if num < 0 else q
 
 
-def scaled_round(num: Int64Array, den: Int64Array, mul: int, div: int) -> Int64Array:
+def is_wide(values: object) -> bool:
+    """Whether ``values`` is an array of Python integers (the exact fallback) or an integer
+    past int64."""
+    if isinstance(values, int):
+        return not -LIMIT < values < LIMIT
+    return isinstance(values, np.ndarray) and values.dtype == np.dtype(object)
+
+
+def wide(values: Int64Array) -> Int64Array:
+    """The same integers as an object array of Python integers: exact at any size."""
+    out: Int64Array = np.asarray(values).astype(object)
+    return out
+
+
+def narrow(values: Int64Array) -> Int64Array:
+    """Integers as int64 when they all fit, else as they are (an object array)."""
+    if values.dtype != object or values.size == 0:
+        return values if values.size else values.astype(np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if -(2**63) < lo and hi < 2**63:
+        out: Int64Array = values.astype(np.int64)
+        return out
+    return values
+
+
+def scaled_round(num: Int64Array, den: Int64Array | int, mul: int, div: int) -> Int64Array:
     """round(num × mul / (den × div)) half away from zero, exactly, per element.
 
     ``den`` > 0, ``mul`` ≥ 0, ``div`` > 0. Rows whose products could leave int64 are computed
-    with Python integers (rare: huge volumes or many decimals).
+    with Python integers (rare: huge volumes or many decimals); the result is int64 when every
+    rounded value fits, else an object array of Python integers.
     """
     g = math.gcd(mul, div)
     mul, div = mul // g, div // g
-    num = np.asarray(num, dtype=np.int64)
-    den = np.broadcast_to(np.asarray(den, dtype=np.int64), num.shape)
-    fast = (np.abs(num) < _SAFE // max(mul, 1)) & (den < _SAFE // div)
-    out = np.zeros(num.shape, dtype=np.int64)
-    if fast.all():
-        return div_half_up(num * mul, den * div)
-    out[fast] = div_half_up(num[fast] * mul, den[fast] * div)
-    for i in np.flatnonzero(~fast).tolist():
-        value = _int_half_up(int(num[i]) * mul, int(den[i]) * div)
-        if abs(value) >= 2**63:
-            raise BillingError(f"a rounded volume or amount ({value}) does not fit 64 bits")
-        out[i] = value
-    return out
+    num = np.asarray(num)
+    if num.dtype != object:
+        num = num.astype(np.int64, copy=False)
+    den_arr = np.asarray(den, dtype=object if is_wide(den) else None)
+    if den_arr.dtype != object:
+        den_arr = den_arr.astype(np.int64, copy=False)
+    dens = np.broadcast_to(den_arr, num.shape)
+    if num.dtype != object and dens.dtype != object:
+        fast = (np.abs(num) < _SAFE // max(mul, 1)) & (dens < _SAFE // div)
+        if fast.all():
+            return div_half_up(num * mul, dens * div)
+    else:
+        fast = np.zeros(num.shape, dtype=np.bool_)
+    out = np.zeros(num.shape, dtype=object)
+    if fast.any():
+        out[fast] = div_half_up(num[fast].astype(np.int64) * mul, dens[fast].astype(np.int64) * div)
+    slow = np.flatnonzero(~fast)
+    n_list, d_list = num[slow].tolist(), dens[slow].tolist()
+    out[slow] = [_int_half_up(n * mul, d * div) for n, d in zip(n_list, d_list, strict=True)]
+    return narrow(out)
 
 
 def round_into(
@@ -79,6 +112,15 @@ def round_into(
     """
     if num.size == 0:
         return
+    if is_wide(num) or is_wide(den):
+        rounded = scaled_round(num, den, mul, div)
+        if rounded.dtype == object:
+            raise BillingError(
+                f"a rounded volume or amount ({int(np.abs(rounded).max())} hundredths or "
+                "millionths) is past 9.2·10**18"
+            )
+        out[...] = rounded
+        return
     if isinstance(den, int):
         g = math.gcd(mul, den * div)
         m, whole = mul // g, den * div // g
@@ -90,8 +132,13 @@ def round_into(
         fits = int(den.max()) < _SAFE // d
     lo, hi = (int(num.min()), int(num.max())) if bounds is None else bounds
     if not (fits and max(-lo, hi) < _SAFE // max(m, 1)):
-        dens = np.full(num.shape, den, dtype=np.int64) if isinstance(den, int) else den
-        out[...] = scaled_round(num, dens, mul, div)
+        rounded = scaled_round(num, den, mul, div)
+        if rounded.dtype == object:
+            raise BillingError(
+                f"a rounded volume or amount ({int(np.abs(rounded).max())} hundredths or "
+                "millionths) is past 9.2·10**18"
+            )
+        out[...] = rounded
         return
     # (2·|n|·m + d) // (2·d), negated back for n < 0: round half away from zero
     if lo < 0:
@@ -110,13 +157,24 @@ def round_into(
         np.negative(out, out=out, where=num < 0)
 
 
-def to_units(units: Int64Array, scale: int, target: int, lcm: int, what: str) -> Int64Array:
-    """Fixed values of ``scale`` in units of 1/(10**target × lcm), refusing int64 overflow."""
+def to_units(units: Int64Array, scale: int, target: int, lcm: int) -> Int64Array:
+    """Fixed values of ``scale`` in units of 1/(10**target × lcm): int64 when every value
+    stays below :data:`LIMIT`, else exact Python integers (an object array)."""
     factor = 10 ** (target - scale) * lcm
-    if units.size and int(np.abs(units).max()) >= LIMIT // factor:
-        raise BillingError(f"{what}: values too large to bill exactly in 64-bit integers")
-    out: Int64Array = units * factor
-    return out
+    if units.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if units.dtype != object and magnitude(units) < LIMIT // factor:
+        out: Int64Array = units * factor
+        return out
+    exact: Int64Array = wide(units) * factor
+    return exact
+
+
+def magnitude(values: Int64Array) -> int:
+    """The largest absolute value of an integer array (0 when empty), as a Python integer."""
+    if values.size == 0:
+        return 0
+    return max(abs(int(values.min())), abs(int(values.max())))
 
 
 def decimal_parts(value: Decimal) -> tuple[int, int]:
@@ -143,6 +201,10 @@ def group_sum(keys: Int64Array, values: Int64Array, size: int) -> Int64Array:
     """
     if values.size == 0:
         return np.zeros(size, dtype=np.int64)
+    if values.dtype == object:
+        wide_out = np.zeros(size, dtype=object)
+        np.add.at(wide_out, keys, values)
+        return wide_out
     if float(np.abs(values).sum(dtype=np.float64)) < 2.0**52:
         sums = np.bincount(keys, weights=values.astype(np.float64), minlength=size)
         return sums.astype(np.int64)

@@ -272,7 +272,7 @@ class _Texts:
                     got.get((pp, h, s), 0)
                     for pp, h in zip(a.period[idx].tolist(), houses.tolist(), strict=True)
                 ],
-                dtype=np.int64,
+                dtype=object,
             )
             hv = volume_texts(house_volume, self.unit)
             return [

@@ -106,7 +106,10 @@ def _padded(values: Int64Array, width: int) -> list[str]:
 
 def fixed_texts(units: Int64Array, scale: int, before: str = "", after: str = "") -> list[str]:
     """``before + ru(Decimal(u).scaleb(-scale)) + after`` for each u: all places kept."""
-    units = np.asarray(units, dtype=np.int64)
+    narrow = _int64_or_none(units)
+    if narrow is None:
+        return [f"{before}{ru(Decimal(u).scaleb(-scale))}{after}" for u in units_list(units)]
+    units = narrow
     if units.size == 0:
         return []
     if scale > 18 or int(units.min()) == np.iinfo(np.int64).min:
@@ -135,13 +138,35 @@ def fixed_texts(units: Int64Array, scale: int, before: str = "", after: str = ""
     return _joined(whole, tails, heads, before, after)
 
 
+def _int64_or_none(values: object) -> Int64Array | None:
+    """``values`` as an int64 array, or None when some value is past int64."""
+    try:
+        return np.asarray(values, dtype=np.int64)
+    except OverflowError:
+        return None
+
+
+def units_list(values: object) -> list[int]:
+    """The values of an integer array (int64 or Python integers) as Python integers."""
+    out: list[int] = [int(v) for v in np.asarray(values, dtype=object).reshape(-1).tolist()]
+    return out
+
+
 def volume_texts(num: Int64Array, den: Int64Array | int) -> list[str]:
     """``ru(Fraction(n, d))`` for each pair: six places rounded half away from zero after
     "≈ ", or, when exact, trailing zeros dropped down to three places."""
-    num = np.asarray(num, dtype=np.int64)
+    raw_num, raw_den = num, den
+    num_or_none = _int64_or_none(num)
+    den_or_none = _int64_or_none(den)
+    if num_or_none is None or den_or_none is None:
+        # Python integers past int64 (the engine's exact fallback)
+        nums = units_list(raw_num)
+        dens_list = units_list(np.broadcast_to(np.asarray(raw_den, dtype=object), (len(nums),)))
+        return [ru(Fraction(n, d)) for n, d in zip(nums, dens_list, strict=True)]
+    num = num_or_none
     if num.size == 0:
         return []
-    dens = np.broadcast_to(np.asarray(den, dtype=np.int64), num.shape)
+    dens = np.broadcast_to(den_or_none, num.shape)
     if (
         int(dens.min()) <= 0
         or int(num.min()) == np.iinfo(np.int64).min

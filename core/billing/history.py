@@ -11,10 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.billing.exact import wide
 from core.billing.model import BoolArray, Int64Array, Registers
-from core.errors import BillingError
-
-_LIMIT = 2**62
 
 
 @dataclass(frozen=True)
@@ -58,21 +56,23 @@ class History:
         out: Int64Array = np.take(self.value, index, mode="clip")
         return out
 
-    def check_factor(self, factor: int) -> None:
-        """Refuses a unit in which some meter's consumption could leave int64.
-
-        Differences of two registers of one meter are billed; they fit when every register
-        minus its meter's first one does (checked at once when the whole range fits).
-        """
+    def span(self) -> int:
+        """The largest difference of two registers of one meter (0 without registers): every
+        consumption billed from them is at most this, times the unit factor."""
         if self.known == 0:
-            return
+            return 0
         v = self.value[: self.known]
-        if int(v.max()) - int(v.min()) < _LIMIT // factor:
-            return
-        some = self.count > 0
-        relative = v - np.repeat(v[self.start[:-1][some]], self.count[some])
-        if int(np.abs(relative).max()) >= _LIMIT // factor:
-            raise BillingError("readings: values too large to bill exactly in 64-bit integers")
+        whole = int(v.max()) - int(v.min())
+        if whole < 2**20:
+            return whole  # the whole range bounds every meter's
+        some = self.start[:-1][self.count > 0]
+        top = np.maximum.reduceat(v, some)
+        bottom = np.minimum.reduceat(v, some)
+        return int((wide(top) - wide(bottom)).max())
+
+    def widen(self) -> None:
+        """Holds the values as Python integers (the exact fallback of the engine)."""
+        self.value = wide(self.value)
 
     def search(self, lo: Int64Array, hi: Int64Array, month: Int64Array | int) -> Int64Array:
         """Per row, the first register index in ``lo:hi`` whose month is ≥ ``month`` (else

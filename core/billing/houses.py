@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.billing.exact import group_sum, to_units
+from core.billing.exact import group_sum, magnitude, to_units, wide
 from core.billing.model import BillingInput, BoolArray, Int64Array, Registers
 
 
@@ -26,13 +26,24 @@ class HouseMeters:
     def __init__(self, inp: BillingInput, scale: int, lcm: int, window: int) -> None:
         regs = inp.house_registers
         self.inp = inp
-        self.q = to_units(relative(regs), regs.value.scale, scale, lcm, "house readings")
+        self.q = to_units(relative(regs), regs.value.scale, scale, lcm)
         months = regs.month
         lo = min(int(months.min()) if months.size else inp.first_period, inp.first_period)
         hi = max(int(months.max()) if months.size else inp.last_period, inp.last_period)
         self.base = lo - window - 2
         self.span = hi - self.base + 2
         self.keys = regs.meter * self.span + (regs.month - self.base)
+
+    def bound(self) -> int:
+        """At most this V_house (units of 1/Q) for any house, service and period."""
+        hm = self.inp.house_meters
+        if hm.owner.size == 0:
+            return 0
+        per_house = int(np.bincount(hm.owner * 8 + hm.service).max())
+        return per_house * 2 * magnitude(self.q)
+
+    def widen(self) -> None:
+        self.q = wide(self.q)
 
     def _find(self, meter: Int64Array, month: int) -> Int64Array:
         """Index of each meter's register for exactly ``month``, or -1."""

@@ -71,9 +71,12 @@ class Fixed:
 
     @staticmethod
     def of(values: Sequence[Decimal]) -> Fixed:
-        """Packs decimals with the smallest common scale (raises OverflowError past int64)."""
+        """Packs decimals with the smallest common scale: int64 units, or Python integers (an
+        object array) when a value is past 2**62."""
         scale = max((max(0, -int(v.as_tuple().exponent)) for v in values), default=0)
         units = [int(v.scaleb(scale)) for v in values]
+        if units and max(max(units), -min(units)) >= 2**62:
+            return Fixed(np.array(units, dtype=object), scale)
         return Fixed(np.array(units, dtype=np.int64), scale)
 
 

@@ -51,7 +51,13 @@ def month_registers(
     capacity = np.zeros(m.size, dtype=np.int64)
     wraps = np.flatnonzero(drop)
     if wraps.size:
-        capacity[wraps] = 10 ** (digits[wraps] + value.scale)
+        sizes = [10 ** (d + value.scale) for d in digits[wraps].tolist()]
+        top = max(int(v.max()), -int(v.min())) if v.size else 0
+        if sum(sizes) + top >= 2**62 or v.dtype == object:
+            # rollovers past int64: the unrolled values as Python integers
+            capacity = capacity.astype(object)
+            v = v.astype(object)
+        capacity[wraps] = sizes
     # rollovers so far on this meter: a cumulative sum restarted at each meter's first reading
     total = np.cumsum(capacity)
     starts = np.flatnonzero(~same)

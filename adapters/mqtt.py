@@ -38,7 +38,7 @@ from core.backoff import Backoff
 from core.batch import Columns, FastDecoder
 from core.codes import Reason
 from core.errors import ConfigError
-from core.payload import Decoded, Mapping, Rejected, decode_mapped
+from core.payload import Decoded, Mapping, Rejected, decode_mapped, show
 
 log = logging.getLogger(__name__)
 share_property_tables()  # paho rebuilt them for every message (adapters/paho_tables.py)
@@ -418,21 +418,46 @@ class MqttSource:
         return ack
 
     def decode_into(self, topic: str, payload: object, received: datetime, out: Columns) -> None:
-        """Decodes one message into ``out`` (bad elements become rejected entries)."""
+        """Decodes one message into ``out`` (bad elements become rejected entries).
+
+        Never raises: a failure the decoders do not name rejects the whole message, with its
+        raw payload, so one message can never stop intake.
+        """
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             out.rejected.append(
-                Rejected(Reason.MALFORMED, f"{topic}: not JSON: {exc}", raw, source="mqtt")
+                Rejected(Reason.MALFORMED, f"{show(topic)}: not JSON: {exc}", raw, source="mqtt")
             )
             return
-        for m in self.mappings:
-            if _matches(m.topic, topic):
-                out.extend(decode_mapped(obj, m, topic=topic, received=received))
-                return
-        levels = topic.split("/")
-        topic_meter = (
-            levels[self._prefix_levels] if len(levels) == self._prefix_levels + 2 else None
-        )
-        self._decoder.decode(obj, topic_meter=topic_meter, out=out)
+        mark = len(out.rejected), len(out.ts)
+        try:
+            for m in self.mappings:
+                if _matches(m.topic, topic):
+                    out.extend(decode_mapped(obj, m, topic=topic, received=received))
+                    return
+            levels = topic.split("/")
+            topic_meter = (
+                levels[self._prefix_levels] if len(levels) == self._prefix_levels + 2 else None
+            )
+            self._decoder.decode(obj, topic_meter=topic_meter, out=out)
+        except Exception as exc:  # a decoder bug must not stop intake: keep the message
+            log.exception("MQTT message on %s could not be decoded; quarantined", show(topic))
+            _truncate(out, *mark)
+            out.rejected.append(
+                Rejected(
+                    Reason.MALFORMED,
+                    f"{show(topic)}: cannot decode: {type(exc).__name__}",
+                    raw,
+                    source="mqtt",
+                )
+            )
+
+
+def _truncate(out: Columns, rejected: int, rows: int) -> None:
+    """Drops what a failed message added to ``out`` (its rows and rejections)."""
+    del out.rejected[rejected:]
+    columns = (out.source, out.meter, out.channel, out.ts, out.value, out.kind, out.flags, out.end)
+    for column in columns:
+        del column[rows:]

@@ -2,7 +2,9 @@
 
 A decoder appends well-formed canonical elements straight into columns (no object per
 reading); any element the fast path cannot take is decoded by the exact slow path
-(:func:`core.payload.decode_canonical`), which names what is wrong.
+(:func:`core.payload.decode_canonical`), which names what is wrong. Whatever an element
+holds, decoding it never raises: the fast path hands anything unusual to the slow path, and
+the slow path turns every failure into a rejected entry.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Final
 
 from core.channels import conversion_factor, normalize_channel
 from core.errors import PayloadError
-from core.payload import Decoded, Rejected, decode_canonical, parse_ts
+from core.payload import Decoded, Rejected, check_identifier, decode_canonical, parse_ts
 from core.reading import Kind, Reading
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -80,11 +82,21 @@ class FastDecoder:
     caches turn most of the per-reading work into dictionary lookups.
     """
 
-    def __init__(self, source: str = "mqtt", *, ts_cache_size: int = 200_000) -> None:
+    def __init__(
+        self, source: str = "mqtt", *, ts_cache_size: int = 200_000, meter_cache_size: int = 500_000
+    ) -> None:
         self.source = source
         self._units: dict[tuple[str, object], tuple[str, float]] = {}
         self._times: dict[object, int] = {}
+        self._meters: set[str] = set()  # meter ids known to be valid identifiers
         self._ts_cache_size = ts_cache_size
+        self._meter_cache_size = meter_cache_size
+
+    def _meter(self, meter: str) -> None:
+        check_identifier(meter, "meter")
+        if len(self._meters) >= self._meter_cache_size:
+            self._meters.clear()
+        self._meters.add(meter)
 
     def _unit(self, channel: str, unit: object) -> tuple[str, float]:
         if type(channel) is not str:
@@ -92,7 +104,7 @@ class FastDecoder:
         key = (channel, unit)
         hit = self._units.get(key)
         if hit is None:
-            canonical = normalize_channel(channel)
+            canonical = normalize_channel(check_identifier(channel, "channel"))
             if unit is None:
                 factor = 1.0
             elif isinstance(unit, str):
@@ -117,6 +129,7 @@ class FastDecoder:
         source = self.source
         units = self._units
         times = self._times
+        valid_meters = self._meters
         meters, channels, tss, values = out.meter, out.channel, out.ts, out.value
         # The constant columns (source, kind, flags, end) of fast elements are filled in bulk;
         # ``pending`` fast elements still lack them, so flush before any slow-path append.
@@ -134,9 +147,12 @@ class FastDecoder:
                     or type(value) not in (float, int)
                     or element.get("kind", "register") != "register"
                     or "flags" in element
+                    or "end" in element
                     or value - value != 0  # NaN and ±inf, in one comparison
                 ):
                     raise TypeError
+                if meter not in valid_meters:
+                    self._meter(meter)
                 raw_channel = element["channel"]
                 unit = element.get("unit")
                 hit = units.get((raw_channel, unit)) if type(raw_channel) is str else None
@@ -146,7 +162,11 @@ class FastDecoder:
                 ts = times.get(raw_ts) if type(raw_ts) is str else None
                 if ts is None:
                     ts = self._time(raw_ts)
-            except (KeyError, TypeError, PayloadError):
+                factor = hit[1]
+                number = value * factor if factor != 1.0 else float(value)
+                if number - number != 0:  # beyond a float after the unit's conversion
+                    raise TypeError
+            except Exception:  # the exact slow path names what is wrong
                 if pending:
                     _fill(out, source, pending)
                     pending = 0
@@ -159,8 +179,7 @@ class FastDecoder:
             meters.append(meter)
             channels.append(hit[0])
             tss.append(ts)
-            factor = hit[1]
-            values.append(value * factor if factor != 1.0 else float(value))
+            values.append(number)
             pending += 1
         if pending:
             _fill(out, source, pending)

@@ -4,11 +4,18 @@ The canonical payload is ``spec/interfaces.md``'s: one object or an array of the
 ``meter`` (optional when the topic names it), ``channel``, ``ts``, ``value``, ``unit``.
 Vendor formats (Tasmota SML, Zigbee2MQTT, ...) are described by a :class:`Mapping` onto the
 same fields. A bad element is rejected on its own; the good ones around it are kept.
+
+What cannot be represented is rejected with a reason, never raised past the decoder: a time
+with no UTC instant (``9999-12-31T23:59:59-01:00``) is ``timestamp_out_of_range``; a meter id
+or channel that is empty of sense for the store (control characters such as NUL, longer than
+:data:`core.validation.MAX_IDENTIFIER` characters) is ``invalid_identifier``; a value that is
+not a finite number, before or after its unit's conversion, is ``malformed``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
@@ -21,6 +28,10 @@ from core.channels import conversion_factor, normalize_channel
 from core.codes import Reason
 from core.errors import PayloadError
 from core.reading import Kind, Reading
+from core.validation import MAX_IDENTIFIER
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""C0 and C1 control characters, DEL and the Unicode line separators: never in an id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,27 +58,65 @@ def parse_ts(raw: object, *, default_tz: tzinfo = UTC) -> datetime:
         try:
             return datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            raise PayloadError(Reason.MALFORMED, f"ts {raw!r} is out of range") from exc
+            raise PayloadError(
+                Reason.TIMESTAMP_OUT_OF_RANGE, f"ts {show(raw)} is out of range"
+            ) from exc
     if isinstance(raw, str):
         try:
             ts = datetime.fromisoformat(raw)
         except ValueError as exc:
-            raise PayloadError(Reason.MALFORMED, f"ts {raw!r} is not ISO 8601") from exc
-        if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=default_tz)
-        return ts.astimezone(UTC)
-    raise PayloadError(Reason.MALFORMED, f"ts {raw!r} is not a timestamp")
+            raise PayloadError(Reason.MALFORMED, f"ts {show(raw)} is not ISO 8601") from exc
+        try:
+            if ts.tzinfo is None:
+                ts = ts.replace(tzinfo=default_tz)
+            return ts.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:  # year 1 or 9999 pushed past by the offset
+            raise PayloadError(
+                Reason.TIMESTAMP_OUT_OF_RANGE, f"ts {show(raw)} has no UTC instant (year 1..9999)"
+            ) from exc
+    raise PayloadError(Reason.MALFORMED, f"ts {show(raw)} is not a timestamp")
+
+
+def show(raw: object, limit: int = 60) -> str:
+    """``repr`` for a message, cut to ``limit`` characters (control characters escaped)."""
+    text = repr(raw)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]} ({len(text)} chars)"
+
+
+def check_identifier(text: str, what: str) -> str:
+    """``text`` if it can be a meter id or channel; else PayloadError(invalid_identifier)."""
+    if len(text) > MAX_IDENTIFIER:
+        raise PayloadError(
+            Reason.INVALID_IDENTIFIER,
+            f"{what} is {len(text)} characters long (at most {MAX_IDENTIFIER}): {show(text)}",
+        )
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        raise PayloadError(
+            Reason.INVALID_IDENTIFIER,
+            f"{what} {show(text)} contains the control character U+{ord(bad.group()):04X}",
+        )
+    return text
+
+
+def valid_identifier(text: object) -> str | None:
+    """``text`` if it is a usable identifier (to name a rejected element by), else None."""
+    if not isinstance(text, str) or not text:
+        return None
+    if len(text) > MAX_IDENTIFIER or _CONTROL.search(text):
+        return None
+    return text
 
 
 def parse_value(raw: object) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise PayloadError(Reason.MALFORMED, f"value {raw!r} is not a number")
+        raise PayloadError(Reason.MALFORMED, f"value {show(raw)} is not a number")
     try:
         value = float(raw)
-    except ValueError as exc:
-        raise PayloadError(Reason.MALFORMED, f"value {raw!r} is not a number") from exc
-    if value != value or value in (float("inf"), float("-inf")):
-        raise PayloadError(Reason.MALFORMED, f"value {raw!r} is not a finite number")
+    except (ValueError, OverflowError) as exc:
+        raise PayloadError(Reason.MALFORMED, f"value {show(raw)} is not a number") from exc
+    if value - value != 0:  # NaN and ±inf
+        raise PayloadError(Reason.MALFORMED, f"value {show(raw)} is not a finite number")
     return value
 
 
@@ -84,12 +133,17 @@ def make_reading(
     flags: int = 0,
 ) -> Reading:
     """Builds a reading from raw fields, converting the value to the channel's unit."""
-    canonical = normalize_channel(channel)
+    check_identifier(meter, "meter")
+    canonical = normalize_channel(check_identifier(channel, "channel"))
     number = parse_value(value)
     if unit is not None:
         if not isinstance(unit, str):
-            raise PayloadError(Reason.UNKNOWN_UNIT, f"unit {unit!r} is not a string")
+            raise PayloadError(Reason.UNKNOWN_UNIT, f"unit {show(unit)} is not a string")
         number *= conversion_factor(unit, canonical)
+        if number - number != 0:
+            raise PayloadError(
+                Reason.MALFORMED, f"value {show(value)} {show(unit)} is beyond a float"
+            )
     return Reading(
         meter=meter,
         channel=canonical,
@@ -102,7 +156,11 @@ def make_reading(
 
 
 def _dump(element: object) -> bytes:
-    return json.dumps(element, ensure_ascii=False, default=str).encode()
+    """The element as JSON for the quarantine (escaped where UTF-8 cannot carry it)."""
+    try:
+        return json.dumps(element, ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError:  # a lone surrogate: keep it as its JSON escape
+        return json.dumps(element, default=str).encode()
 
 
 def decode_canonical(
@@ -116,48 +174,65 @@ def decode_canonical(
                 Reason.MALFORMED, "element is not a JSON object", _dump(element), source=source
             )
             continue
-        meter = element.get("meter", topic_meter)
-        channel = element.get("channel")
         try:
-            if not isinstance(meter, str) or not meter:
-                raise PayloadError(Reason.MALFORMED, "no meter in the payload or the topic")
-            if topic_meter is not None and meter != topic_meter:
-                raise PayloadError(
-                    Reason.METER_MISMATCH, f"payload meter {meter!r} != topic {topic_meter!r}"
-                )
-            if not isinstance(channel, str):
-                raise PayloadError(Reason.MALFORMED, "channel missing or not a string")
-            kind_raw = element.get("kind", "register")
-            if kind_raw not in ("register", "interval"):
-                raise PayloadError(Reason.MALFORMED, f"kind {kind_raw!r} is not register/interval")
-            for field_name in ("ts", "value"):
-                if field_name not in element:
-                    raise PayloadError(Reason.MALFORMED, f"field {field_name!r} is missing")
-            flags = element.get("flags", 0)
-            if type(flags) is not int or flags < 0:
-                raise PayloadError(Reason.MALFORMED, f"flags {flags!r} is not a bit set")
-            reading = make_reading(
-                meter=meter,
-                channel=channel,
-                ts=element["ts"],
-                value=element["value"],
-                unit=element.get("unit"),
-                source=source,
-                kind=Kind.INTERVAL if kind_raw == "interval" else Kind.REGISTER,
-                flags=flags,
-            )
-            if "end" in element:
-                reading = replace(reading, end=parse_ts(element["end"]))
-            yield reading
+            yield _canonical_element(element, topic_meter, source)
         except PayloadError as exc:
-            yield Rejected(
-                exc.reason,
-                exc.detail,
-                _dump(element),
-                meter if isinstance(meter, str) else None,
-                channel if isinstance(channel, str) else None,
-                source,
-            )
+            yield _rejected(element, exc.reason, exc.detail, source)
+        except Exception as exc:  # whatever it is, it must not stop intake
+            detail = f"cannot decode: {type(exc).__name__}: {show(str(exc), 200)}"
+            yield _rejected(element, Reason.MALFORMED, detail, source)
+
+
+def _canonical_element(element: dict[str, Any], topic_meter: str | None, source: str) -> Reading:
+    meter = element.get("meter", topic_meter)
+    channel = element.get("channel")
+    if not isinstance(meter, str) or not meter:
+        raise PayloadError(Reason.MALFORMED, "no meter in the payload or the topic")
+    check_identifier(meter, "meter")
+    if topic_meter is not None and meter != topic_meter:
+        raise PayloadError(
+            Reason.METER_MISMATCH, f"payload meter {meter!r} != topic {show(topic_meter)}"
+        )
+    if not isinstance(channel, str):
+        raise PayloadError(Reason.MALFORMED, "channel missing or not a string")
+    kind_raw = element.get("kind", "register")
+    if kind_raw not in ("register", "interval"):
+        raise PayloadError(Reason.MALFORMED, f"kind {show(kind_raw)} is not register/interval")
+    for field_name in ("ts", "value"):
+        if field_name not in element:
+            raise PayloadError(Reason.MALFORMED, f"field {field_name!r} is missing")
+    flags = element.get("flags", 0)
+    if type(flags) is not int or flags < 0 or flags >= 2**31:
+        raise PayloadError(Reason.MALFORMED, f"flags {show(flags)} is not a bit set")
+    reading = make_reading(
+        meter=meter,
+        channel=channel,
+        ts=element["ts"],
+        value=element["value"],
+        unit=element.get("unit"),
+        source=source,
+        kind=Kind.INTERVAL if kind_raw == "interval" else Kind.REGISTER,
+        flags=flags,
+    )
+    if "end" in element:
+        try:
+            end = parse_ts(element["end"])
+        except PayloadError as exc:
+            raise PayloadError(exc.reason, f"end: {exc.detail}") from exc
+        reading = replace(reading, end=end)
+    return reading
+
+
+def _rejected(element: dict[str, Any], reason: str, detail: str, source: str) -> Rejected:
+    """A rejected element, named by its meter and channel where those are usable."""
+    return Rejected(
+        reason,
+        detail,
+        _dump(element),
+        valid_identifier(element.get("meter")),
+        valid_identifier(element.get("channel")),
+        source,
+    )
 
 
 class ValueMap(BaseModel):
@@ -246,7 +321,16 @@ def decode_mapped(
                 exc.reason,
                 f"{mapping.name} {vm.path}: {exc.detail}",
                 _dump(obj),
-                meter,
+                valid_identifier(meter),
+                None,
+                source,
+            )
+        except Exception as exc:  # whatever it is, it must not stop intake
+            yield Rejected(
+                Reason.MALFORMED,
+                f"{mapping.name} {vm.path}: cannot decode: {type(exc).__name__}",
+                _dump(obj),
+                valid_identifier(meter),
                 None,
                 source,
             )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from adapters.store import ReadingStore
-from adapters.store.db import store_errors
+from adapters.store.queries import meters_by_id, stored_values
 from api.metrics import Metrics
 from core.batch import EPOCH, Columns
 from core.codes import Flag, Reason
@@ -189,35 +189,15 @@ class SubmissionQueue:
 
     async def _process(self, batch: list[_Item]) -> list[Outcome]:
         store = self.store
-        async with store_errors("submission meters"), store.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT id, source, external_id, channel, premise_id FROM meters"
-                " WHERE id = ANY($1::integer[])",
-                [item.meter_id for item in batch],
-            )
-            meters = {r["id"]: r for r in rows}
-            owned = [
-                i
-                for i, item in enumerate(batch)
-                if (m := meters.get(item.meter_id)) is not None
-                and m["premise_id"] == item.premise_id
-            ]
-            # Only a dated submission can hit a stored time (undated ones are stamped now).
-            dated = [i for i in owned if batch[i].dated]
-            stored = (
-                {
-                    (r["meter_id"], r["ts"]): r["value"]
-                    for r in await conn.fetch(
-                        "SELECT r.meter_id, r.ts, r.value FROM readings r"
-                        " JOIN unnest($1::integer[], $2::timestamptz[]) AS k(meter_id, ts)"
-                        " USING (meter_id, ts)",
-                        [batch[i].meter_id for i in dated],
-                        [batch[i].ts for i in dated],
-                    )
-                }
-                if dated
-                else {}
-            )
+        meters = await meters_by_id(store, [item.meter_id for item in batch])
+        owned = [
+            i
+            for i, item in enumerate(batch)
+            if (m := meters.get(item.meter_id)) is not None and m.premise_id == item.premise_id
+        ]
+        # Only a dated submission can hit a stored time (undated ones are stamped now).
+        dated = [i for i in owned if batch[i].dated]
+        stored = await stored_values(store, [(batch[i].meter_id, batch[i].ts) for i in dated])
         outcomes = [Outcome(NOT_FOUND) for _ in batch]
         if not owned:
             return outcomes
@@ -227,12 +207,12 @@ class SubmissionQueue:
             # The meter's own registry key, so validation and the store see the same meter.
             cols.append_reading(
                 Reading(
-                    meter=m["external_id"],
-                    channel=m["channel"],
+                    meter=m.external_id,
+                    channel=m.channel,
                     ts=item.ts,
                     value=item.value,
                     kind=Kind.REGISTER,
-                    source=m["source"],
+                    source=m.source,
                     flags=int(Flag.MANUAL),
                 )
             )
@@ -245,7 +225,7 @@ class SubmissionQueue:
         )
         for i in owned:
             item, m = batch[i], meters[batch[i].meter_id]
-            reason = rejected.get((m["external_id"], m["channel"]))
+            reason = rejected.get((m.external_id, m.channel))
             if reason is not None:
                 last = self.intake.validator.last.get(item.meter_id)
                 previous = (EPOCH + _us(last[0]), last[1]) if last is not None else None

@@ -31,13 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.embedded import embedded_broker, free_port
 from adapters.store import ReadingStore
+from api.city.replay import run_city
+from api.city.report import write
 from api.commands.city import default_start
 from api.runtime import migrate_url
 from core.batch import Columns, to_us
 from core.validation import Limits
-from ingest.validate import Validator
-from simulators.city.replay import run_city
-from simulators.city.report import write
+from ingest.intake import Intake
 from simulators.city.town import CitySpec
 from tests.services import Mosquitto, create_database, drop_database
 
@@ -66,7 +66,7 @@ async def baseline(n: int, meters: int) -> float:
         await migrate_url(url)
         store = await ReadingStore.open(url)
         try:
-            validator = Validator(store, limits=Limits(backfill=timedelta(days=3650)))
+            intake = Intake(store, limits=Limits(backfill=timedelta(days=3650)))
             per = max(1, n // meters)
             start = datetime.now(UTC) - timedelta(days=per + 1)
             t0 = time.perf_counter()
@@ -86,11 +86,7 @@ async def baseline(n: int, meters: int) -> float:
                     cols.flags.append(0)
                     cols.end.append(-(2**63))
                     k += 1
-                v = await validator.validate(cols)
-                validator.commit(v)
-                await store.write_arrays(
-                    v.meter, v.ts, v.value, v.kind, v.flags, v.end, v.quarantine, source="mqtt"
-                )
+                await intake.ingest(cols, source="mqtt")
                 done += len(cols)
             return time.perf_counter() - t0
         finally:

@@ -42,3 +42,87 @@ def test_core_imports_no_io_library() -> None:
         if IO_LIBRARIES.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+# -- layers and the store boundary (design.md) --
+
+PACKAGES = ("core", "adapters", "ingest", "api", "simulators")
+ALLOWED = {
+    "core": {"core"},
+    "adapters": {"core", "adapters"},
+    "ingest": {"core", "adapters", "ingest"},
+    "simulators": {"core", "simulators"},
+    "api": {"core", "adapters", "ingest", "api", "simulators"},  # the CLI runs simulators
+}
+STORE_ACCESS = re.compile(
+    r"^\s*(import|from)\s+asyncpg\b|\.(fetch|fetchrow|fetchval|execute|executemany)\(", re.M
+)
+LEGACY_STORE_ACCESS = frozenset(
+    {
+        # Still to move into adapters/store (issue #14): each entry may only be removed. The
+        # test fails when a listed file no longer needs its entry, so the list only shrinks.
+        "adapters/billing/accruals.py",
+        "adapters/billing/load.py",
+        "adapters/billing/period.py",
+        "adapters/billing/run.py",
+        "adapters/vee_store.py",
+        "api/auth_db.py",
+        "api/city/replay.py",
+        "api/commands/accounts.py",
+        "api/commands/billing.py",
+        "api/commands/city.py",
+        "api/commands/operate.py",
+        "api/commands/vee.py",
+        "api/deps.py",
+        "api/problems.py",
+        "api/routes/health.py",
+        "api/routes/operator_billing.py",
+        "api/routes/operator_meters.py",
+        "api/routes/resident_accruals.py",
+        "api/routes/resident_meters.py",
+        "api/runtime.py",
+        "api/token_cache.py",
+        "api/web/common.py",
+        "api/web/dashboard_data.py",
+        "api/web/operator_pages.py",
+    }
+)
+
+
+def _sources() -> list[tuple[str, Path]]:
+    return [
+        (top, p)
+        for top in PACKAGES
+        for p in sorted((ROOT / top).rglob("*.py"))
+        if "__pycache__" not in p.parts
+    ]
+
+
+def test_layers_import_only_what_design_allows() -> None:
+    import ast
+
+    offenders = []
+    for top, path in _sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                first = name.split(".")[0]
+                if first in PACKAGES and first not in ALLOWED[top]:
+                    offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_only_the_store_adapter_talks_sql() -> None:
+    offending = {
+        str(path.relative_to(ROOT))
+        for _, path in _sources()
+        if not path.is_relative_to(ROOT / "adapters" / "store")
+        and STORE_ACCESS.search(path.read_text(encoding="utf-8"))
+    }
+    assert offending - LEGACY_STORE_ACCESS == set(), "new SQL outside adapters/store"
+    assert LEGACY_STORE_ACCESS - offending == set(), "moved: remove from LEGACY_STORE_ACCESS"

@@ -145,9 +145,3 @@ def parse_file(
     )  # fmt: skip
     return parsed, hashlib.sha256(data).hexdigest()
 
-
-async def import_files(store: Any, paths: Any, *, timezone: str = "Europe/Moscow") -> Any:
-    """Deprecated: use :class:`ingest.file_import.FileImporter` (kept for one caller)."""
-    from ingest.file_import import import_files as through_intake
-
-    return await through_intake(store, paths, timezone=timezone)

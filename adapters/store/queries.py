@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from adapters.store.db import store_errors
+from adapters.store.registry import METER_COLUMNS, Meter
 from adapters.store.writer import QuarantineRow, ReadingStore, quarantine_identity
 
 
@@ -59,3 +61,29 @@ async def mark_replayed(store: ReadingStore, ids: Sequence[int]) -> None:
         await conn.execute(
             "UPDATE quarantine SET replayed_at = now() WHERE id = ANY($1::bigint[])", list(ids)
         )
+
+
+async def meters_by_id(store: ReadingStore, ids: Sequence[int]) -> dict[int, Meter]:
+    """The registry rows of these meter ids (bindings as stored now, not as cached)."""
+    async with store_errors("meters"), store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT {METER_COLUMNS} FROM meters WHERE id = ANY($1::integer[])", list(ids)
+        )
+    return {r["id"]: Meter(*r) for r in rows}
+
+
+async def stored_values(
+    store: ReadingStore, keys: Sequence[tuple[int, datetime]]
+) -> dict[tuple[int, datetime], float]:
+    """The stored values at these (meter id, ts) keys, where there are any."""
+    if not keys:
+        return {}
+    async with store_errors("stored values"), store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT r.meter_id, r.ts, r.value FROM readings r"
+            " JOIN unnest($1::integer[], $2::timestamptz[]) AS k(meter_id, ts)"
+            " USING (meter_id, ts)",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+    return {(r["meter_id"], r["ts"]): r["value"] for r in rows}

@@ -29,11 +29,11 @@ class Meter:
     max_rate: float | None
 
 
-_COLUMNS = "id, source, external_id, channel, service, premise_id, capacity_digits, max_rate"
+METER_COLUMNS = "id, source, external_id, channel, service, premise_id, capacity_digits, max_rate"
 
 
 def _meter(row: asyncpg.Record) -> Meter:
-    return Meter(*row)  # the columns of _COLUMNS, in Meter's field order
+    return Meter(*row)  # the columns of METER_COLUMNS, in Meter's field order
 
 
 class Registry:
@@ -91,7 +91,7 @@ class Registry:
     ) -> None:
         sources, ids, channels = (list(col) for col in zip(*keys, strict=True))
         rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM meters m JOIN unnest($1::text[], $2::text[], $3::text[])"
+            f"SELECT {METER_COLUMNS} FROM meters m JOIN unnest($1::text[], $2::text[], $3::text[])"
             " AS k(source, external_id, channel) USING (source, external_id, channel)",
             sources,
             ids,

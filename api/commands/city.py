@@ -129,8 +129,8 @@ async def run_city_command(
     in_place: bool,
     say: Callable[[str], None],
 ) -> CityRun:
-    from simulators.city.replay import run_city
-    from simulators.city.report import write
+    from api.city.replay import run_city
+    from api.city.report import write
 
     started = time.perf_counter()
     look = "UCHET_DATABASE_URL='{url}' uchet stats --json"

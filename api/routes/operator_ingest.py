@@ -9,11 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, Field
 
-from adapters.askue.importer import import_files
 from adapters.vee_store import list_anomalies
-from api.deps import OperatorDep, ServicesDep, ViewerDep, connection
+from api.deps import PERIOD, OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
-from api.schemas import PERIOD_PATTERN
+from ingest.file_import import import_files
 
 router = APIRouter(prefix="/v1/operator", tags=["operators"])
 
@@ -62,7 +61,7 @@ class Anomaly(BaseModel):
 async def anomalies(
     _: ViewerDep,
     services: ServicesDep,
-    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    period: Annotated[str | None, Query(pattern=PERIOD)] = None,
     type: Annotated[str | None, Query(max_length=64)] = None,
     house: Annotated[str | None, Query(max_length=200)] = None,
     meter: Annotated[str | None, Query(max_length=200, description="serial")] = None,
@@ -93,17 +92,50 @@ async def upload_askue(
     reason), the others are imported. Idempotent: a file uploaded twice changes nothing."""
     if not files:
         raise ProblemError(422, "validation-error", "no files")
+    names = [upload_name(upload.filename, i) for i, upload in enumerate(files)]
     with tempfile.TemporaryDirectory(prefix="uchet-askue-") as tmp:
         paths = []
         for i, upload in enumerate(files):
-            name = FsPath(upload.filename or f"file{i}.xml").name or f"file{i}.xml"
-            path = FsPath(tmp) / name
-            if path.exists():
-                path = FsPath(tmp) / f"{i:04d}-{name}"
+            # One folder per file: equal names do not collide, and the name on disk is one
+            # the file system takes (a 300-character name once gave 500).
+            folder = FsPath(tmp) / f"{i:04d}"
+            folder.mkdir()
+            path = folder / disk_name(names[i])
             path.write_bytes(await upload.read())
             paths.append(path)
         reports = await import_files(services.store, paths, timezone=services.settings.timezone)
-    return [FileReportOut(file=r.file, report=_jsonable(r.as_dict())) for r in reports]
+    by_disk = {p.name: n for p, n in zip(paths, names, strict=True)}
+    out = []
+    for r in reports:
+        name = by_disk.get(r.file, r.file)
+        report = _jsonable(r.as_dict())
+        if isinstance(report, dict) and "file" in report:
+            report["file"] = name
+        out.append(FileReportOut(file=name, report=report))
+    return out
+
+
+MAX_NAME_BYTES = 200
+"""Longest file name written to disk (most file systems take 255 bytes)."""
+
+
+def upload_name(given: str | None, i: int) -> str:
+    """The name an upload is reported under: its base name, control characters shown as
+    ``_``, at most 1000 characters; ``file<i>.xml`` when it has none."""
+    base = (given or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join("_" if ord(c) < 32 or c == "\x7f" else c for c in base)[:1000]
+    return base if base not in ("", ".", "..") else f"file{i}.xml"
+
+
+def disk_name(name: str) -> str:
+    """``name`` cut to ``MAX_NAME_BYTES`` of UTF-8, keeping its extension."""
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    ext = (dot + ext) if stem and len(ext) <= 10 else ""
+    room = MAX_NAME_BYTES - len(ext.encode())
+    cut = (stem if ext else name).encode()[:room].decode(errors="ignore")
+    return cut + ext
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,6 +4,6 @@ through every ingest path with faults, and the ground truth to judge uchet's bil
 :mod:`~simulators.city.town` builds the town, :mod:`~simulators.city.consumption` its true
 consumption, :mod:`~simulators.city.delivery` what each path delivers (and what should become
 of it), :mod:`~simulators.city.attribution` the billing error by cause,
-:mod:`~simulators.city.replay` runs it all through uchet and :mod:`~simulators.city.report`
+:mod:`api.city.replay` runs it all through uchet and :mod:`api.city.report`
 writes the report.
 """

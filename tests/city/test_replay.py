@@ -12,11 +12,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from api.city.replay import CityError, run_city
+from api.city.report import write
 from api.commands.city import default_start
 from api.runtime import migrate_url
 from simulators.city.attribution import CAUSES
-from simulators.city.replay import CityError, run_city
-from simulators.city.report import write
 from simulators.city.town import CitySpec, FaultRates
 from tests.services import Mosquitto, create_database, drop_database
 

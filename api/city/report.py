@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from api.city.replay import Replay
 from simulators.city import svg
 from simulators.city.attribution import CAUSES, ErrorRow, attribute, rub, summarize
 from simulators.city.consumption import monthly
 from simulators.city.delivery import outage_days
-from simulators.city.replay import Replay
 from simulators.city.town import CW, EL, HW
 
 SERVICE_NAMES = {CW: "cold_water", HW: "hot_water", EL: "electricity"}

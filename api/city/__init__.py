@@ -1,0 +1,1 @@
+"""The city replay: a simulated town (``simulators.city``) run through uchet, and its report."""

@@ -73,8 +73,15 @@ class Bounds:
 
     @staticmethod
     def of(run: _Run) -> Bounds:
+        """The bounds of a run: first from the range of all registers (one pass), and only
+        if those do not fit from each meter's own range."""
+        coarse = Bounds._of(run, run.history.span(per_meter=False))
+        return coarse if coarse.fits else Bounds._of(run, run.history.span())
+
+    @staticmethod
+    def _of(run: _Run, span: int) -> Bounds:
         inp = run.inp
-        c = run.history.span() * run.factor
+        c = span * run.factor
         en = magnitude(run.people) * run.norms.largest()
         e = max(c, en)
         prior = inp.prior_estimates

@@ -424,7 +424,7 @@ def _stack(chunks: list[tuple[Int64Array, ...]], width: int) -> list[Int64Array]
     for i in range(width):
         parts = [np.asarray(c[i]) for c in chunks]
         column = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        out.append(narrow(column) if column.dtype == object else column.astype(_I64))
+        out.append(narrow(column) if column.dtype == object else column.astype(_I64, copy=False))
     return out
 
 

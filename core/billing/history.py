@@ -56,19 +56,23 @@ class History:
         out: Int64Array = np.take(self.value, index, mode="clip")
         return out
 
-    def span(self) -> int:
-        """The largest difference of two registers of one meter (0 without registers): every
-        consumption billed from them is at most this, times the unit factor."""
+    def span(self, per_meter: bool = True) -> int:
+        """At least the largest difference of two registers of one meter (0 without
+        registers): every consumption billed from them is at most this, times the unit
+        factor. Without ``per_meter`` the range of all registers (coarser, one pass)."""
         if self.known == 0:
             return 0
         v = self.value[: self.known]
         whole = int(v.max()) - int(v.min())
-        if whole < 2**20:
+        if whole < 2**20 or not per_meter:
             return whole  # the whole range bounds every meter's
         some = self.start[:-1][self.count > 0]
         top = np.maximum.reduceat(v, some)
         bottom = np.minimum.reduceat(v, some)
-        return int((wide(top) - wide(bottom)).max())
+        if v.dtype == object or whole >= 2**63:
+            top, bottom = wide(top), wide(bottom)
+        np.subtract(top, bottom, out=top)  # below 2**63 when the whole range is
+        return int(top.max())
 
     def widen(self) -> None:
         """Holds the values as Python integers (the exact fallback of the engine)."""

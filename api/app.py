@@ -30,6 +30,7 @@ from api.security import TokenSigner
 from api.settings import ApiSettings
 from api.state import Services
 from api.submissions import SubmissionQueue
+from api.web import docs
 
 UPLOAD_PATHS = ("/v1/operator/reference", "/v1/operator/askue")
 
@@ -82,6 +83,8 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # api.web.docs serves them from the package, not a CDN
+        redoc_url=None,
         responses={"default": {"model": Problem, "description": "problem details"}},
     )
     problems.install(app)
@@ -111,6 +114,8 @@ def create_app(
     ):
         app.include_router(module.router)
     web.install(app, s)
+    if s.api_docs:
+        docs.install(app)
     return app
 
 

@@ -10,10 +10,12 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 
 from adapters.store.db import store_errors
 from api.auth_db import key_role, token_premise
 from api.problems import ProblemError
+from api.schemas import PERIOD_PATTERN
 from api.state import Services
 
 _bearer = HTTPBearer(auto_error=False, description="resident token from /v1/resident/login")
@@ -33,6 +35,32 @@ async def _services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
+
+PERIOD = PERIOD_PATTERN.replace(r"\d", "[0-9]")
+"""YYYY-MM in ASCII digits: ``\\d`` matches any Unicode digit (``２０２６-０１`` would alias
+2026-01 once ``int()`` reads it)."""
+
+INT4_MAX = 2**31 - 1
+
+
+def ascii_int(text: str, *, low: int = 1, high: int = INT4_MAX) -> int | None:
+    """``text`` as an integer id when it is ASCII digits only and within [low, high]; None
+    otherwise. ``str.isdigit`` alone admits ``²``, ``①`` (int() then fails) and ``３``
+    (which int() reads as 3)."""
+    if not (0 < len(text) <= 19 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def _ascii_digits(value: object) -> object:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("expected ASCII digits 0-9 only")
+    return value
+
+
+ASCII_DIGITS = BeforeValidator(_ascii_digits)
+"""For an ``int`` path parameter: pydantic alone reads ``+3`` as 3 and ``1_0`` as 10."""
 
 ACQUIRE_TIMEOUT_S = 10.0
 """How long a request waits for a pooled connection before it answers 503."""

@@ -40,6 +40,10 @@ class ApiSettings(BaseSettings):
         default=45, ge=1, description="how far back a resident may date a reading"
     )
     api_batch_max: int = Field(default=512, ge=1, description="submissions per group commit")
+    api_docs: bool = Field(
+        default=True,
+        description="serve /docs (Swagger UI) and /redoc, from assets installed with the package",
+    )
     timezone: str = "Europe/Moscow"
 
     @model_validator(mode="after")

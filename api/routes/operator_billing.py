@@ -9,13 +9,13 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from adapters.billing import bill_period, parse_billing_period
-from api.deps import OperatorDep, ServicesDep, ViewerDep, connection
+from api.deps import PERIOD, OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import responses
-from api.schemas import DECIMAL_PATTERN, PERIOD_PATTERN
+from api.schemas import DECIMAL_PATTERN
 
 router = APIRouter(prefix="/v1/operator", tags=["operators"])
 
-Period = Annotated[str, Path(pattern=PERIOD_PATTERN, description="YYYY-MM")]
+Period = Annotated[str, Path(pattern=PERIOD, description="YYYY-MM")]
 
 
 class ServiceTotal(BaseModel):
@@ -79,7 +79,7 @@ async def balance(
     house_id: Annotated[str, Path(min_length=1, max_length=200)],
     _: ViewerDep,
     services: ServicesDep,
-    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    period: Annotated[str | None, Query(pattern=PERIOD)] = None,
 ) -> list[BalanceRow]:
     """The house balance of billed periods (newest first): house meter against premises."""
     day = date(int(period[:4]), int(period[5:7]), 1) if period else None

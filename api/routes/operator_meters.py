@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import OperatorDep, ServicesDep, ViewerDep, connection
+from api.deps import ASCII_DIGITS, OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
 from ingest.replay import replay
 
@@ -99,7 +99,7 @@ class BindResult(BaseModel):
     responses=responses(401, 403, 404, 409, 422),
 )
 async def bind(
-    meter_id: Annotated[int, Path(ge=1, le=_INT4)],
+    meter_id: Annotated[int, Path(ge=1, le=_INT4), ASCII_DIGITS],
     body: BindRequest,
     _: OperatorDep,
     services: ServicesDep,

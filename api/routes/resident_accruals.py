@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ResidentDep, ServicesDep, connection
+from api.deps import PERIOD, ResidentDep, ServicesDep, connection
 from api.problems import responses
-from api.schemas import PERIOD_PATTERN, AccrualLine, PeriodAccruals
+from api.schemas import AccrualLine, PeriodAccruals
 
 router = APIRouter(prefix="/v1/resident", tags=["residents"])
 
@@ -20,7 +20,7 @@ async def accruals(
     resident: ResidentDep,
     services: ServicesDep,
     period: Annotated[
-        str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM; default: all")
+        str | None, Query(pattern=PERIOD, description="YYYY-MM; default: all")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=120, description="periods, newest first")] = 12,
 ) -> list[PeriodAccruals]:

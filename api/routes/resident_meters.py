@@ -14,17 +14,27 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from adapters.store.db import store_errors
-from api.deps import Resident, ResidentDep, ServicesDep, get_services
+from adapters.store.queries import last_reading
+from api.deps import ASCII_DIGITS, Resident, ResidentDep, ServicesDep, get_services
 from api.problems import ProblemError, responses
 from api.ratelimit import retry_after
-from api.schemas import Me, MeterOut, ReadingOut, SubmissionResult, SubmitReading
+from api.schemas import (
+    CorrectReading,
+    Me,
+    MeterOut,
+    ReadingOut,
+    SubmissionResult,
+    SubmitReading,
+)
 from api.state import Services
-from api.submissions import DUPLICATE, NOT_FOUND, REJECTED, Outcome, utc_now
+from api.submissions import DUPLICATE, NOT_FOUND, REJECTED, UNCONFIRMED, Outcome, utc_now
 from core.codes import Reason, flag_names
 
 router = APIRouter(prefix="/v1/resident", tags=["residents"])
 
-MeterId = Annotated[int, Path(ge=1, le=2**31 - 1, description="meter id from /meters")]
+MeterId = Annotated[
+    int, Path(ge=1, le=2**31 - 1, description="meter id from /meters"), ASCII_DIGITS
+]
 _NOT_FOUND = ProblemError(404, "not-found", "Счётчик не найден")
 _CLOCK_TOLERANCE = timedelta(minutes=5)
 
@@ -204,10 +214,20 @@ async def _submit(
             f"Показание старше {settings.api_max_reading_age_days} дней не принимается",
         )
     outcome = await services.submissions.submit(
-        resident.premise_id, meter_id, body.value, ts, dated=body.taken_at is not None
+        resident.premise_id,
+        meter_id,
+        body.value,
+        ts,
+        dated=body.taken_at is not None,
+        confirmed=body.confirm,
     )
     if outcome.status == NOT_FOUND:
         raise _NOT_FOUND
+    if outcome.status == UNCONFIRMED:
+        raise ProblemError(
+            409, "confirmation-required", outcome.detail, reason="implausible_rate",
+            flags=flag_names(outcome.flags),
+        )  # fmt: skip
     if outcome.status == REJECTED:
         assert outcome.reason is not None
         _reject(outcome.reason, outcome.detail or outcome.reason)
@@ -216,3 +236,43 @@ async def _submit(
 
 def _reject(reason: str, detail: str) -> None:
     raise ProblemError(422, "reading-rejected", detail, reason=str(reason))
+
+
+@router.put(
+    "/meters/{meter_id}/readings/last",
+    response_model=SubmissionResult,
+    responses=responses(401, 404, 422, 429, 503),
+)
+async def correct_last_reading(
+    meter_id: MeterId, body: CorrectReading, resident: ResidentDep, services: ServicesDep
+) -> SubmissionResult:
+    """Corrects the resident's own last reading of the current month (a typo): the value is
+    replaced, the old one kept in the corrections log. 422 ``reading-rejected`` with
+    ``not_correctable`` when the last reading is not the resident's own or is of a closed
+    month, ``register_rollback`` when the new value is below the reading before it."""
+    wait = services.submit_limiter.hit(resident.account)
+    if wait:
+        raise ProblemError(
+            429, "rate-limited", "Слишком много показаний подряд, попробуйте позже",
+            headers=retry_after(wait),
+        )  # fmt: skip
+    tz = ZoneInfo(services.settings.timezone)
+    month_start = utc_now().astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    outcome = await services.submissions.correct(
+        resident.premise_id, meter_id, body.value, since=month_start
+    )
+    if outcome.status == NOT_FOUND:
+        raise _NOT_FOUND
+    if outcome.status == REJECTED:
+        assert outcome.reason is not None
+        _reject(outcome.reason, outcome.detail or outcome.reason)
+    last = await last_reading(services.store, meter_id)
+    assert last is not None
+    return SubmissionResult(
+        status="corrected",
+        meter_id=meter_id,
+        value=body.value,
+        taken_at=last.ts,
+        flags=flag_names(outcome.flags),
+        detail=outcome.detail,
+    )

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from adapters.vee_store import list_anomalies
 from api.auth_db import key_role
-from api.deps import Operator, connection
+from api.deps import Operator, ascii_int, connection
 from api.problems import ProblemError
 from api.routes import operator_meters
 from api.web import dashboard_data as data
@@ -145,9 +145,10 @@ async def _operator_form(request: Request) -> tuple[Operator, dict[str, str]]:
 
 
 def _meter_id(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+    found = ascii_int(text)
+    if found is None:
         raise Forbidden(404, "Счётчик не найден")
-    return int(text)
+    return found
 
 
 def _replay_text(report: operator_meters.ReplayResult) -> str:

@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from adapters.store.sessions import end_sessions
 from api.auth_db import find_login
-from api.deps import Resident, connection
+from api.deps import PERIOD, Resident, ascii_int, connection
 from api.problems import ProblemError
 from api.routes import resident_accruals, resident_meters
-from api.schemas import PERIOD_PATTERN, PeriodAccruals, SubmitReading
+from api.schemas import PeriodAccruals, SubmitReading
 from api.security import verify_password
 from api.web import labels
 from api.web.common import (
@@ -174,10 +174,11 @@ async def cabinet(request: Request) -> Response:
 
 async def _meter_or_404(request: Request, resident: Resident, meter_id: str) -> object:
     services = services_of(request)
-    if not meter_id.isdigit() or not 1 <= int(meter_id) <= 2**31 - 1:
+    wanted = ascii_int(meter_id)
+    if wanted is None:
         raise Forbidden(404, "Счётчик не найден")
     for meter in await resident_meters.meters(resident, services):
-        if meter.id == int(meter_id):
+        if meter.id == wanted:
             return meter
     raise Forbidden(404, "Счётчик не найден")
 
@@ -197,9 +198,14 @@ async def meter_page(request: Request, meter_id: str) -> Response:
     )
 
 
+_VALUE = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,9})?")
+
+
 def parse_value(text: str) -> float | None:
     """A register value as a resident types it: ``123,45`` or ``123.45``, spaces allowed."""
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if not _VALUE.fullmatch(cleaned):  # ASCII digits: float() reads "３" as 3, "1_0" as 10
+        return None
     try:
         value = float(cleaned)
     except ValueError:
@@ -247,7 +253,7 @@ async def submit(request: Request, meter_id: str) -> Response:
 @router.get("/cabinet/charges", response_class=HTMLResponse)
 async def charges(request: Request, period: str | None = None) -> Response:
     _, resident = await current_resident(request)
-    if period is not None and not re.fullmatch(PERIOD_PATTERN, period):
+    if period is not None and not re.fullmatch(PERIOD, period):
         period = None
     services = services_of(request)
     periods = await resident_accruals.accruals(resident, services, period=period, limit=12)

@@ -63,8 +63,8 @@ def read_rows(
 ) -> tuple[Iterator[tuple[int, list[str]]], str, str]:
     """The rows of a CSV file after the first ``skip_rows`` lines, the encoding and delimiter."""
     text, used = decode(data, encoding, file=file)
-    sample = text[:BINARY_SNIFF_CHARS]
-    if sample.count("\x00") * 10 > len(sample):
+    start_text = text[:BINARY_SNIFF_CHARS]
+    if start_text.count("\x00") * 10 > len(start_text):
         # UTF-16 text or a binary file; a stray NUL is a bad cell of its row (quarantined)
         raise RegisterFileError(
             file,

@@ -138,7 +138,7 @@ def read_rows(
             warnings.simplefilter("ignore")
             # load_workbook, with every member it inflates counted from the first byte
             reader = ExcelReader(source, read_only=True, data_only=True)
-            reader.archive = _Budget(reader.archive, file, max_unzipped_bytes)  # type: ignore[assignment]
+            reader.archive = _Budget(reader.archive, file, max_unzipped_bytes)
             reader.read()
             book = reader.wb
     except RegisterFileError:

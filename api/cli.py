@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "api.commands.serve",
     "api.commands.accounts",
     "api.commands.operate",
+    "api.commands.readings",
     "api.commands.vee",
     "api.commands.simulate_mqtt",
     "api.commands.demo",
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     "api.commands.askue",
     "api.commands.modbus",
     "api.commands.city",
+    "api.commands.ledger",
 )
 
 log = logging.getLogger("uchet")

@@ -59,10 +59,24 @@ class SubmitReading(_Model):
     taken_at: AwareDatetime | None = Field(
         default=None, description="when the value was read off; default: now"
     )
+    confirm: bool = Field(
+        default=False,
+        description="the resident confirms an unusual value (answered 409"
+        " confirmation-required without it)",
+    )
+
+
+class CorrectReading(_Model):
+    value: float = Field(
+        allow_inf_nan=False,
+        ge=0,
+        le=1e12,
+        description="the value the resident's last reading should have had",
+    )
 
 
 class SubmissionResult(_Model):
-    status: Literal["accepted", "flagged", "duplicate"]
+    status: Literal["accepted", "flagged", "duplicate", "corrected"]
     meter_id: int
     value: float
     taken_at: datetime

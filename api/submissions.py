@@ -15,21 +15,32 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+import numpy as np
+
 from adapters.store import ReadingStore
-from adapters.store.queries import meters_by_id, stored_values
+from adapters.store.queries import last_reading, meters_by_id, stored_values
 from api.metrics import Metrics
 from core.batch import EPOCH, Columns
 from core.codes import Flag, Reason
 from core.config import Settings
 from core.reading import Kind, Reading
-from core.validation import Limits
+from core.validation import Limits, check_register
 from ingest.intake import Intake, limits_from
+from ingest.validate import Validated
 
 log = logging.getLogger(__name__)
 
 ACCEPTED, FLAGGED, DUPLICATE, REJECTED, NOT_FOUND = (
-    "accepted", "flagged", "duplicate", "rejected", "not_found"
-)  # fmt: skip
+    "accepted",
+    "flagged",
+    "duplicate",
+    "rejected",
+    "not_found",
+)
+UNCONFIRMED, CORRECTED = "unconfirmed", "corrected"
+"""An unusual value waits for the resident's confirmation; a correction replaced the last one."""
+NEEDS_CONFIRMATION = Flag.IMPLAUSIBLE_RATE
+"""Flags that make a resident confirm the value before it is stored (a typo ×100, say)."""
 CONFLICT = "conflict"  # a reason: another value is stored for the same time
 
 
@@ -48,6 +59,7 @@ class _Item:
     value: float
     ts: datetime
     dated: bool  # the resident gave the time: it may repeat a stored one
+    confirmed: bool  # the resident confirmed an unusual value
     future: asyncio.Future[Outcome]
 
 
@@ -134,12 +146,21 @@ class SubmissionQueue:
         return len(self._pending)
 
     async def submit(
-        self, premise_id: str, meter_id: int, value: float, ts: datetime, *, dated: bool
+        self,
+        premise_id: str,
+        meter_id: int,
+        value: float,
+        ts: datetime,
+        *,
+        dated: bool,
+        confirmed: bool = False,
     ) -> Outcome:
+        """Queues a submission; an unusual value (:data:`NEEDS_CONFIRMATION`) is stored only
+        when ``confirmed``, else the answer is :data:`UNCONFIRMED` and nothing is stored."""
         if self._closing or self._task is None or self._task.done():
             raise RuntimeError("the submission queue is not running")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Item(premise_id, meter_id, value, ts, dated, future))
+        self._pending.append(_Item(premise_id, meter_id, value, ts, dated, confirmed, future))
         self._wake.set()
         outcome = await future
         self.metrics.count_submission(outcome.status)
@@ -218,13 +239,20 @@ class SubmissionQueue:
             )
         # Other processes (the gateway) write the same meters: compare with the store's last
         # value, not with what this process remembers.
-        result = await self.intake.ingest(cols, source="api", fresh=True)
+        validated = await self.intake.prepare(cols, fresh=True)
+        unconfirmed = self._hold_unconfirmed(validated, batch, owned)
+        result = await self.intake.write(validated, source="api")
         rejected = {(q.meter, q.channel): q.reason for q in result.quarantine}
         flags = dict(
             zip(result.accepted_meter.tolist(), result.accepted_flags.tolist(), strict=True)
         )
         for i in owned:
             item, m = batch[i], meters[batch[i].meter_id]
+            if item.meter_id in unconfirmed:
+                outcomes[i] = Outcome(
+                    UNCONFIRMED, unconfirmed[item.meter_id], detail=confirm_detail(item.value)
+                )
+                continue
             reason = rejected.get((m.external_id, m.channel))
             if reason is not None:
                 last = self.intake.validator.last.get(item.meter_id)
@@ -255,6 +283,86 @@ class SubmissionQueue:
                 else Outcome(ACCEPTED, bits)
             )
         return outcomes
+
+    @staticmethod
+    def _hold_unconfirmed(
+        validated: Validated, batch: list[_Item], owned: list[int]
+    ) -> dict[int, int]:
+        """Takes unusual values the resident has not confirmed out of the write."""
+        confirmed = {batch[i].meter_id for i in owned if batch[i].confirmed}
+        hold = (validated.flags & int(NEEDS_CONFIRMATION)) != 0
+        if not hold.any():
+            return {}
+        hold &= ~np.isin(validated.meter, np.fromiter(confirmed, np.int32, len(confirmed)))
+        held = dict(
+            zip(validated.meter[hold].tolist(), validated.flags[hold].tolist(), strict=True)
+        )
+        for name in ("meter", "ts", "value", "kind", "flags", "end"):
+            setattr(validated, name, getattr(validated, name)[~hold])
+        return held
+
+    async def correct(
+        self, premise_id: str, meter_id: int, value: float, *, since: datetime
+    ) -> Outcome:
+        """Replaces the resident's own last reading of a meter (a typo) with ``value``.
+
+        Only a reading entered by a person (``manual``) and taken at or after ``since`` (the
+        start of the period not yet closed) can be corrected; the new value must not be below
+        the reading before it. The old value is kept in ``corrections``.
+        """
+        meters = await meters_by_id(self.store, [meter_id])
+        m = meters.get(meter_id)
+        if m is None or m.premise_id != premise_id:
+            return Outcome(NOT_FOUND)
+        last = await last_reading(self.store, meter_id)
+        if last is None or not last.flags & Flag.MANUAL or last.ts < since:
+            return Outcome(
+                REJECTED,
+                reason=NOT_CORRECTABLE,
+                detail="Исправить можно только своё последнее показание текущего периода",
+            )
+        cols = Columns()
+        cols.append_reading(
+            Reading(
+                meter=m.external_id,
+                channel=m.channel,
+                ts=last.ts,
+                value=value,
+                kind=Kind.REGISTER,
+                source=m.source,
+                flags=int(Flag.MANUAL),
+            )
+        )
+        around = await self.store.neighbours([(meter_id, last.ts)])
+        before = around.get((meter_id, last.ts), (None, None, True))[0]
+        verdict = check_register(value, last.ts, before)
+        if verdict.reason is not None:
+            return Outcome(
+                REJECTED,
+                reason=verdict.reason,
+                detail=rejection_detail(verdict.reason, value, before, self.timezone),
+            )
+        cols.flags[0] |= verdict.flags
+        result = await self.intake.ingest(cols, source="api", mode="supersede", fresh=True)
+        if result.quarantine:
+            q = result.quarantine[0]
+            return Outcome(REJECTED, reason=q.reason, detail=q.detail)
+        self.metrics.count_submission(CORRECTED)
+        return Outcome(
+            CORRECTED,
+            int(cols.flags[0]),
+            detail=f"Показание {_num(last.value)} исправлено на {_num(value)}",
+        )
+
+
+NOT_CORRECTABLE = "not_correctable"
+
+
+def confirm_detail(value: float) -> str:
+    return (
+        f"Показание {_num(value)} намного больше обычного расхода. Проверьте его и отправьте"
+        " ещё раз с подтверждением (confirm), если оно верно"
+    )
 
 
 def _us(us: int) -> timedelta:

@@ -87,3 +87,22 @@ async def stored_values(
             [k[1] for k in keys],
         )
     return {(r["meter_id"], r["ts"]): r["value"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class LastReading:
+    ts: datetime
+    value: float
+    flags: int
+    received_at: datetime
+
+
+async def last_reading(store: ReadingStore, meter_id: int) -> LastReading | None:
+    """The newest register reading of a meter."""
+    async with store_errors("last reading"), store.pool.acquire() as conn:
+        r = await conn.fetchrow(
+            "SELECT ts, value, flags, received_at FROM readings WHERE meter_id = $1 AND kind = 0"
+            " ORDER BY ts DESC LIMIT 1",
+            meter_id,
+        )
+    return None if r is None else LastReading(r["ts"], r["value"], r["flags"], r["received_at"])

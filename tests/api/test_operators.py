@@ -12,6 +12,7 @@ import pytest
 
 from adapters.store.writer import QuarantineRow
 from tests.api.conftest import ALICE, HOUSE, Env
+from tests.intake_tools import HISTORY_DAYS
 from tests.samples import askue_sample
 
 pytestmark = pytest.mark.postgres
@@ -153,7 +154,11 @@ async def test_metrics_count_requests_and_submissions(env: Env) -> None:
     assert str(meter) + "/readings" not in text  # ids are not labels: templates are
 
 
-async def test_askue_upload_imports_reports_and_is_idempotent(env: Env) -> None:
+async def test_askue_upload_imports_reports_and_is_idempotent(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the samples are from 2008: the back-fill window (a setting) must cover them
+    monkeypatch.setenv("UCHET_BACKFILL_DAYS", str(HISTORY_DAYS))
     f810 = askue_sample("80020_600004_20080227_810.xml")
     f817 = askue_sample("80020_600004_20080227_817.xml")
     files = [

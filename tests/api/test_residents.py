@@ -79,10 +79,16 @@ async def test_submission_outcomes(env: Env) -> None:
     assert "меньше предыдущего" in body["detail"] and "200" in body["detail"]
 
     # 10 m³/h is the cold-water plausibility limit: 5000 m³ in 5 days is far above it.
+    # The resident is asked to confirm first; nothing is stored until then.
+    t5 = (now - timedelta(days=5)).isoformat()
+    unconfirmed = await env.client.post(
+        url, json={"value": 5200.0, "taken_at": t5}, headers=headers
+    )
+    assert unconfirmed.status_code == 409
+    assert unconfirmed.json()["type"] == "urn:uchet:problem:confirmation-required"
     huge = await env.client.post(
-        url, json={"value": 5200.0, "taken_at": (now - timedelta(days=5)).isoformat()},
-        headers=headers,
-    )  # fmt: skip
+        url, json={"value": 5200.0, "taken_at": t5, "confirm": True}, headers=headers
+    )
     assert huge.status_code == 201
     assert huge.json()["status"] == "flagged"
     assert "implausible_rate" in huge.json()["flags"]

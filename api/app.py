@@ -22,6 +22,7 @@ from api.routes import (
     operator_billing,
     operator_ingest,
     operator_meters,
+    operator_readings,
     operator_reference,
     resident_accruals,
     resident_meters,
@@ -111,6 +112,7 @@ def create_app(
         operator_meters,
         operator_billing,
         operator_ingest,
+        operator_readings,
     ):
         app.include_router(module.router)
     web.install(app, s)

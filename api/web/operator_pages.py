@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from adapters.store.exclusions import list_exclusions
 from adapters.vee_store import list_anomalies
 from api.auth_db import key_role
 from api.deps import Operator, ascii_int, connection
@@ -82,6 +83,7 @@ async def dashboard(request: Request) -> Response:
         offline = await data.offline_meters(conn, hours, limit=20)
         houses = await data.house_imbalances(conn, limit=20)
         anomalies = await list_anomalies(conn, limit=20)
+        exclusions = await list_exclusions(conn, limit=20)
         charts = [
             (h, data.balance_chart(await data.house_balance_days(conn, h.house, h.service)))
             for h in houses[:CHARTED_HOUSES]
@@ -97,6 +99,7 @@ async def dashboard(request: Request) -> Response:
             "houses": houses,
             "charts": charts,
             "anomalies": anomalies,
+            "exclusions": exclusions,
         },
     )
 

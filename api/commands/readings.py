@@ -1,0 +1,107 @@
+"""``uchet readings exclude|include|exclusions``: an operator takes a reading out of billing
+(kept, flagged EXCLUDED, who and why recorded), puts it back, or lists the record."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from adapters.store.db import connect_pool, store_errors
+from adapters.store.exclusions import (
+    Outcome,
+    find_meter,
+    list_exclusions,
+    set_excluded,
+)
+from api.runtime import database_url, settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    r = sub.add_parser("readings", help="exclude a reading from billing, or include it again")
+    rsub = r.add_subparsers(dest="readings_cmd", metavar="ACTION", required=True)
+    for action, text in (
+        ("exclude", "take a reading out of billing (it is kept, flagged EXCLUDED)"),
+        ("include", "undo an exclusion"),
+    ):
+        p = rsub.add_parser(action, help=text)
+        p.add_argument("--meter", required=True, help="SOURCE:ID[:CHANNEL], e.g. mqtt:apt1:cw")
+        p.add_argument("--ts", required=True, type=_aware, help="the reading's time, ISO 8601")
+        p.add_argument("--reason", required=True, help="why (recorded with the exclusion)")
+        p.add_argument("--by", help="who (recorded); default: cli:<login user>")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_set, excluded=action == "exclude")
+    p = rsub.add_parser("exclusions", help="the record of exclusions, newest first")
+    p.add_argument("--meter", help="SOURCE:ID[:CHANNEL]")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_list)
+
+
+def _aware(text: str) -> datetime:
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    if ts.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a time zone, e.g. {text}+03:00")
+    return ts
+
+
+@asynccontextmanager
+async def _connection() -> AsyncIterator[Any]:
+    pool = await connect_pool(database_url(settings()), min_size=1, max_size=1)
+    try:
+        async with store_errors("connect"), pool.acquire() as conn:
+            yield conn
+    finally:
+        await pool.close()
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    actor = args.by or f"cli:{getpass.getuser()}"
+
+    async def run() -> Outcome:
+        async with _connection() as conn:
+            meter = await find_meter(conn, args.meter)
+            return await set_excluded(
+                conn, meter, args.ts, excluded=args.excluded, reason=args.reason, actor=actor
+            )
+
+    out = asyncio.run(run())
+    state = "excluded" if out.excluded else "included"
+    if args.json:
+        print(json.dumps({
+            "meter": out.meter.name, "ts": out.ts.isoformat(), "value": out.value,
+            "excluded": out.excluded, "changed": out.changed,
+        }))  # fmt: skip
+    elif out.changed:
+        print(f"{state}: {out.meter.name} at {out.ts.isoformat()} (value {out.value:g}),"
+              f" by {actor}: {args.reason.strip()}")  # fmt: skip
+    else:
+        print(f"already {state}: {out.meter.name} at {out.ts.isoformat()}; nothing recorded")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    async def run():  # type: ignore[no-untyped-def]
+        async with _connection() as conn:
+            meter_id = (await find_meter(conn, args.meter)).id if args.meter else None
+            return await list_exclusions(conn, meter_id=meter_id, limit=args.limit)
+
+    rows = asyncio.run(run())
+    for e in rows:
+        if args.json:
+            print(json.dumps({
+                "id": e.id, "meter": e.meter, "ts": e.ts.isoformat(), "value": e.value,
+                "action": e.action, "reason": e.reason, "by": e.actor, "at": e.at.isoformat(),
+            }, ensure_ascii=False))  # fmt: skip
+        else:
+            print(f"{e.at:%Y-%m-%d %H:%M} {e.action} {e.meter} {e.ts.isoformat()}"
+                  f" value {e.value:g} by {e.actor}: {e.reason}")  # fmt: skip
+    return 0

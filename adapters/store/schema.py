@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.store.askue_schema import ASKUE_SQL
 from adapters.store.auth_schema import AUTH_NOTIFY_SQL, AUTH_SQL
 from adapters.store.billing_schema import BILLING_SQL
+from adapters.store.exclusions_schema import EXCLUSIONS_SQL
 from adapters.store.health_schema import HEALTH_SQL
 from adapters.store.intake_schema import INTAKE_SQL
 from adapters.store.vee_schema import VEE_SQL
@@ -102,4 +103,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (6, "device_health", HEALTH_SQL),
     (7, "account_notify", AUTH_NOTIFY_SQL),
     (8, "intake_identity", INTAKE_SQL),
+    (9, "reading_exclusions", EXCLUSIONS_SQL),
 ]

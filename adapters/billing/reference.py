@@ -4,12 +4,13 @@ and normatives, parsed and checked as a whole before anything is written."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from core.billing import limits
 from core.channels import SERVICES, canonical_unit, normalize_channel, service_of
 from core.errors import BillingError, PayloadError
 
@@ -106,25 +107,20 @@ def _str(value: object, where: str, *, optional: bool = False) -> str | None:
     return value.strip()
 
 
-def _decimal(value: object, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        # floats are refused: "6.935" stays exact, 6.935 would not
-        raise _Bad(f"{where}: {value!r} is not a decimal string or an integer")
+def _checked(check: Callable[..., Any], value: object, where: str, *args: Any, **kw: Any) -> Any:
+    """A :mod:`core.billing.limits` validator whose error becomes this file's problem."""
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _Bad(f"{where}: {value!r} is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise _Bad(f"{where}: {value!r} is not a non-negative number")
-    return number
+        return check(value, where, *args, **kw)
+    except BillingError as exc:
+        raise _Bad(str(exc)) from None
 
 
-def _int(value: object, where: str, default: int) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Bad(f"{where}: {value!r} is not a non-negative integer")
-    return value
+#: the validator of each rate table's values
+_RATE_CHECKS: dict[str, Callable[[object, str], Decimal]] = {
+    "tariffs": limits.tariff,
+    "normatives": limits.normative,
+    "soi_normatives": limits.normative,
+}
 
 
 def _bool(value: object, where: str, default: bool) -> bool:
@@ -146,7 +142,9 @@ def parse_period(value: object, where: str) -> date:
     match = _PERIOD.match(value) if isinstance(value, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise BillingError(f"{where}: {value!r} is not a period YYYY-MM")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    day = date(int(match.group(1)), int(match.group(2)), 1)
+    limits.year(day, where, value)
+    return day
 
 
 def _object(value: object, where: str) -> Mapping[str, Any]:
@@ -164,9 +162,10 @@ def _list(value: object, where: str) -> Sequence[Any]:
 
 
 def _known_keys(item: Mapping[str, Any], known: set[str], where: str) -> None:
-    unknown = sorted(set(item) - known)
-    if unknown:
-        raise _Bad(f"{where}: unknown field(s) {', '.join(unknown)}")
+    try:
+        limits.known_keys(item, known, where)
+    except BillingError as exc:
+        raise _Bad(str(exc)) from None
 
 
 _HOUSE_KEYS = {"id", "address", "common_area", "soi_excess", "meters"}
@@ -206,11 +205,8 @@ def _meter(
             day = date.fromisoformat(str(installed))
         except ValueError:
             raise _Bad(f"{where}: installed {installed!r} is not a date YYYY-MM-DD") from None
-    digits = item.get("capacity_digits")
-    if digits is not None and (
-        isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 15
-    ):
-        raise _Bad(f"{where}: capacity_digits {digits!r} is not an integer 1..15")
+        _checked(limits.year, day, f"{where}: installed", installed)
+    digits = _checked(limits.capacity_digits, item.get("capacity_digits"), where)
     service = service_of(channel)
     unit = canonical_unit(channel)
     if unit == "kvarh":
@@ -220,9 +216,9 @@ def _meter(
 
 def _house(raw: object, where: str, source: str | None, out: ReferenceData) -> None:
     item = _object(raw, where)
-    _known_keys(item, _HOUSE_KEYS, where)
     hid = _str(item.get("id"), f"{where}: id")
     assert hid is not None
+    _known_keys(item, _HOUSE_KEYS, f"{where} (house {hid})")
     where = f"house {hid}"
     area = item.get("common_area")
     excess = item.get("soi_excess", "operator")
@@ -232,7 +228,9 @@ def _house(raw: object, where: str, source: str | None, out: ReferenceData) -> N
         House(
             id=hid,
             address=_str(item.get("address"), f"{where}: address", optional=True),
-            common_area=None if area is None else _decimal(area, f"{where}: common_area"),
+            common_area=None
+            if area is None
+            else _checked(limits.area, area, f"{where}: common_area", positive=False),
             soi_excess=str(excess),
         )
     )
@@ -242,19 +240,19 @@ def _house(raw: object, where: str, source: str | None, out: ReferenceData) -> N
 
 def _premise(raw: object, where: str, source: str | None, out: ReferenceData) -> None:
     item = _object(raw, where)
-    _known_keys(item, _PREMISE_KEYS, where)
     pid = _str(item.get("id"), f"{where}: id")
     assert pid is not None
+    _known_keys(item, _PREMISE_KEYS, f"{where} (premise {pid})")
     where = f"premise {pid}"
     house = _str(item.get("house"), f"{where}: house")
     assert house is not None
     if "area" not in item:
         raise _Bad(f"{where}: area missing")
-    area = _decimal(item["area"], f"{where}: area")
-    if area == 0:
-        raise _Bad(f"{where}: area is 0")
+    area = _checked(limits.area, item["area"], f"{where}: area")
     normatives = {
-        _service(k, f"{where}: normatives"): _decimal(v, f"{where}: normatives.{k}")
+        _service(k, f"{where}: normatives"): _checked(
+            limits.normative, v, f"{where}: normatives.{k}"
+        )
         for k, v in _object(item.get("normatives") or {}, f"{where}: normatives").items()
     }
     account = item.get("account")
@@ -265,8 +263,8 @@ def _premise(raw: object, where: str, source: str | None, out: ReferenceData) ->
             account=None if account is None else _str(str(account), f"{where}: account"),
             area=area,
             residential=_bool(item.get("residential"), f"{where}: residential", True),
-            residents=_int(item.get("residents"), f"{where}: residents", 0),
-            owners=_int(item.get("owners"), f"{where}: owners", 0),
+            residents=_checked(limits.count, item.get("residents"), f"{where}: residents", 0),
+            owners=_checked(limits.count, item.get("owners"), f"{where}: owners", 0),
             meter_possible=_bool(item.get("meter_possible"), f"{where}: meter_possible", True),
             normatives=normatives,
         )
@@ -292,7 +290,8 @@ def _rates(table: str, raw: object, out: ReferenceData, errors: _Errors) -> None
                 service = _service(key, where)
                 if table == "soi_normatives" and service not in SOI_SERVICES:
                     raise _Bad(f"{where}: no СОИ lines for {service}")
-                out.rates.append(Rate(table, service, since, _decimal(value, f"{where}.{key}")))
+                value = _checked(_RATE_CHECKS[table], value, f"{where}.{key}")
+                out.rates.append(Rate(table, service, since, value))
         except _Bad as exc:
             errors.add(str(exc))
 

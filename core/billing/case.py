@@ -6,14 +6,15 @@ Pure: takes the decoded JSON value, never a file; every error names what is wron
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from core.billing import limits
 from core.billing.engine import bill
 from core.billing.exact import format_fixed, scaled_round
 from core.billing.explain import explanations
@@ -44,27 +45,40 @@ def _period(value: object, where: str) -> int:
     match = _PERIOD.match(value) if isinstance(value, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise BillingError(f"{where}: {value!r} is not a period YYYY-MM")
+    limits.year(date(int(match.group(1)), int(match.group(2)), 1), where, value)
     return month_index(int(match.group(1)), int(match.group(2)))
 
 
-def _decimal(value: object, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise BillingError(f"{where}: {value!r} is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise BillingError(f"{where}: {value!r} is not a number") from None
-    if not number.is_finite():
-        raise BillingError(f"{where}: {value!r} is not a number")
-    return number
-
-
-def _int(value: object, where: str, default: int | None = None) -> int:
-    if value is None and default is not None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BillingError(f"{where}: {value!r} is not an integer")
-    return value
+_CASE_KEYS = (
+    "start_period",
+    "period",
+    "timezone",
+    "settings",
+    "tariffs",
+    "normatives",
+    "soi_normatives",
+    "houses",
+    "premises",
+)
+_SETTINGS_KEYS = (
+    "average_window_months",
+    "average_min_months",
+    "average_max_periods",
+    "increasing_coefficient",
+)
+_HOUSE_KEYS = ("id", "common_area", "soi_excess", "meters")
+_PREMISE_KEYS = (
+    "id",
+    "house",
+    "area",
+    "residential",
+    "residents",
+    "owners",
+    "meter_possible",
+    "normatives",
+    "meters",
+)
+_METER_KEYS = ("id", "service", "installed", "capacity_digits", "readings")
 
 
 def _bool(value: object, where: str, default: bool) -> bool:
@@ -97,10 +111,10 @@ def _list(value: object, where: str) -> Sequence[Any]:
     return value
 
 
-def _by_service(value: object, where: str) -> dict[int, Decimal]:
-    return {
-        _service(k, where): _decimal(v, f"{where}.{k}") for k, v in _object(value, where).items()
-    }
+def _by_service(
+    value: object, where: str, check: Callable[[object, str], Decimal]
+) -> dict[int, Decimal]:
+    return {_service(k, where): check(v, f"{where}.{k}") for k, v in _object(value, where).items()}
 
 
 def _instant(value: object, tz: ZoneInfo, where: str) -> tuple[int, int]:
@@ -110,14 +124,16 @@ def _instant(value: object, tz: ZoneInfo, where: str) -> tuple[int, int]:
     try:
         if len(value.strip()) == 10:
             d = date.fromisoformat(value.strip())
+            limits.year(d, where, value)
             moment = datetime(d.year, d.month, d.day, tzinfo=tz)
         else:
             moment = datetime.fromisoformat(value.strip())
+            limits.year(moment, where, value)
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=tz)
-    except ValueError:
+        local = moment.astimezone(tz)
+    except (ValueError, OverflowError):
         raise BillingError(f"{where}: {value!r} is not an ISO 8601 timestamp") from None
-    local = moment.astimezone(tz)
     return (moment - _EPOCH) // timedelta(microseconds=1), month_index(local.year, local.month)
 
 
@@ -147,6 +163,7 @@ class _MeterTable:
         meter = _object(raw, where)
         mid = str(meter.get("id", f"#{len(self.ids)}"))
         where = f"{where} (meter {mid})"
+        limits.known_keys(meter, _METER_KEYS, where)
         service = _service(meter.get("service"), f"{where}: service")
         installed = meter.get("installed")
         month = (
@@ -158,9 +175,8 @@ class _MeterTable:
         self.owner.append(owner)
         self.service.append(service)
         self.installed.append(month)
-        self.digits.append(-1 if digits is None else _int(digits, f"{where}: capacity_digits"))
-        if not -1 <= self.digits[-1] <= 15:
-            raise BillingError(f"{where}: capacity_digits {digits!r} out of range 1..15")
+        capacity = limits.capacity_digits(digits, where)
+        self.digits.append(-1 if capacity is None else capacity)
         for n, reading in enumerate(_list(meter.get("readings"), f"{where}: readings"), 1):
             at = f"meter {mid}: reading {n}"
             if not isinstance(reading, list) or len(reading) != 2:
@@ -169,7 +185,7 @@ class _MeterTable:
             self.r_meter.append(index)
             self.r_instant.append(instant)
             self.r_month.append(month)
-            self.r_value.append(_decimal(reading[1], f"{at}: value"))
+            self.r_value.append(limits.reading(reading[1], f"{at}: value", capacity))
             self.r_where.append(f"{at} ({reading[0]}, {reading[1]})")
 
     def meters(self) -> Meters:
@@ -199,6 +215,7 @@ class _MeterTable:
 def parse_case(doc: object) -> tuple[BillingInput, dict[int, str]]:
     """A decoded case document as a :class:`BillingInput`, with each tariff's text."""
     case = _object(doc, "case")
+    limits.known_keys(case, _CASE_KEYS, "case")
     last = _period(case.get("period"), "period")
     first = _period(case.get("start_period"), "start_period") if "start_period" in case else last
     if last < first:
@@ -210,31 +227,35 @@ def parse_case(doc: object) -> tuple[BillingInput, dict[int, str]]:
     except (ZoneInfoNotFoundError, ValueError):
         raise BillingError(f"timezone: unknown time zone {case.get('timezone')!r}") from None
     raw = _object(case.get("settings"), "settings")
+    limits.known_keys(raw, _SETTINGS_KEYS, "settings")
     defaults = BillingSettings()
     settings = BillingSettings(
-        average_window_months=_int(
+        average_window_months=limits.setting_months(
             raw.get("average_window_months"),
             "settings.average_window_months",
             defaults.average_window_months,
+            1,
         ),
-        average_min_months=_int(
+        average_min_months=limits.setting_months(
             raw.get("average_min_months"),
             "settings.average_min_months",
             defaults.average_min_months,
+            0,
         ),
-        average_max_periods=_int(
+        average_max_periods=limits.setting_months(
             raw.get("average_max_periods"),
             "settings.average_max_periods",
             defaults.average_max_periods,
+            0,
         ),
-        increasing_coefficient=_decimal(
+        increasing_coefficient=limits.coefficient(
             raw.get("increasing_coefficient", str(defaults.increasing_coefficient)),
             "settings.increasing_coefficient",
         ),
     )
-    tariffs = _by_service(case.get("tariffs"), "tariffs")
-    normatives = _by_service(case.get("normatives"), "normatives")
-    soi = _by_service(case.get("soi_normatives"), "soi_normatives")
+    tariffs = _by_service(case.get("tariffs"), "tariffs", limits.tariff)
+    normatives = _by_service(case.get("normatives"), "normatives", limits.normative)
+    soi = _by_service(case.get("soi_normatives"), "soi_normatives", limits.normative)
     for s in soi:
         if s not in SOI_SERVICES:
             raise BillingError(f"soi_normatives: no СОИ lines for {SERVICES[s]}")
@@ -249,10 +270,15 @@ def parse_case(doc: object) -> tuple[BillingInput, dict[int, str]]:
         hid = house.get("id")
         if not isinstance(hid, str) or hid in house_ids:
             raise BillingError(f"houses[{n}]: id {hid!r} missing or repeated")
+        limits.known_keys(house, _HOUSE_KEYS, f"house {hid}")
         house_ids.append(hid)
         area = house.get("common_area")
         common_given.append(area is not None)
-        common.append(Decimal(0) if area is None else _decimal(area, f"house {hid}: common_area"))
+        common.append(
+            Decimal(0)
+            if area is None
+            else limits.area(area, f"house {hid}: common_area", positive=False)
+        )
         excess = house.get("soi_excess", "operator")
         if excess not in ("operator", "distribute"):
             raise BillingError(f"house {hid}: soi_excess {excess!r} is not operator or distribute")
@@ -275,18 +301,21 @@ def parse_case(doc: object) -> tuple[BillingInput, dict[int, str]]:
         if not isinstance(pid, str) or pid in premise_ids:
             raise BillingError(f"premises[{n}]: id {pid!r} missing or repeated")
         where = f"premise {pid}"
+        limits.known_keys(premise, _PREMISE_KEYS, where)
         if premise.get("house") not in house_ids:
             raise BillingError(f"{where}: unknown house {premise.get('house')!r}")
         premise_ids.append(pid)
         house_of.append(house_ids.index(str(premise["house"])))
         if "area" not in premise:
             raise BillingError(f"{where}: area missing")
-        areas.append(_decimal(premise["area"], f"{where}: area"))
+        areas.append(limits.area(premise["area"], f"{where}: area"))
         residential.append(_bool(premise.get("residential"), f"{where}: residential", True))
-        residents.append(_int(premise.get("residents"), f"{where}: residents", 0))
-        owners.append(_int(premise.get("owners"), f"{where}: owners", 0))
+        residents.append(limits.count(premise.get("residents"), f"{where}: residents", 0))
+        owners.append(limits.count(premise.get("owners"), f"{where}: owners", 0))
         possible.append(_bool(premise.get("meter_possible"), f"{where}: meter_possible", True))
-        overrides.append(_by_service(premise.get("normatives"), f"{where}: normatives"))
+        overrides.append(
+            _by_service(premise.get("normatives"), f"{where}: normatives", limits.normative)
+        )
         for raw_meter in _list(premise.get("meters"), f"{where}: meters"):
             meters.add(raw_meter, n, where, tz)
 

@@ -11,15 +11,16 @@ where the newer file holds the value (counted as superseded). The adapter
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from adapters.askue.errors import AskueError
 from adapters.askue.importer import FileReport, located, parse_file, to_columns
 from adapters.askue.reader import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
-from adapters.askue.readings import SOURCE
+from adapters.askue.readings import CHANNEL_OBIS, SOURCE
 from adapters.store.files import FileRecord, files_of_day, new_file_id, record_file
-from adapters.store.writer import WriteMode
+from adapters.store.writer import QuarantineRow, WriteMode
 from ingest.intake import Intake
 
 
@@ -71,9 +72,13 @@ class AskueImporter:
             mode = "supersede"
         elif newest is not None and header.number < newest:
             mode = "older"
+        # Values the parser could not read go to the quarantine beside the validator's, each
+        # with its reason and where it was (the report lists them too).
+        parse_errors = [_quarantine_row(path.name, e) for e in parsed.errors]
         result = await self.intake.ingest(
-            to_columns(parsed), source=SOURCE, mode=mode, correction_ref=file_id
-        )
+            to_columns(parsed), source=SOURCE, mode=mode, correction_ref=file_id,
+            annotate=lambda v: v.quarantine.extend(parse_errors),
+        )  # fmt: skip
         report.accepted = result.stored
         report.duplicates = result.duplicates
         report.superseded = result.superseded
@@ -91,3 +96,16 @@ class AskueImporter:
     async def import_files(self, paths: Iterable[Path]) -> list[FileReport]:
         """Imports each file; a bad file is reported and the next one is imported."""
         return [await self.import_file(Path(p)) for p in paths]
+
+
+def _quarantine_row(file: str, error: AskueError) -> QuarantineRow:
+    where = located(error)
+    channel = CHANNEL_OBIS.get(error.channel or "")
+    return QuarantineRow(
+        SOURCE,
+        error.reason,
+        f"{file}: {error.detail}",
+        error.point,
+        channel,
+        json.dumps({"file": file, **where}, ensure_ascii=False).encode(),
+    )

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 HEAD_BYTES = 64 * 1024
 HEAD_ROWS = 40
+HEAD_MAX_WORKBOOK = 50 * 1024 * 1024
+"""A workbook larger than this is not opened to find its mapping (the import limit too)."""
 REGISTER_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
 
 FileKind = Literal["askue", "csv", "xlsx"]
@@ -43,6 +45,11 @@ def _head_rows(path: Path, kind: FileKind, mapping: Mapping, cache: dict[object,
         key: object = ("xlsx", mapping.sheet)
         if key not in cache:
             rows = []
+            size = path.stat().st_size
+            if size > HEAD_MAX_WORKBOOK:
+                raise RegisterFileError(
+                    path.name, f"{size} bytes, larger than the limit of {HEAD_MAX_WORKBOOK}"
+                )
             # from bytes: openpyxl refuses a path whose name does not end in .xlsx
             for number, cells in xlsxfile.read_rows(
                 io.BytesIO(path.read_bytes()), sheet=mapping.sheet, skip_rows=0, file=path.name

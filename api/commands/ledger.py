@@ -1,23 +1,84 @@
-"""Ledger commands: ``uchet ledger-case CASE.json`` (spec/ledger-case.md, JSON to stdout)."""
+"""Ledger commands: ``uchet ledger-case CASE.json`` (spec/ledger-case.md, JSON to stdout),
+``uchet ledger --month YYYY-MM`` (the same over the store), ``uchet payments ...`` (bank
+registers, one payment, unknown accounts) and ``uchet key-rate ...`` (reference rates)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
+import uuid
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
+from adapters.payments.mapping import load_mapping
+from adapters.payments.register import PaymentRow
+from adapters.store.db import store_errors
+from adapters.store.ledger import (
+    add_key_rate,
+    assign_payment,
+    load_accounts,
+    record_payments,
+    stored_key_rates,
+    unassigned,
+)
+from api.runtime import database_url, settings
 from core.ledger import LedgerError, ledger_case
+from core.ledger.case import settle_statements
+from core.ledger.dates import day_name, last_day, parse_day, parse_period
+from core.ledger.key_rates import merged
+from core.ledger.model import CHARGES, PENALTY, LedgerSettings
+from core.ledger.money import format_rate, parse_money, parse_rate
+from ingest.payments import FileReport, import_register
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds ``ledger-case``."""
+    """Adds ``ledger-case``, ``ledger``, ``payments`` and ``key-rate``."""
     parser = sub.add_parser(
         "ledger-case", help="settle a self-contained JSON ledger case (payments, penalties)"
     )
     parser.add_argument("case", type=Path, help="ledger case JSON file")
     parser.set_defaults(func=run_ledger_case)
+
+    parser = sub.add_parser("ledger", help="the month's statements of every account (JSON)")
+    parser.add_argument("--month", required=True, help="YYYY-MM; settled as of its last day")
+    parser.add_argument("--account", action="append", help="only these accounts")
+    parser.set_defaults(func=run_ledger)
+
+    payments = sub.add_parser("payments", help="bank payment registers and single payments")
+    what = payments.add_subparsers(dest="payments_what", metavar="WHAT", required=True)
+    p = what.add_parser("import", help="import bank payment registers (CSV/TXT)")
+    p.add_argument("files", type=Path, nargs="+")
+    p.add_argument("--mapping", default="sberbank", help="sberbank (default), csv, or a file")
+    p.set_defaults(func=run_import)
+    p = what.add_parser("add", help="record one payment")
+    p.add_argument("--account", required=True)
+    p.add_argument("--date", required=True, help="YYYY-MM-DD")
+    p.add_argument("--amount", required=True, help="rubles with two decimals, 1234.50")
+    p.add_argument("--period", help="the month the payer named, YYYY-MM")
+    p.add_argument("--to", choices=(CHARGES, PENALTY), default=CHARGES)
+    p.add_argument("--id", help="payment id (default: a new manual:… id)")
+    p.set_defaults(func=run_add)
+    p = what.add_parser("unassigned", help="payments for unknown accounts")
+    p.set_defaults(func=run_unassigned)
+    p = what.add_parser("assign", help="assign an unassigned payment to an account")
+    p.add_argument("payment")
+    p.add_argument("account")
+    p.set_defaults(func=run_assign)
+
+    rates = sub.add_parser("key-rate", help="Bank of Russia key rates (reference data)")
+    what = rates.add_subparsers(dest="key_rate_what", metavar="WHAT", required=True)
+    p = what.add_parser("add", help="add a key-rate decision: the day it is in force from")
+    p.add_argument("date", help="YYYY-MM-DD")
+    p.add_argument("percent", help="e.g. 16.50")
+    p.set_defaults(func=run_key_rate_add)
+    p = what.add_parser("list", help="the shipped and added key rates in force")
+    p.set_defaults(func=run_key_rate_list)
 
 
 def read_json(path: Path) -> Any:
@@ -33,12 +94,179 @@ def read_json(path: Path) -> Any:
         raise LedgerError(f"{path}: line {exc.lineno}: not JSON ({exc.msg})") from exc
 
 
+def _print_json(out: object) -> None:
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+
+
 def run_ledger_case(args: argparse.Namespace) -> int:
     path: Path = args.case
     try:
         out = ledger_case(read_json(path))
     except LedgerError as exc:
         raise LedgerError(f"{path}: {exc}") from exc
-    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
-    sys.stdout.write("\n")
+    _print_json(out)
+    return 0
+
+
+async def _connect() -> asyncpg.Connection:
+    async with store_errors("connect"):
+        return await asyncpg.connect(database_url(settings()))
+
+
+async def ledger_month(
+    conn: asyncpg.Connection, month: int, accounts: list[str] | None = None
+) -> dict[str, Any]:
+    """The statements of ``month`` (as of its last day) for the store's accounts."""
+    as_of = last_day(month)
+    rates = merged(await stored_key_rates(conn))
+    out = []
+    for account in await load_accounts(conn, date.fromordinal(as_of)):
+        if accounts is None or account.id in accounts:
+            out.append(settle_statements(account, [month], as_of, rates, LedgerSettings()))
+    return {"accounts": out}
+
+
+def run_ledger(args: argparse.Namespace) -> int:
+    month = parse_period(args.month, "--month")
+
+    async def go() -> dict[str, Any]:
+        conn = await _connect()
+        try:
+            return await ledger_month(conn, month, args.account)
+        finally:
+            await conn.close()
+
+    _print_json(asyncio.run(go()))
+    return 0
+
+
+def _print_report(r: FileReport) -> None:
+    if r.error:
+        print(f"{r.file}: error: {r.error}")
+        return
+    w = r.write
+    print(
+        f"{r.file}: {r.rows} payments read: {len(w.recorded)} recorded, "
+        f"{len(w.duplicates)} already recorded, {len(w.unassigned)} for unknown accounts "
+        f"(kept apart), {len(w.conflicts)} conflicting, {len(r.rejected)} rows rejected"
+    )
+    for e in r.rejected:
+        print(f"  {r.file}: line {e.line}: {e.reason}: {e.detail}")
+    for pid in w.conflicts:
+        print(f"  {r.file}: payment {pid}: already recorded with other data; not changed")
+    for warning in r.warnings:
+        print(f"  {r.file}: warning: {warning}")
+
+
+def run_import(args: argparse.Namespace) -> int:
+    mapping = load_mapping(args.mapping, settings().home)
+
+    async def go() -> list[FileReport]:
+        conn = await _connect()
+        try:
+            return [await import_register(conn, path, mapping) for path in args.files]
+        finally:
+            await conn.close()
+
+    reports = asyncio.run(go())
+    for r in reports:
+        _print_report(r)
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def run_add(args: argparse.Namespace) -> int:
+    amount = parse_money(args.amount, "--amount")
+    if amount <= 0:
+        raise LedgerError(f"--amount {args.amount} is not above zero")
+    period = None
+    if args.period:
+        index = parse_period(args.period, "--period")
+        period = date(index // 12, index % 12 + 1, 1)
+    row = PaymentRow(
+        id=args.id or f"manual:{uuid.uuid4().hex}",
+        account=args.account,
+        day=date.fromordinal(parse_day(args.date, "--date")),
+        amount=amount,
+        period=period,
+        to=args.to,
+        line=0,
+    )
+
+    async def go() -> None:
+        conn = await _connect()
+        try:
+            w = await record_payments(conn, [row], "manual")
+        finally:
+            await conn.close()
+        if w.recorded:
+            print(f"payment {row.id} recorded for account {row.account}")
+        elif w.unassigned:
+            print(f"payment {row.id}: account {row.account} is unknown; kept apart to assign")
+        elif w.duplicates:
+            print(f"payment {row.id} was already recorded")
+        else:
+            raise LedgerError(f"payment {row.id}: already recorded with other data")
+
+    asyncio.run(go())
+    return 0
+
+
+def run_unassigned(args: argparse.Namespace) -> int:
+    async def go() -> None:
+        conn = await _connect()
+        try:
+            for r in await unassigned(conn):
+                print(
+                    f"{r['id']}\t{r['account']}\t{r['day']}\t{r['amount']}\t"
+                    f"{r['source']}:{r['line']}"
+                )
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+    return 0
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    async def go() -> str:
+        conn = await _connect()
+        try:
+            return await assign_payment(conn, args.payment, args.account)
+        finally:
+            await conn.close()
+
+    key = asyncio.run(go())
+    print(f"payment {args.payment} assigned to account {key}")
+    return 0
+
+
+def run_key_rate_add(args: argparse.Namespace) -> int:
+    day = parse_day(args.date, "date")
+    bp = parse_rate(args.percent, "percent")
+
+    async def go() -> None:
+        conn = await _connect()
+        try:
+            await add_key_rate(conn, date.fromordinal(day), Decimal(bp).scaleb(-2))
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+    print(f"key rate {format_rate(bp)} % in force from {day_name(day)}")
+    return 0
+
+
+def run_key_rate_list(args: argparse.Namespace) -> int:
+    async def go() -> list[tuple[int, int]]:
+        conn = await _connect()
+        try:
+            return await stored_key_rates(conn)
+        finally:
+            await conn.close()
+
+    stored = dict(asyncio.run(go()))
+    rates = merged(list(stored.items()))
+    for day, bp in zip(rates.days, rates.rates_bp, strict=True):
+        print(f"{day_name(day)}\t{format_rate(bp)}\t{'added' if day in stored else 'shipped'}")
     return 0

@@ -1,0 +1,1 @@
+"""Bank payment registers (реестры платежей): column mappings and a reader of CSV/TXT files."""

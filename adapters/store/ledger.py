@@ -1,0 +1,236 @@
+"""All SQL of the ledger: payments (idempotent on their id), unassigned payments, rejected
+register rows, opening debts, key rates, and the month's ledger input read from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import asyncpg
+
+from adapters.payments.register import PaymentRow, RowError
+from adapters.store.db import store_errors
+from core.ledger import LedgerError
+from core.ledger.dates import month_index
+from core.ledger.model import Account, Payment
+
+# a payment's account is known when a premise has it as its account (or, having none, as id)
+_KNOWN = """
+SELECT a, coalesce(p.account, p.id) AS key
+FROM unnest($1::text[]) AS a
+JOIN premises p ON p.account = a OR (p.account IS NULL AND p.id = a)
+"""
+_INSERT = """
+INSERT INTO {table} (id, account, day, amount, period, target, source, line)
+SELECT i, a, d, k * 0.01, p, g, s, l
+FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[], $5::date[], $6::text[], $7::text[],
+            $8::integer[]) AS t(i, a, d, k, p, g, s, l)
+ON CONFLICT (id) DO NOTHING RETURNING id
+"""
+
+
+def _money(kopecks: int) -> Decimal:
+    return Decimal(kopecks).scaleb(-2)
+
+
+@dataclass(slots=True)
+class PaymentWrite:
+    """What happened to each row: recorded, already there (same), conflicting, unassigned."""
+
+    recorded: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # the same id with other data
+    unassigned: list[str] = field(default_factory=list)  # unknown account, kept apart
+
+
+def _columns(rows: Sequence[PaymentRow], accounts: Sequence[str], source: str) -> list[object]:
+    return [
+        [r.id for r in rows],
+        list(accounts),
+        [r.day for r in rows],
+        [r.amount for r in rows],
+        [r.period for r in rows],
+        [r.to for r in rows],
+        [source] * len(rows),
+        [r.line for r in rows],
+    ]
+
+
+def _same(row: PaymentRow, rec: asyncpg.Record) -> bool:
+    return (rec["day"], rec["amount"], rec["period"], rec["target"]) == (
+        row.day,
+        _money(row.amount),
+        row.period,
+        row.to,
+    )
+
+
+async def record_payments(
+    conn: asyncpg.Connection, rows: Sequence[PaymentRow], source: str
+) -> PaymentWrite:
+    """Records the rows in one transaction; idempotent on the payment id."""
+    out = PaymentWrite()
+    firsts: dict[str, PaymentRow] = {}
+    for r in rows:  # a repeated id within the rows: the later ones are duplicates/conflicts
+        firsts.setdefault(r.id, r)
+    unique = list(firsts.values())
+    async with store_errors("record payments"), conn.transaction():
+        known = dict(await conn.fetch(_KNOWN, sorted({r.account for r in unique})))
+        mine = [r for r in unique if r.account in known]
+        other = [r for r in unique if r.account not in known]
+        sql = _INSERT.format(table="payments")
+        new = {
+            rec["id"]
+            for rec in await conn.fetch(
+                sql, *_columns(mine, [known[r.account] for r in mine], source)
+            )
+        }
+        assigned = {
+            rec["id"]: rec
+            for rec in await conn.fetch(
+                "SELECT * FROM payments WHERE id = ANY($1::text[])", [r.id for r in other]
+            )
+        }
+        spare = [r for r in other if r.id not in assigned]
+        sql = _INSERT.format(table="unassigned_payments")
+        apart = {
+            rec["id"]
+            for rec in await conn.fetch(sql, *_columns(spare, [r.account for r in spare], source))
+        }
+        old = {
+            rec["id"]: rec
+            for table in ("payments", "unassigned_payments")
+            for rec in await conn.fetch(
+                f"SELECT * FROM {table} WHERE id = ANY($1::text[])",
+                [r.id for r in rows if r.id not in new and r.id not in apart],
+            )
+        }
+    seen: set[str] = set()
+    for r in rows:
+        if r.id in seen or (r.id not in new and r.id not in apart):
+            same = r.id in old and _same(r, old[r.id])
+            (out.duplicates if same else out.conflicts).append(r.id)
+        elif r.id in new:
+            out.recorded.append(r.id)
+        else:
+            out.unassigned.append(r.id)
+        seen.add(r.id)
+    return out
+
+
+async def record_rejects(conn: asyncpg.Connection, source: str, errors: Sequence[RowError]) -> int:
+    """Keeps the rejected rows (once per file, line and text); returns how many were new."""
+    async with store_errors("record rejected payment rows"):
+        rows = await conn.fetch(
+            "INSERT INTO payment_rejects (source, line, reason, detail, raw)"
+            " SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[])"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            source,
+            [e.line for e in errors],
+            [e.reason for e in errors],
+            [e.detail for e in errors],
+            [e.raw for e in errors],
+        )
+    return len(rows)
+
+
+async def assign_payment(conn: asyncpg.Connection, payment_id: str, account: str) -> str:
+    """Moves an unassigned payment to a known account; returns the ledger's account key."""
+    async with store_errors("assign payment"), conn.transaction():
+        key = await conn.fetchval(
+            "SELECT coalesce(account, id) FROM premises"
+            " WHERE account = $1 OR (account IS NULL AND id = $1)",
+            account,
+        )
+        if key is None:
+            raise LedgerError(f"account {account}: no premise has this account")
+        moved = await conn.fetchval(
+            "WITH m AS (DELETE FROM unassigned_payments WHERE id = $1 RETURNING *)"
+            " INSERT INTO payments (id, account, day, amount, period, target, source, line)"
+            " SELECT id, $2, day, amount, period, target, source, line FROM m RETURNING id",
+            payment_id,
+            key,
+        )
+        if moved is None:
+            raise LedgerError(f"payment {payment_id}: not among the unassigned payments")
+    return str(key)
+
+
+async def unassigned(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    async with store_errors("list unassigned payments"):
+        return list(await conn.fetch("SELECT * FROM unassigned_payments ORDER BY day, id"))
+
+
+async def add_key_rate(conn: asyncpg.Connection, valid_from: date, percent: Decimal) -> None:
+    async with store_errors("add key rate"):
+        await conn.execute(
+            "INSERT INTO key_rates (valid_from, percent) VALUES ($1, $2)"
+            " ON CONFLICT (valid_from) DO UPDATE SET percent = excluded.percent, added_at = now()",
+            valid_from,
+            percent,
+        )
+
+
+async def stored_key_rates(conn: asyncpg.Connection) -> list[tuple[int, int]]:
+    """(day ordinal, basis points) of the rates operators added."""
+    async with store_errors("read key rates"):
+        rows = await conn.fetch("SELECT valid_from, percent FROM key_rates ORDER BY valid_from")
+    return [(r["valid_from"].toordinal(), int(r["percent"] * 100)) for r in rows]
+
+
+async def set_opening_debt(
+    conn: asyncpg.Connection, account: str, period: date, amount: Decimal
+) -> None:
+    async with store_errors("set opening debt"):
+        await conn.execute(
+            "INSERT INTO opening_debts (account, period, amount) VALUES ($1, $2, $3)"
+            " ON CONFLICT (account, period) DO UPDATE SET amount = excluded.amount",
+            account,
+            period,
+            amount,
+        )
+
+
+_CHARGES = """
+SELECT coalesce(p.account, p.id) AS account, a.period, sum(a.amount) * 100 AS kopecks
+FROM accruals a JOIN premises p ON p.id = a.premise_id
+WHERE a.period <= $1
+GROUP BY 1, 2
+UNION ALL
+SELECT account, period, amount * 100 FROM opening_debts WHERE period <= $1
+"""
+
+
+async def load_accounts(conn: asyncpg.Connection, until: date) -> list[Account]:
+    """Every account with a charge, opening debt or payment by ``until``, ordered by id."""
+    charges: dict[str, dict[int, int]] = {}
+    payments: dict[str, list[Payment]] = {}
+    async with store_errors("read the ledger"):
+        for r in await conn.fetch(_CHARGES, until):
+            period = month_index(r["period"].year, r["period"].month)
+            book = charges.setdefault(r["account"], {})
+            if period in book:
+                raise LedgerError(
+                    f"account {r['account']}: period {r['period']:%Y-%m} has both accruals "
+                    "and an opening debt"
+                )
+            book[period] = int(r["kopecks"])
+        for r in await conn.fetch(
+            "SELECT id, account, day, amount * 100 AS kopecks, period, target FROM payments"
+            " WHERE day <= $1 ORDER BY account, day, id",
+            until,
+        ):
+            p = r["period"]
+            payments.setdefault(r["account"], []).append(
+                Payment(
+                    id=r["id"],
+                    day=r["day"].toordinal(),
+                    amount=int(r["kopecks"]),
+                    period=None if p is None else month_index(p.year, p.month),
+                    to=r["target"],
+                )
+            )
+    ids = sorted(set(charges) | set(payments))
+    return [Account(a, charges.get(a, {}), tuple(payments.get(a, ()))) for a in ids]

@@ -8,6 +8,7 @@ from adapters.store.billing_schema import BILLING_SQL
 from adapters.store.exclusions_schema import EXCLUSIONS_SQL
 from adapters.store.health_schema import HEALTH_SQL
 from adapters.store.intake_schema import INTAKE_SQL
+from adapters.store.ledger_schema import LEDGER_SQL
 from adapters.store.vee_schema import VEE_SQL
 
 _READINGS_COLUMNS = """
@@ -104,4 +105,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "account_notify", AUTH_NOTIFY_SQL),
     (8, "intake_identity", INTAKE_SQL),
     (9, "reading_exclusions", EXCLUSIONS_SQL),
+    (11, "ledger", LEDGER_SQL),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.store.askue_schema import ASKUE_SQL
 from adapters.store.auth_schema import AUTH_NOTIFY_SQL, AUTH_SQL
+from adapters.store.billing_exact_schema import BILLING_EXACT_SQL
 from adapters.store.billing_schema import BILLING_SQL
 from adapters.store.exclusions_schema import EXCLUSIONS_SQL
 from adapters.store.health_schema import HEALTH_SQL
@@ -105,5 +106,6 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "account_notify", AUTH_NOTIFY_SQL),
     (8, "intake_identity", INTAKE_SQL),
     (9, "reading_exclusions", EXCLUSIONS_SQL),
+    (10, "billing_exact_estimates", BILLING_EXACT_SQL),
     (11, "ledger", LEDGER_SQL),
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.services import Mosquitto, create_database, drop_database
+from tests.timescale.service import Service, Unavailable, reset
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 """``shared/`` beside the repository (the project's specs); absent in a bare clone."""
@@ -34,3 +36,28 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def timescale_service() -> Iterator[str]:
+    """DSN of the session's TimescaleDB: UCHET_TEST_TIMESCALE_URL, else PGlite with TimescaleDB
+    behind tools/pgwire (started once; skips, saying why, when it cannot start)."""
+    given = os.environ.get("UCHET_TEST_TIMESCALE_URL")
+    if given:
+        yield given
+        return
+    try:
+        service = Service()
+    except Unavailable as exc:
+        pytest.skip(f"no TimescaleDB test service: {exc}")
+    try:
+        yield service.url
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+async def timescale_url(timescale_service: str) -> AsyncIterator[str]:
+    """The TimescaleDB test database, emptied (one database, shared by the session)."""
+    await reset(timescale_service)
+    yield timescale_service

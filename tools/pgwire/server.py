@@ -106,12 +106,13 @@ class Session:
     async def acquire(self, client: Client) -> None:
         if self.owner is client:
             return
+        wait = client.wait if client.wait is not None else self.wait
         try:
-            await asyncio.wait_for(self.lock.acquire(), self.wait)
+            await asyncio.wait_for(self.lock.acquire(), wait)
         except TimeoutError:
             holder = self.owner.id if self.owner else "?"
             raise Refused(
-                f"pgwire: the single PGlite session stayed busy for {self.wait:.0f} s "
+                f"pgwire: the single PGlite session stayed busy for {wait:g} s "
                 f"(connection {holder} holds it in a transaction)"
             ) from None
         self.owner = client
@@ -147,6 +148,7 @@ class Client:
         self.status = b"I"
         self.batch: list[bytes] = []
         self.reset_after = False
+        self.wait: float | None = None
 
     def send(self, data: bytes) -> None:
         if not self.writer.is_closing():
@@ -167,6 +169,10 @@ class Client:
                 continue
             if code != pg.PROTOCOL_3:  # a cancel request or an unknown protocol
                 return False
+            pairs = body[4:].split(b"\0")
+            params = dict(zip(pairs[0::2], pairs[1::2], strict=False))
+            if b"pgwire.wait" in params:  # a client may ask to wait less (or more)
+                self.wait = float(params[b"pgwire.wait"])
             self.send(pg.message(b"R", struct.pack(">I", 0)))
             for name, value in {**self.session.params, "client_encoding": "UTF8"}.items():
                 self.send(pg.parameter_status(name, value))
@@ -267,7 +273,14 @@ class Client:
     async def flush(self) -> None:
         data = b"".join(self.batch)
         self.batch.clear()
-        saw_ready = self.answer(await self.engine.raw(data))
+        # asyncpg prepares with Parse/Describe/Flush and no Sync, which leaves PostgreSQL in an
+        # implicit transaction; outside a transaction block a Sync is added (its answer not
+        # passed on) so that the session is free for the others in between.
+        outside = data[-5:] == pg.message(b"H") and self.status == b"I"
+        out = await self.engine.raw(data + pg.message(b"S") if outside else data)
+        if outside and out[-6:-1] == pg.message(b"Z", b"I")[:5]:
+            out = out[:-6]
+        saw_ready = self.answer(out) or outside
         stale = self.names.stale()
         if stale:
             closes = b"".join(pg.message(b"C", b"S" + n.encode() + b"\0") for n in stale)

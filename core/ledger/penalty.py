@@ -27,10 +27,14 @@ def _overlap(lo: int, hi: int, a: int, b: int) -> int:
 
 
 def _days(lo: int, hi: int, settings: LedgerSettings) -> int:
-    """Days of [lo, hi] outside every moratorium [from, to)."""
+    """Days of [lo, hi] outside every moratorium [from, to) (overlapping ones count once)."""
     n = max(0, hi - lo + 1)
-    for m_from, m_to in settings.moratoria:
-        n -= _overlap(lo, hi, m_from, m_to - 1)
+    end = lo  # days before ``end`` are already taken off
+    for m_from, m_to in sorted(settings.moratoria):
+        start = max(m_from, end)
+        if start < m_to:
+            n -= _overlap(lo, hi, start, m_to - 1)
+            end = m_to
     return n
 
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from adapters.store import ReadingStore
-from adapters.vee_store import run_vee
 from core.errors import UchetError
+from ingest.vee import run_vee
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ async def vee_schedule(
             return
         for period in due_periods(datetime.now(UTC), timezone):
             try:
-                async with store.pool.acquire() as conn:
-                    report = await run_vee(conn, period, timezone=timezone)
+                report = await run_vee(store, period, timezone=timezone)
             except (UchetError, OSError) as exc:
                 log.warning("scheduled VEE of %s failed: %s", period, exc)
                 continue

@@ -29,7 +29,6 @@ from adapters.modbus.devices import devices_from_dict
 from adapters.modbus.poller import Poller
 from adapters.mqtt import BrokerAddress
 from adapters.store import ReadingStore
-from adapters.vee_store import run_vee
 from api.app import create_app
 from api.runtime import migrate_url
 from api.security import hash_password
@@ -43,6 +42,7 @@ from ingest.askue_import import AskueImporter
 from ingest.gateway import Gateway
 from ingest.intake import Intake
 from ingest.pipeline import Pipeline
+from ingest.vee import run_vee
 from simulators.city import askue_files
 from simulators.city.consumption import Truth, generate
 from simulators.city.delivery import (
@@ -418,7 +418,7 @@ async def _replay_months(
                     await _run_api(rplan, client, tokens, meter_ids, paths["api"])
                 with timer("vee"):
                     vr = await run_vee(
-                        conn, name, timezone=spec.timezone, settings=vee_settings(month)
+                        store, name, timezone=spec.timezone, settings=vee_settings(month)
                     )
                 vees.append({"period": name, "anomalies": dict(sorted(vr.anomalies.items()))})
                 with timer("billing"):

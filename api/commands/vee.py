@@ -7,12 +7,12 @@ import asyncio
 import json
 from dataclasses import asdict
 
-import asyncpg
-
-from adapters.store.db import store_errors
-from adapters.vee_store import list_anomalies, parse_period, run_vee
+from adapters.store import ReadingStore
+from adapters.store.vee import list_anomalies
 from api.runtime import database_url, settings
+from core.periods import parse_period
 from core.vee import VeeSettings
+from ingest.vee import run_vee
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,9 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_anomalies)
 
 
-async def _connect() -> asyncpg.Connection:
-    async with store_errors("connect"):
-        return await asyncpg.connect(database_url(settings()))
+async def _open() -> ReadingStore:
+    return await ReadingStore.open(database_url(settings()), max_size=1)
 
 
 def cmd_vee(args: argparse.Namespace) -> int:
@@ -49,13 +48,13 @@ def cmd_vee(args: argparse.Namespace) -> int:
     }
 
     async def run():  # type: ignore[no-untyped-def]
-        conn = await _connect()
+        store = await _open()
         try:
             return await run_vee(
-                conn, args.period, timezone=settings().timezone, settings=VeeSettings(**overrides)
+                store, args.period, timezone=settings().timezone, settings=VeeSettings(**overrides)
             )
         finally:
-            await conn.close()
+            await store.close()
 
     report = asyncio.run(run())
     if args.json:
@@ -83,14 +82,14 @@ def cmd_anomalies(args: argparse.Namespace) -> int:
         parse_period(args.period)
 
     async def run() -> list[dict[str, object]]:
-        conn = await _connect()
+        store = await _open()
         try:
             return await list_anomalies(
-                conn, period=args.period, type=args.type, house=args.house, meter=args.meter,
+                store, period=args.period, type=args.type, house=args.house, meter=args.meter,
                 severity=args.severity, limit=args.limit,
             )  # fmt: skip
         finally:
-            await conn.close()
+            await store.close()
 
     for a in asyncio.run(run()):
         if args.json:

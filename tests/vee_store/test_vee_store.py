@@ -9,11 +9,12 @@ import asyncpg
 import pytest
 
 from adapters.store import ReadingStore
-from adapters.vee_store import list_anomalies, run_vee
+from adapters.store.vee import list_anomalies
 from api.cli import main
 from api.runtime import migrate_url
 from core.vee import VeeSettings
 from core.vee.codes import AnomalyType
+from ingest.vee import run_vee
 from simulators.history import FaultRates, readings, simulate_history
 
 pytestmark = pytest.mark.postgres
@@ -74,15 +75,17 @@ async def test_vee_run_finds_injected_faults_and_is_idempotent(db_url):
     names = history.fleet.meter_ids
     truth = {(t.kind.value, names[t.meter]) for t in history.truth if t.kind in TARGETS}
     assert {k for k, _ in truth} == {t.value for t in TARGETS}  # every target type injected
+    store = await ReadingStore.open(db_url)
     conn = await asyncpg.connect(db_url)
     try:
-        report = await run_vee(conn, "2025-01", settings=VeeSettings(stuck_days=14))
-        again = await run_vee(conn, "2025-01", settings=VeeSettings(stuck_days=14))
-        stored = await list_anomalies(conn, period="2025-01")
+        report = await run_vee(store, "2025-01", settings=VeeSettings(stuck_days=14))
+        again = await run_vee(store, "2025-01", settings=VeeSettings(stuck_days=14))
+        stored = await list_anomalies(store, period="2025-01")
         runs = await conn.fetchval("SELECT count(*) FROM vee_runs")
         balance_days = await conn.fetchval("SELECT count(DISTINCT day) FROM vee_house_balance")
     finally:
         await conn.close()
+        await store.close()
     assert report.meters == len(names) and report.off_grid == 0
     assert again.anomalies == report.anomalies and runs == 1  # a re-run replaces, not adds
     found = {

@@ -23,11 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 import numpy as np
 
-from adapters.askue.importer import AskueImporter, to_columns
+from adapters.askue.importer import to_columns
 from adapters.askue.parser import parse_file
 from adapters.store import ReadingStore
 from adapters.store.copy import COLUMNS, encode_rows
 from api.runtime import migrate_url
+from core.config import Settings
+from ingest.askue_import import AskueImporter
+from ingest.intake import Intake
 from simulators.askue import AskueFleet, write_fleet
 from tests.services import create_database, drop_database
 
@@ -54,7 +57,8 @@ async def main() -> None:
             store = await ReadingStore.open(url)
             try:
                 t0 = time.perf_counter()
-                report = await AskueImporter(store).import_file(path)
+                intake = Intake.from_settings(store, Settings())
+                report = await AskueImporter(intake).import_file(path)
                 total = time.perf_counter() - t0
                 # the split, measured again on the same file (now all duplicates)
                 t1 = time.perf_counter()

@@ -27,11 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 import numpy as np
 
-from adapters.registers.importer import RegisterImporter, RegisterReport, read_table
+from adapters.registers.importer import RegisterReport, read_table
 from adapters.registers.mapping import available_mappings, mapping_dirs
 from adapters.store import ReadingStore
 from adapters.store.copy import COLUMNS, encode_rows
 from api.runtime import migrate_url
+from core.config import Settings
+from ingest.intake import Intake
+from ingest.register_import import RegisterImporter
 from tests.registers.files import comma, contractor_xlsx, piramida_csv
 from tests.services import create_database, drop_database
 
@@ -51,7 +54,8 @@ async def timed_import(url: str, path: Path, mapping_name: str) -> tuple[float, 
     store = await ReadingStore.open(url)  # a fresh process: empty registry cache
     try:
         t0 = time.perf_counter()
-        report = await RegisterImporter(store).import_file(path, mapping)
+        intake = Intake.from_settings(store, Settings())
+        report = await RegisterImporter(intake).import_file(path, mapping)
         return time.perf_counter() - t0, report
     finally:
         await store.close()

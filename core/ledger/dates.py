@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
+from functools import cache
 
 from core.ledger.errors import LedgerError
 
@@ -45,12 +46,14 @@ def day_name(ordinal: int) -> str:
     return date.fromordinal(ordinal).isoformat()
 
 
+@cache
 def first_day(index: int) -> int:
     """The ordinal of the 1st of month ``index``."""
     year, month0 = divmod(index, 12)
     return date(year, month0 + 1, 1).toordinal()
 
 
+@cache
 def last_day(index: int) -> int:
     year, month0 = divmod(index, 12)
     return date(year, month0 + 1, calendar.monthrange(year, month0 + 1)[1]).toordinal()
@@ -61,11 +64,13 @@ def month_of(ordinal: int) -> int:
     return month_index(d.year, d.month)
 
 
+@cache
 def charged_on(period: int) -> int:
     """A period is charged on the 1st day of the month after it."""
     return first_day(period + 1)
 
 
+@cache
 def due_date(period: int, due_day: int | None) -> int:
     """The last day to pay period's charge without delay: ``due_day`` of the next month (clamped
     to its length), or by the law the 10th up to 2026-01 and the 15th from 2026-02."""

@@ -41,15 +41,6 @@ class Statement:
         return self.penalty_total - self.penalty_paid
 
 
-def _balance(settled: Settled, day: int) -> int:
-    """Charges charged by ``day`` minus payments to charges dated by ``day``."""
-    account = settled.account
-    charged = sum(c for p, c in account.charges.items() if charged_on(p) <= day)
-    paid = sum(p.amount for p in account.payments if p.day <= day)
-    to_penalty = sum(a.amount for a in settled.allocations if a.to == PENALTY and a.day <= day)
-    return charged - paid + to_penalty
-
-
 def statement(
     settled: Settled, month: int, day: int, rates: KeyRates, settings: LedgerSettings
 ) -> Statement:
@@ -69,10 +60,15 @@ def statement(
         due = due_date(period, settings.due_day)
         paid = paid_to.get(period, [])
         now = penalty(charge, due, paid, day, rates, settings)
-        then = penalty(charge, due, paid, prev, rates, settings) if prev > due else 0
+        paid_sum = sum(x for _, x in paid)
+        if prev <= due:
+            then = 0
+        elif paid_sum == charge and max(d for d, _ in paid) <= prev:
+            then = now  # paid off before the month: nothing changes after the payment day
+        else:
+            then = penalty(charge, due, paid, prev, rates, settings)
         total += now
         before += then
-        paid_sum = sum(x for _, x in paid)
         debt = charge - paid_sum
         if debt == 0 and now == then:
             continue
@@ -80,13 +76,32 @@ def statement(
         lines.append(
             PeriodLine(period, due, charge, paid_sum, debt, max(0, end - due), now, now - then)
         )
-    opening = _balance(settled, prev)
-    closing = _balance(settled, day)
-    charged = sum(c for p, c in account.charges.items() if prev < charged_on(p) <= day)
-    credits = sum(-c for p, c in account.charges.items() if c < 0 and charged_on(p) <= day)
-    paid_in = sum(p.amount for p in account.payments if p.day <= day)
-    to_penalty = sum(a.amount for a in settled.allocations if a.to == PENALTY and a.day <= day)
-    to_charges = sum(a.amount for a in settled.allocations if a.to == CHARGES and a.day <= day)
+    charged_by = charged = credits = 0
+    for p, c in account.charges.items():
+        on = charged_on(p)
+        if on <= day:
+            charged_by += c
+            credits += -c if c < 0 else 0
+            charged += c if on > prev else 0
+    paid_by = paid_before = 0
+    for pay in account.payments:
+        if pay.day <= day:
+            paid_by += pay.amount
+            paid_before += pay.amount if pay.day <= prev else 0
+    to_penalty = to_penalty_before = to_charges = 0
+    month_allocations = []
+    for i, a in enumerate(settled.allocations):
+        if a.day > day:
+            continue
+        if a.to == PENALTY:
+            to_penalty += a.amount
+            to_penalty_before += a.amount if a.day <= prev else 0
+        else:
+            to_charges += a.amount
+        if a.day > prev:
+            month_allocations.append(i)
+    closing = charged_by - paid_by + to_penalty
+    opening = closing - charged + (paid_by - paid_before) - (to_penalty - to_penalty_before)
     return Statement(
         month=month,
         day=day,
@@ -98,6 +113,6 @@ def statement(
         penalty_month=total - before,
         penalty_total=total,
         penalty_paid=to_penalty,
-        allocations=tuple(i for i, a in enumerate(settled.allocations) if prev < a.day <= day),
-        advance=paid_in - to_penalty + credits - to_charges,
+        allocations=tuple(month_allocations),
+        advance=paid_by - to_penalty + credits - to_charges,
     )

@@ -68,7 +68,8 @@ def row_payload(cols: Columns, i: int) -> bytes:
         doc["flags"] = cols.flags[i]
     if cols.end[i] != NO_END:
         doc["end"] = _dt(cols.end[i]).isoformat()
-    return json.dumps(doc, ensure_ascii=False).encode()
+    # a lone surrogate (from a JSON escape) becomes that escape again
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 @dataclass(slots=True)

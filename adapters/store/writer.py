@@ -76,11 +76,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 def _text(value: str | None, limit: int | None = TEXT_LIMIT) -> str | None:
-    """Text PostgreSQL accepts: NUL shown as \\x00 (text cannot hold it), cut to ``limit``."""
+    """Text PostgreSQL accepts: NUL and lone surrogates shown escaped, cut to ``limit``."""
     if value is None:
         return None
     if "\x00" in value:
         value = value.replace("\x00", "\\x00")
+    if not value.isascii():  # lone surrogates (from a JSON escape) cannot be sent as UTF-8
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     if limit is not None and len(value) > limit:
         value = value[:limit] + f"… ({len(value)} characters)"
     return value

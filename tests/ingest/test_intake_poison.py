@@ -110,14 +110,15 @@ async def test_unstorable_identifiers_and_values_are_quarantined(store, db_url) 
         reading("ok", _ts(1), 1.0),
         reading("huge", _ts(1), 1e300),
         reading("ok2", _ts(1), float("inf")),
+        reading("half\ud800pair", _ts(1), 1.0),  # a lone surrogate (from a JSON escape)
     ]
     cols = _cols(docs)
     result = await intake.ingest(cols, source="mqtt")
     reasons = Counter(result.quarantined)
     assert result.stored == 1
-    assert reasons["invalid_identifier"] == 2
+    assert reasons["invalid_identifier"] == 3
     assert reasons["value_too_large"] + reasons["malformed"] == 2
-    assert await _count(db_url, "SELECT count(*) FROM quarantine") == 4
+    assert await _count(db_url, "SELECT count(*) FROM quarantine") == 5
     assert await _count(db_url, "SELECT max(length(meter)) FROM quarantine") < 300
 
 

@@ -252,7 +252,14 @@ class MqttSource:
                     takeover_backoff.reset()
                 if down_since is None:
                     down_since = time.monotonic()
-                    log.warning("MQTT broker unavailable, reconnecting with backoff: %s", exc)
+                    if lasted is None:
+                        log.warning("MQTT broker unavailable, reconnecting with backoff: %s", exc)
+                    else:
+                        log.warning(
+                            "MQTT connection lost after %.1f s, reconnecting with backoff: %s",
+                            lasted,
+                            exc,
+                        )
                 await asyncio.sleep(backoff.next_delay())
 
     def _connected(self, client: aiomqtt.Client, down_since: float | None) -> None:
@@ -293,9 +300,10 @@ class MqttSource:
     def _taken_over(self, lasted: float | None) -> bool:
         """Whether another client with our client id ended this connection (and log it).
 
-        MQTT 5 brokers say so (DISCONNECT 0x8E, "Session taken over"); an MQTT 3.1.1 broker
-        just closes the socket, so repeated drops right after a successful CONNACK are taken
-        as the same cause (a crashing broker refuses the reconnection instead).
+        An MQTT 5 broker may say so (DISCONNECT 0x8E, "Session taken over"); Mosquitto 2.0.11
+        just closes the socket, for MQTT 5 as for 3.1.1 (measured), so repeated drops right
+        after a successful CONNACK are taken as the same cause (a crashing or restarting
+        broker refuses the reconnection instead, which is logged as the broker's fault).
         """
         if self._disconnect_reason == SESSION_TAKEN_OVER:
             suspected = False

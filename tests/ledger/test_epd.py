@@ -1,0 +1,94 @@
+"""The ЕПД PDF: its text carries the payer, the sums and the payee; its QR image decodes to the
+ГОСТ Р 56042-2014 fields with the sum to pay in kopecks."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import pytest
+
+from core.ledger import LedgerError
+from core.ledger.allocate import settle
+from core.ledger.case import parse_account, parse_key_rates
+from core.ledger.dates import due_date, last_day, parse_day, parse_period
+from core.ledger.model import LedgerSettings
+from core.ledger.payment_qr import Payee, parse_payment_qr, payment_qr
+from core.ledger.statement import Statement, statement
+
+pypdf = pytest.importorskip("pypdf", reason="pypdf (test extra) reads the PDF's text")
+zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp (test extra) decodes the QR")
+epd = pytest.importorskip("adapters.payments.epd", reason="fpdf2 and segno draw the ЕПД")
+
+PAYEE = Payee(
+    name="ООО «УК Дом»",
+    inn="7701234567",
+    kpp="770101001",
+    account="40702810900000012345",
+    bank="ПАО СБЕРБАНК",
+    bic="044525225",
+    corr_account="30101810400000000225",
+)
+
+
+def _statement() -> Statement:
+    as_of = parse_day("2026-05-31", "as_of")
+    account = parse_account(
+        {
+            "id": "100001",
+            "opening_debt": [["2025-12", "1500.00"]],
+            "charges": [["2026-01", "3210.44"], ["2026-02", "2987.10"], ["2026-04", "3000.00"]],
+            "payments": [{"id": "p1", "date": "2026-02-09", "amount": "3000.00"}],
+        },
+        0,
+        as_of,
+        set(),
+    )
+    rates = parse_key_rates([["2025-06-09", "20.00"]])
+    s = LedgerSettings()
+    month = parse_period("2026-05", "m")
+    return statement(settle(account, as_of, rates, s), month, last_day(month), rates, s)
+
+
+def test_the_epd_text_and_its_qr_code() -> None:
+    s = _statement()
+    payer = epd.Payer(
+        "100001", "Иванов Иван Иванович", "г. Москва, ул. Ленина, д. 1, кв. 5", "54.30", 3
+    )
+    services = [epd.ServiceLine("Холодная вода", "4.500000", "м³", "48.20", 21690, -500)]
+    due = due_date(parse_period("2026-05", "m"), None)
+    pdf, payload = epd.epd_pdf(PAYEE, payer, s, services, due)
+    assert pdf.startswith(b"%PDF")
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = reader.pages[0].extract_text()
+    to_pay = s.closing_balance + s.penalty_total - s.penalty_paid
+    rubles = f"{to_pay // 100}.{to_pay % 100:02d}"
+    for words in (
+        "Единый платёжный документ за 2026-05",
+        "Иванов Иван Иванович",
+        "Лицевой счёт: 100001",
+        "Холодная вода",
+        "Итого к оплате",
+        rubles,
+        "Оплатить до 2026-06-15",
+        "ИНН 7701234567",
+    ):
+        assert words in text, (words, text)
+    (image,) = reader.pages[0].images
+    decoded = zxingcpp.read_barcodes(image.image)
+    assert [d.text for d in decoded] == [payload]
+    fields = parse_payment_qr(decoded[0].text)
+    assert fields["Sum"] == str(to_pay)
+    assert fields["PersAcc"] == "100001" and fields["PaymPeriod"] == "052026"
+    assert fields["PersonalAcc"] == PAYEE.account and fields["BIC"] == PAYEE.bic
+    assert fields["Name"] == "ООО «УК Дом»" and fields["PayeeINN"] == "7701234567"
+
+
+def test_the_payload_refuses_bad_details() -> None:
+    good = payment_qr(PAYEE, kopecks=123456, account="1", period=24315, purpose="ЖКУ")
+    assert good.startswith("ST00012|Name=ООО «УК Дом»|PersonalAcc=40702810900000012345|")
+    assert "|Sum=123456|" in good and good.endswith("|PaymPeriod=042026")
+    with pytest.raises(LedgerError, match="BIC"):
+        payment_qr(replace(PAYEE, bic="04452522"), kopecks=1, account="1", period=1, purpose="x")
+    with pytest.raises(LedgerError, match=r"'\|'"):
+        payment_qr(PAYEE, kopecks=1, account="1|2", period=1, purpose="x")

@@ -81,6 +81,9 @@ def rejection_detail(
         Reason.NEGATIVE_VALUE: "Показание не может быть отрицательным",
         Reason.FUTURE_TIMESTAMP: "Дата показания ещё не наступила",
         Reason.TOO_OLD: "Показание слишком старое",
+        Reason.VALUE_TOO_LARGE: "Показание больше, чем может показать этот счётчик",
+        Reason.STORE_REFUSED: "Показание не удалось сохранить; обратитесь в управляющую"
+        " организацию",
     }.get(reason, f"Показание не принято ({reason})")  # type: ignore[call-overload]
 
 

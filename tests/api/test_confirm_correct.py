@@ -73,3 +73,16 @@ async def test_only_an_own_reading_of_the_open_month_can_be_corrected(env) -> No
     assert closed.status_code == 422 and closed.json()["reason"] == "not_correctable"
     other = await env.client.put(f"{url}/last", json={"value": 6}, headers=bob)
     assert other.status_code == 404
+
+
+async def test_an_absurd_value_is_refused_with_a_reason(env) -> None:
+    from tests.api.conftest import ALICE
+
+    headers = await env.login(ALICE)
+    meter = (await env.meters(headers))["apt1-cw"]
+    url = f"/v1/resident/meters/{meter}/readings"
+    r = await env.client.post(url, json={"value": 5e11, "confirm": True}, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["reason"] == "value_too_large"
+    assert "больше" in r.json()["detail"]
+    assert (await env.client.get(url, headers=headers)).json() == []

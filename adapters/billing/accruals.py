@@ -4,6 +4,7 @@ estimates are deleted and the new ones copied in, so billing a period again repl
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,10 +51,12 @@ FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8
             $9::bigint[]) AS t(h, s, hv, iv, ev, dv, ov)
 """
 
+# the rounded volume for people, and the exact fraction the next run reverses (migration 10)
 _ESTIMATES = """
-INSERT INTO billed_estimates (meter_id, period, method, volume, run_id)
-SELECT m, $1, me, v * 0.000001, $2
-FROM unnest($3::integer[], $4::text[], $5::bigint[]) AS t(m, me, v)
+INSERT INTO billed_estimates (meter_id, period, method, volume, run_id, exact_num, exact_den)
+SELECT m, $1, me, v * 0.000001, $2, n, d
+FROM unnest($3::integer[], $4::text[], $5::bigint[], $6::numeric[], $7::numeric[])
+    AS t(m, me, v, n, d)
 """
 
 
@@ -65,6 +68,16 @@ def half_up(num: int, den: int) -> int:
 
 def _micro(values: Int64Array, unit: int) -> list[int]:
     return [half_up(v * 10**6, unit) for v in values.tolist()]
+
+
+def exact_fractions(values: Int64Array, unit: int) -> tuple[list[Decimal], list[Decimal]]:
+    """Each ``value / unit`` as a reduced fraction (numerators, denominators)."""
+    nums, dens = [], []
+    for v in values.tolist():
+        g = math.gcd(int(v), unit) or 1
+        nums.append(Decimal(int(v) // g))
+        dens.append(Decimal(unit // g))
+    return nums, dens
 
 
 @dataclass(frozen=True)
@@ -178,6 +191,7 @@ async def write_result(
             meter_db_ids[ml.meter[est]].tolist(),
             [METHODS[m] for m in ml.method[est].tolist()],
             _micro(ml.volume[est], result.unit),
+            *exact_fractions(ml.volume[est], result.unit),
         )
         await conn.execute(
             "UPDATE billing_runs SET write_s = $2, finished_at = now() WHERE id = $1",

@@ -27,16 +27,21 @@ from core.billing import (
     PriorEstimates,
     Registers,
     month_name,
-    month_registers,
 )
 from core.billing.model import Int64Array
+from core.billing.registers import counted_registers
 from core.codes import Flag
 from core.errors import BillingError
 
-#: readings that are not actual register values are never billed
-EXCLUDED_FLAGS = Flag.ESTIMATED | Flag.NON_COMMERCIAL | Flag.MEASUREMENT_ERROR | Flag.SUPERSEDED
+#: readings that are not actual register values, or that an operator excluded, are never billed
+EXCLUDED_FLAGS = (
+    Flag.ESTIMATED | Flag.NON_COMMERCIAL | Flag.MEASUREMENT_ERROR | Flag.SUPERSEDED | Flag.EXCLUDED
+)
 #: register values are taken to 6 decimals: more digits of a float8 are representation noise
 READING_PLACES = 6
+#: a register value from this on (or NaN, negative, or past the meter's capacity_digits) is
+#: not a reading of any real register: it is left out, and its meter named
+READING_LIMIT = 1e12
 _I64 = np.int64
 #: decimals an area may have (m²): more is a float that leaked into the data
 _AREA_PLACES = 4
@@ -61,6 +66,8 @@ class PeriodData:
     meter_db_ids: Int64Array
     house_meter_db_ids: Int64Array
     warnings: list[str] = field(default_factory=list)
+    #: (meter, why) of readings this run could not use; the rest of the meter is billed
+    unbilled: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _month_sql(column: str) -> str:
@@ -68,15 +75,41 @@ def _month_sql(column: str) -> str:
     return f"(extract(year FROM {local})::int * 12 + extract(month FROM {local})::int - 1)"
 
 
-# R(m) per meter: the last register reading of each local month, as parallel arrays
+# a billable register reading: not flagged away, within the register's range
+_PLAUSIBLE = """
+r.value >= 0 AND r.value < least($6::float8, coalesce(10::float8 ^ m.capacity_digits, $6))
+"""
+_WINDOW = """
+r.kind = 0 AND r.flags & $2 = 0 AND r.ts >= $3 AND r.ts < $4 AND r.meter_id = ANY($5::integer[])
+"""
+
+# Per meter and local month: R(m) (the last reading), the month's first reading and how many
+# of its readings are below the one just before them (rollovers inside the month), as arrays
 _REGISTERS = f"""
-SELECT array_agg(meter_id), array_agg(month), array_agg(value) FROM (
-    SELECT DISTINCT ON (meter_id, month) meter_id, month, value FROM (
-        SELECT meter_id, ts, value, {_month_sql("ts")} AS month FROM readings
-        WHERE kind = 0 AND flags & $2 = 0 AND ts >= $3 AND ts < $4
-          AND meter_id = ANY($5::integer[])
-    ) r ORDER BY meter_id, month, ts DESC
+SELECT array_agg(meter_id), array_agg(month), array_agg(value), array_agg(first_value),
+       array_agg(drops) FROM (
+    SELECT DISTINCT ON (meter_id, month) meter_id, month, value,
+           first_value(value) OVER w AS first_value,
+           count(*) FILTER (WHERE value < previous) OVER w AS drops
+    FROM (
+        SELECT r.meter_id, r.ts, r.value, {_month_sql("r.ts")} AS month,
+               lag(r.value) OVER (PARTITION BY r.meter_id, {_month_sql("r.ts")}
+                                  ORDER BY r.ts) AS previous
+        FROM readings r JOIN meters m ON m.id = r.meter_id
+        WHERE {_WINDOW} AND {_PLAUSIBLE}
+    ) x
+    WINDOW w AS (PARTITION BY meter_id, month ORDER BY ts
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    ORDER BY meter_id, month, ts DESC
 ) last
+"""
+
+# readings left out as impossible values, for the report (a few per meter)
+_IMPLAUSIBLE = f"""
+SELECT DISTINCT ON (r.meter_id) r.meter_id, r.ts, r.value, m.capacity_digits
+FROM readings r JOIN meters m ON m.id = r.meter_id
+WHERE {_WINDOW} AND NOT ({_PLAUSIBLE}) AND $1::text IS NOT NULL
+ORDER BY r.meter_id, r.ts
 """
 
 _RATES = """
@@ -284,14 +317,44 @@ def _drop_decreasing(
     return np.flatnonzero(keep), order[bad].tolist()
 
 
+@dataclass(frozen=True)
+class MonthReadings:
+    """Per (meter db id, month): R(m), the month's first value (both in millionths) and the
+    number of drops between consecutive readings inside the month."""
+
+    meter: Int64Array
+    month: Int64Array
+    micro: Int64Array
+    first: Int64Array
+    drops: Int64Array
+
+    def __add__(self, other: MonthReadings) -> MonthReadings:
+        return MonthReadings(
+            *(np.concatenate([getattr(self, k), getattr(other, k)]) for k in _MR_FIELDS)
+        )
+
+    def take(self, sel: Int64Array) -> MonthReadings:
+        return MonthReadings(*(getattr(self, k)[sel] for k in _MR_FIELDS))
+
+
+_MR_FIELDS = ("meter", "month", "micro", "first", "drops")
+
+
+def _micro(values: object) -> Int64Array:
+    out: Int64Array = np.rint(np.array(values or [], dtype=np.float64) * 10**READING_PLACES).astype(
+        _I64
+    )
+    return out
+
+
 async def _registers(
     conn: asyncpg.Connection,
     tz: ZoneInfo,
     lo: int,
     hi: int,
     db_ids: Int64Array,
-) -> tuple[Int64Array, Int64Array, Int64Array]:
-    """(meter db id, month, value in millionths) of R(m) for months [lo, hi)."""
+) -> MonthReadings:
+    """The month summaries of every meter for months [lo, hi), impossible values left out."""
     row = await conn.fetchrow(
         _REGISTERS,
         tz.key,
@@ -299,23 +362,45 @@ async def _registers(
         month_start(lo, tz),
         month_start(hi, tz),
         db_ids.tolist(),
+        READING_LIMIT,
     )
     assert row is not None
-    meter = np.array(row[0] or [], dtype=_I64)
-    month = np.array(row[1] or [], dtype=_I64)
-    value = np.array(row[2] or [], dtype=np.float64)
-    if value.size and float(np.abs(value).max()) >= 2**53 / 10**READING_PLACES:
-        raise BillingError("a register value is too large to bill to 6 decimals")
-    return meter, month, np.rint(value * 10**READING_PLACES).astype(_I64)
+    return MonthReadings(
+        np.array(row[0] or [], dtype=_I64),
+        np.array(row[1] or [], dtype=_I64),
+        _micro(row[2]),
+        _micro(row[3]),
+        np.array(row[4] or [], dtype=_I64),
+    )
 
 
-def _to_registers(
-    ms: _MeterSet,
-    meter_db: Int64Array,
-    month: Int64Array,
-    micro: Int64Array,
-    warnings: list[str],
-) -> Registers:
+async def _implausible(
+    conn: asyncpg.Connection, tz: ZoneInfo, lo: int, hi: int, db_ids: Int64Array
+) -> dict[int, str]:
+    """Per meter db id, why one of its readings in [lo, hi) was left out."""
+    rows = await conn.fetch(
+        _IMPLAUSIBLE,
+        tz.key,
+        int(EXCLUDED_FLAGS),
+        month_start(lo, tz),
+        month_start(hi, tz),
+        db_ids.tolist(),
+        READING_LIMIT,
+    )
+    out: dict[int, str] = {}
+    for r in rows:
+        digits = r["capacity_digits"]
+        limit = f"a register of {digits} digits" if digits else f"{READING_LIMIT:g}"
+        out[int(r["meter_id"])] = (
+            f"reading {r['value']!r} at {r['ts'].astimezone(tz):%Y-%m-%d %H:%M} is not a value "
+            f"of the register (negative, not a number or past {limit}): left out, bill the "
+            "meter's other readings; exclude or correct it"
+        )
+    return out
+
+
+def _to_registers(ms: _MeterSet, readings: MonthReadings, warnings: list[str]) -> Registers:
+    meter_db = readings.meter
     if ms.db_ids.size and meter_db.size:
         order = np.argsort(ms.db_ids)
         known = ms.db_ids[order]
@@ -324,7 +409,8 @@ def _to_registers(
         meter = order[pos[sel]].astype(_I64)
     else:
         sel = meter = np.zeros(0, dtype=_I64)
-    month, micro = month[sel], micro[sel]
+    mine = readings.take(sel)
+    month, micro = mine.month, mine.micro
     keep, dropped = _drop_decreasing(meter, month, micro, ms.digits)
     for i in dropped[:20]:
         warnings.append(
@@ -334,10 +420,18 @@ def _to_registers(
         )
     if len(dropped) > 20:
         warnings.append(f"… {len(dropped) - 20} more readings lower than earlier ones not used")
-    meter, month, micro = meter[keep], month[keep], micro[keep]
-    result = month_registers(meter, month, month, micro_fixed(micro), ms.digits)
-    assert isinstance(result, Registers)  # decreasing values were dropped above
-    return result
+    kept = mine.take(keep)
+    # R(m) and the first values share the smallest scale that holds both exactly
+    both = micro_fixed(np.concatenate([kept.micro, kept.first]))
+    n = kept.micro.size
+    return counted_registers(
+        meter[keep],
+        kept.month,
+        Fixed(both.units[:n], both.scale),
+        both.units[n:],
+        kept.drops,
+        ms.digits,
+    )
 
 
 async def _prior(
@@ -346,7 +440,8 @@ async def _prior(
     db_ids: Int64Array,
     regs: Registers,
 ) -> PriorEstimates:
-    """Estimates billed to each meter in earlier runs after its last reading before ``period``."""
+    """Estimates billed to each meter in earlier runs after its last reading before ``period``,
+    exactly as they were billed (``exact_num / exact_den``; older rows: the rounded volume)."""
     n = db_ids.size
     last = np.full(n, -1, dtype=_I64)
     before = regs.month < period
@@ -354,7 +449,9 @@ async def _prior(
     last[regs.meter[before]] = regs.month[before]
     rows = await conn.fetchrow(
         "SELECT array_agg(k.i), array_agg(extract(year FROM e.period)::int * 12"
-        " + extract(month FROM e.period)::int - 1), array_agg((e.volume * 1000000)::bigint)"
+        " + extract(month FROM e.period)::int - 1),"
+        " array_agg(coalesce(e.exact_num, e.volume * 1000000)::text),"
+        " array_agg(coalesce(e.exact_den, 1000000)::text)"
         " FROM billed_estimates e"
         " JOIN unnest($1::integer[], $2::integer[], $3::date[]) AS k(meter_id, i, after)"
         "   USING (meter_id)"
@@ -369,10 +466,61 @@ async def _prior(
     if meter.size == 0:
         return PriorEstimates()
     order = np.lexsort((np.array(rows[1], dtype=_I64), meter))
+    nums = _integers([Decimal(t) for t in rows[2]])[order]
+    dens = _integers([Decimal(t) for t in rows[3]])[order]
     return PriorEstimates(
         meter=meter[order],
         month=np.array(rows[1], dtype=_I64)[order],
-        volume=micro_fixed(np.array(rows[2], dtype=_I64)[order]),
+        volume=Fixed(nums, 0),
+        divisor=dens,
+    )
+
+
+def _integers(values: list[Decimal]) -> Int64Array:
+    """Whole decimals as int64, or as Python integers past 2**62."""
+    ints = [int(v) for v in values]
+    if ints and max(max(ints), -min(ints)) >= 2**62:
+        return np.array(ints, dtype=object)
+    return np.array(ints, dtype=_I64)
+
+
+async def _stale(
+    conn: asyncpg.Connection, period: int, lo: int, pm: _MeterSet, regs: Registers
+) -> None:
+    """Refuses to bill ``period`` over an earlier month that was billed by an estimate for a
+    meter which now has a reading in that very month: that month's bill is stale (the
+    reading would otherwise never be billed against the previous one, and the estimate
+    never reversed), so it must be billed again first. Names the months and meters."""
+    rows = await conn.fetchrow(
+        "SELECT array_agg(meter_id), array_agg(extract(year FROM period)::int * 12"
+        " + extract(month FROM period)::int - 1), array_agg(method)"
+        " FROM billed_estimates WHERE period >= $1 AND period < $2"
+        " AND meter_id = ANY($3::integer[])",
+        month_date(max(lo, _EARLIEST)),
+        month_date(period),
+        pm.db_ids.tolist(),
+    )
+    assert rows is not None
+    if not rows[0]:
+        return
+    index = {int(d): i for i, d in enumerate(pm.db_ids.tolist())}
+    have = set(zip(regs.meter.tolist(), regs.month.tolist(), strict=True))
+    stale = sorted(
+        (int(mo), pm.meters.ids[index[int(m)]], str(how))
+        for m, mo, how in zip(rows[0], rows[1], rows[2], strict=True)
+        if (index[int(m)], int(mo)) in have
+    )
+    if not stale:
+        return
+    months = sorted({month_name(mo) for mo, _, _ in stale})
+    shown = "; ".join(
+        f"meter {mid}: {month_name(mo)} billed by {how}" for mo, mid, how in stale[:10]
+    )
+    raise BillingError(
+        f"readings arrived for months already billed without them ({shown}"
+        f"{' …' if len(stale) > 10 else ''}): bill {', '.join(months)} again first "
+        f"(uchet bill --period {months[0]}, then each later month in order), so the estimates "
+        f"are reversed and nothing is billed twice; {month_name(period)} was not billed"
     )
 
 
@@ -392,6 +540,7 @@ async def load_period(
     st = settings or BillingSettings()
     tz = ZoneInfo(timezone)
     warnings: list[str] = []
+    unbilled: list[tuple[str, str]] = []
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         day = month_date(period)
         tariffs = await _rates(conn, "tariffs", day)
@@ -407,16 +556,24 @@ async def load_period(
         all_ids = np.concatenate([pm.db_ids, hm.db_ids])
         recent = period - st.average_max_periods
         lo = recent - st.average_window_months
-        meter_db, month, micro = await _registers(conn, tz, lo, period + 1, all_ids)
-        heard = np.unique(meter_db[(month >= recent) & (month < period)])
+        readings = await _registers(conn, tz, lo, period + 1, all_ids)
+        month = readings.month
+        heard = np.unique(readings.meter[(month >= recent) & (month < period)])
         silent = np.setdiff1d(all_ids, heard)
         if silent.size:
-            old = await _registers(conn, tz, _EARLIEST, lo, silent)
-            meter_db, month, micro = (
-                np.concatenate(p) for p in zip((meter_db, month, micro), old, strict=True)
+            readings = readings + await _registers(conn, tz, _EARLIEST, lo, silent)
+        names = dict(
+            zip(
+                np.concatenate([pm.db_ids, hm.db_ids]).tolist(),
+                [*pm.meters.ids, *hm.meters.ids],
+                strict=True,
             )
-        regs = _to_registers(pm, meter_db, month, micro, warnings)
-        hregs = _to_registers(hm, meter_db, month, micro, warnings)
+        )
+        for db_id, why in (await _implausible(conn, tz, lo, period + 1, all_ids)).items():
+            unbilled.append((names[db_id], why))
+        regs = _to_registers(pm, readings, warnings)
+        hregs = _to_registers(hm, readings, warnings)
+        await _stale(conn, period, lo, pm, regs)
         prior = await _prior(conn, period, pm.db_ids, regs)
     inp = BillingInput(
         first_period=period,
@@ -432,4 +589,5 @@ async def load_period(
         settings=st,
         prior_estimates=prior,
     )
-    return PeriodData(inp, pm.db_ids, hm.db_ids, warnings)
+    warnings += [f"meter {m}: {why}" for m, why in unbilled]
+    return PeriodData(inp, pm.db_ids, hm.db_ids, warnings, unbilled)

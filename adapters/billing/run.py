@@ -34,6 +34,8 @@ class BillReport:
     explain_s: float
     write_s: float
     warnings: list[str] = field(default_factory=list)
+    #: (meter, why) of readings the run could not use; everything else was billed
+    unbilled: list[tuple[str, str]] = field(default_factory=list)
     result: BillingResult | None = None
     explanations: list[str] = field(default_factory=list)
 
@@ -105,6 +107,7 @@ async def bill_period(
         explain_s=t3 - t2,
         write_s=t4 - t3,
         warnings=warnings,
+        unbilled=list(data.unbilled),
         result=result,
         explanations=texts,
     )

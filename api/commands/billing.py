@@ -146,6 +146,12 @@ def run_bill(args: argparse.Namespace) -> int:
     )
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if report.unbilled:
+        meters = sorted({m for m, _ in report.unbilled})
+        print(
+            f"  readings left out for {len(meters)} meter(s) (see the warnings): "
+            f"{', '.join(meters[:10])}{' …' if len(meters) > 10 else ''}"
+        )
     print(f"  {'service':12} {'lines':>9} {'amount, ₽':>18}")
     for t in report.services:
         print(f"  {t.service:12} {t.lines:>9} {_money(t.amount):>18}")

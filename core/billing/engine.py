@@ -123,7 +123,9 @@ class _Run:
         # the unit 1/Q: every divisor of the rules (a − b for averages, m for split normatives)
         divisors = [*range(max(1, self.min_months), self.window + 1)]
         self.scale = _unit_scale(inp)
-        self.lcm = lcm_of([*divisors, *range(1, self.groups.largest() + 1)])
+        prior_div = inp.prior_estimates.divisor
+        distinct = {int(d) for d in np.unique(prior_div).tolist()} if prior_div.size else set()
+        self.lcm = lcm_of([*divisors, *range(1, self.groups.largest() + 1), *distinct])
         self.unit = 10**self.scale * self.lcm
 
         # premise registers stay as read: a consumption is a difference times this factor
@@ -168,8 +170,13 @@ class _Run:
         return caps
 
     def _prior_units(self) -> Int64Array:
-        pv = self.inp.prior_estimates.volume
-        return to_units(pv.units, pv.scale, self.scale, self.lcm)
+        """Prior estimates in units of 1/Q: exact, as every divisor divides the lcm."""
+        prior = self.inp.prior_estimates
+        units = to_units(prior.volume.units, prior.volume.scale, self.scale, self.lcm)
+        if prior.divisor.size == 0:
+            return units
+        exact: Int64Array = units // prior.divisor
+        return exact
 
     def _prior(self) -> tuple[Int64Array, Int64Array]:
         """Per meter, the volume estimated since its last reading before the run, and over

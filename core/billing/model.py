@@ -156,11 +156,14 @@ class PriorEstimates:
     """Volumes billed by average or normative (rule 3) in earlier runs, one row per meter-month.
 
     A reading arriving in this run reverses those between it and the meter's previous reading.
+    Each volume is exact: ``volume / divisor`` (``divisor`` empty: 1 for every row), so an
+    average such as 20/3 is reversed as 20/3, not as a rounded decimal.
     """
 
     meter: Int64Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     month: Int64Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     volume: Fixed = field(default_factory=_empty_fixed)
+    divisor: Int64Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,51 @@ def month_registers(
         value=Fixed(unrolled[last], value.scale),
         shown=Fixed(v[last], value.scale),
     )
+
+
+def counted_registers(
+    meter: Int64Array,
+    month: Int64Array,
+    last: Fixed,
+    first: Int64Array,
+    drops: Int64Array,
+    capacity_digits: Int64Array,
+) -> Registers:
+    """R(m) per meter-month from a month summary of the readings (the database's shape).
+
+    Per (meter, month): ``last`` is R(m), ``first`` the month's first value (units of
+    ``last.scale``) and ``drops`` how many of the month's readings are lower than the reading
+    just before them in the same month. A rollover happens at each drop and where a month's
+    first value is below the previous month's R: every turn of the register inside a month
+    counts, not only the month-end ones. Meters without capacity (-1) never roll over (the
+    caller drops their decreasing values first).
+    """
+    order = np.lexsort((month, meter))
+    m, mo = meter[order], month[order]
+    v, f, d = last.units[order], first[order], drops[order]
+    same = np.zeros(m.size, dtype=np.bool_)
+    same[1:] = m[1:] == m[:-1]
+    cross = np.zeros(m.size, dtype=np.int64)
+    cross[1:] = same[1:] & (f[1:] < v[:-1])
+    digits = capacity_digits[m]
+    turns = np.where(digits >= 0, d + cross, 0)
+    wraps = np.flatnonzero(turns)
+    capacity = np.zeros(m.size, dtype=np.int64)
+    if wraps.size:
+        sizes = [
+            t * 10 ** (g + last.scale)
+            for t, g in zip(turns[wraps].tolist(), digits[wraps].tolist(), strict=True)
+        ]
+        top = max(int(v.max()), -int(v.min())) if v.size else 0
+        if sum(sizes) + top >= 2**62 or v.dtype == object:
+            capacity, v = capacity.astype(object), v.astype(object)
+        capacity[wraps] = sizes
+    total = np.cumsum(capacity)
+    starts = np.flatnonzero(~same)
+    before = np.repeat(total[starts] - capacity[starts], np.diff(np.append(starts, m.size)))
+    return Registers(
+        meter=m,
+        month=mo,
+        value=Fixed(v + (total - before), last.scale),
+        shown=Fixed(v, last.scale),
+    )

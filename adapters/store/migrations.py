@@ -14,6 +14,7 @@ import asyncpg
 
 from adapters.store.db import store_errors
 from adapters.store.schema import MIGRATIONS, readings_ddl
+from adapters.store.timescale_schema import TIMESCALE_UPGRADES
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ async def migrate(
             await conn.execute(sql)
             if version == 1:
                 await conn.execute(readings_ddl(timescale=timescale))
+            if timescale and version in TIMESCALE_UPGRADES:
+                await conn.execute(TIMESCALE_UPGRADES[version])
             await conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
             )

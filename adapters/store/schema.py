@@ -10,6 +10,7 @@ from adapters.store.exclusions_schema import EXCLUSIONS_SQL
 from adapters.store.health_schema import HEALTH_SQL
 from adapters.store.intake_schema import INTAKE_SQL
 from adapters.store.ledger_schema import LEDGER_SQL
+from adapters.store.timescale_schema import DAILY_SQL
 from adapters.store.vee_schema import VEE_SQL
 
 _READINGS_COLUMNS = """
@@ -108,4 +109,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (9, "reading_exclusions", EXCLUSIONS_SQL),
     (10, "billing_exact_estimates", BILLING_EXACT_SQL),
     (11, "ledger", LEDGER_SQL),
+    (12, "readings_daily_realtime", DAILY_SQL),
 ]

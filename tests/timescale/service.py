@@ -96,9 +96,43 @@ class Service:
                 pipe.close()
 
 
+_DROP_REST = """
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT format('%I', c.relname) AS name, c.relkind FROM pg_class c
+           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+             AND NOT c.relispartition
+  LOOP
+    EXECUTE format('DROP %s IF EXISTS public.%s CASCADE',
+      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                     WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.name);
+  END LOOP;
+  FOR r IN SELECT format('%I(%s)', p.proname, pg_get_function_identity_arguments(p.oid)) AS name,
+                  p.prokind FROM pg_proc p
+           WHERE p.pronamespace = 'public'::regnamespace
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('DROP %s IF EXISTS public.%s CASCADE',
+      CASE r.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END,
+      r.name);
+  END LOOP;
+  FOR r IN SELECT format('%I', t.typname) AS name FROM pg_type t
+           WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('e', 'd', 'c')
+             AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('DROP TYPE IF EXISTS public.%s CASCADE', r.name);
+  END LOOP;
+END $$
+"""
+
+
 async def reset(url: str) -> None:
-    """Empties the database: continuous aggregates and hypertables first (TimescaleDB refuses
-    to drop a hypertable together with other objects), then the public schema."""
+    """Empties the database but keeps the TimescaleDB extension (dropping and creating it again
+    in one session breaks it): continuous aggregates and hypertables first (TimescaleDB refuses
+    to drop a hypertable together with other objects), then everything else in ``public``."""
     conn = await asyncpg.connect(url)
     try:
         if await conn.fetchval("SELECT to_regclass('timescaledb_information.hypertables')"):
@@ -110,6 +144,6 @@ async def reset(url: str) -> None:
                 "SELECT hypertable_schema, hypertable_name FROM timescaledb_information.hypertables"
             ):
                 await conn.execute(f'DROP TABLE "{schema}"."{name}" CASCADE')
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        await conn.execute(_DROP_REST)
     finally:
         await conn.close()

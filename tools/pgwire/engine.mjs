@@ -12,7 +12,7 @@ const [pkg, dataDir] = process.argv.slice(2);
 const { PGlite } = await import(pathToFileURL(path.join(pkg, 'dist/index.js')).href);
 const { timescaledb } = await import(pathToFileURL(path.join(pkg, 'dist/timescaledb/index.js')).href);
 
-const db = await PGlite.create(dataDir || undefined, { extensions: { timescaledb } });
+const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { timescaledb } });
 const out = process.stdout;
 
 function reply(payload) {

@@ -8,11 +8,9 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
-
 from adapters.payments.mapping import PaymentMapping
 from adapters.payments.register import RowError, read_register
-from adapters.store.ledger import PaymentWrite, record_payments, record_rejects
+from adapters.store.ledger import Connection, PaymentWrite, record_payments, record_rejects
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -39,9 +37,7 @@ def _read(path: Path) -> bytes:
     return data
 
 
-async def import_register(
-    conn: asyncpg.Connection, path: Path, mapping: PaymentMapping
-) -> FileReport:
+async def import_register(conn: Connection, path: Path, mapping: PaymentMapping) -> FileReport:
     """Imports one register file; a file that cannot be read is reported, not raised."""
     report = FileReport(str(path))
     try:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TypeAlias
 
 import asyncpg
 
@@ -29,6 +30,16 @@ FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[], $5::date[], $6::te
             $8::integer[]) AS t(i, a, d, k, p, g, s, l)
 ON CONFLICT (id) DO NOTHING RETURNING id
 """
+
+
+Connection: TypeAlias = asyncpg.Connection
+
+
+async def connect(url: str) -> Connection:
+    """One connection for a ledger command (store errors mapped)."""
+    async with store_errors("connect"):
+        conn: Connection = await asyncpg.connect(url)
+    return conn
 
 
 def _money(kopecks: int) -> Decimal:

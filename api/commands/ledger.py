@@ -14,14 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from adapters.payments.mapping import load_mapping
 from adapters.payments.register import PaymentRow
-from adapters.store.db import store_errors
 from adapters.store.ledger import (
+    Connection,
     add_key_rate,
     assign_payment,
+    connect,
     load_accounts,
     record_payments,
     stored_key_rates,
@@ -109,13 +108,12 @@ def run_ledger_case(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _connect() -> asyncpg.Connection:
-    async with store_errors("connect"):
-        return await asyncpg.connect(database_url(settings()))
+async def _connect() -> Connection:
+    return await connect(database_url(settings()))
 
 
 async def ledger_month(
-    conn: asyncpg.Connection, month: int, accounts: list[str] | None = None
+    conn: Connection, month: int, accounts: list[str] | None = None
 ) -> dict[str, Any]:
     """The statements of ``month`` (as of its last day) for the store's accounts."""
     as_of = last_day(month)

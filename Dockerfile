@@ -6,8 +6,9 @@ COPY adapters adapters
 COPY ingest ingest
 COPY api api
 COPY simulators simulators
+COPY docker/entrypoint.sh /usr/local/bin/uchet-entrypoint
 RUN pip install --no-cache-dir . \
  && useradd --system uchet && mkdir -p /var/lib/uchet && chown uchet /var/lib/uchet
 USER uchet
 ENV UCHET_HOME=/var/lib/uchet
-ENTRYPOINT ["uchet"]
+ENTRYPOINT ["uchet-entrypoint"]

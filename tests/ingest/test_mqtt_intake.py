@@ -68,6 +68,32 @@ async def test_a_paused_gate_reads_on_for_the_reply_to_a_subscribe(mosquitto: Mo
         assert not gate.awaiting_reply()
 
 
+async def test_a_paused_gate_reads_on_for_a_pingresp_and_the_connection_lives(
+    mosquitto: Mosquitto,
+):
+    # The consumer takes nothing for several keepalives: paho pings, and the PINGRESP lies
+    # behind 30 messages the paused gate has not read. Unread, paho would drop the connection.
+    client = aiomqtt.Client(
+        "127.0.0.1",
+        mosquitto.port,
+        identifier="gate-p",
+        keepalive=2,
+        queue_type=IntakeGate.bounded(50),
+    )
+    gate: IntakeGate = client._queue  # type: ignore[assignment]
+    gate.attach(client)
+    async with client:
+        await client.subscribe("t/#", qos=1)
+        await publish_fast(
+            "127.0.0.1", mosquitto.port, ((f"t/{i}", b"%d" % i) for i in range(80)), qos=1
+        )
+        await asyncio.sleep(7)
+        assert not client._disconnected.done()
+        assert gate.qsize() == 80
+        got = [int((await gate.get()).payload) for _ in range(80)]
+    assert sorted(got) == list(range(80))
+
+
 async def test_array_messages_are_submitted_in_envelopes_of_bounded_readings(
     mosquitto: Mosquitto,
 ):

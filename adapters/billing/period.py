@@ -8,7 +8,7 @@ A handful of set-based queries whatever the number of premises; results come bac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -83,26 +83,26 @@ _WINDOW = """
 r.kind = 0 AND r.flags & $2 = 0 AND r.ts >= $3 AND r.ts < $4 AND r.meter_id = ANY($5::integer[])
 """
 
-# Per meter and local month: R(m) (the last reading), the month's first reading and how many
-# of its readings are below the one just before them (rollovers inside the month), as arrays
-_REGISTERS = f"""
-SELECT array_agg(meter_id), array_agg(month), array_agg(value), array_agg(first_value),
-       array_agg(drops) FROM (
-    SELECT DISTINCT ON (meter_id, month) meter_id, month, value,
-           first_value(value) OVER w AS first_value,
-           count(*) FILTER (WHERE value < previous) OVER w AS drops
-    FROM (
-        SELECT r.meter_id, r.ts, r.value, {_month_sql("r.ts")} AS month,
-               lag(r.value) OVER (PARTITION BY r.meter_id, {_month_sql("r.ts")}
-                                  ORDER BY r.ts) AS previous
-        FROM readings r JOIN meters m ON m.id = r.meter_id
-        WHERE {_WINDOW} AND {_PLAUSIBLE}
-    ) x
-    WINDOW w AS (PARTITION BY meter_id, month ORDER BY ts
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-    ORDER BY meter_id, month, ts DESC
-) last
+# every billable register reading of the window, streamed out by binary COPY: the month
+# summaries (R(m), first value, drops inside the month) are computed with numpy
+_READINGS = f"""
+SELECT r.meter_id, r.ts, r.value FROM readings r JOIN meters m ON m.id = r.meter_id
+WHERE {_WINDOW} AND {_PLAUSIBLE} AND $1::text IS NOT NULL
 """
+#: one row of the binary COPY of ``_READINGS``: field count, then (length, value) per column
+_ROW = np.dtype(
+    [
+        ("n", ">i2"),
+        ("l1", ">i4"),
+        ("meter", ">i4"),
+        ("l2", ">i4"),
+        ("ts", ">i8"),
+        ("l3", ">i4"),
+        ("value", ">f8"),
+    ]
+)
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 # readings left out as impossible values, for the report (a few per meter)
 _IMPLAUSIBLE = f"""
@@ -340,13 +340,6 @@ class MonthReadings:
 _MR_FIELDS = ("meter", "month", "micro", "first", "drops")
 
 
-def _micro(values: object) -> Int64Array:
-    out: Int64Array = np.rint(np.array(values or [], dtype=np.float64) * 10**READING_PLACES).astype(
-        _I64
-    )
-    return out
-
-
 async def _registers(
     conn: asyncpg.Connection,
     tz: ZoneInfo,
@@ -355,23 +348,51 @@ async def _registers(
     db_ids: Int64Array,
 ) -> MonthReadings:
     """The month summaries of every meter for months [lo, hi), impossible values left out."""
-    row = await conn.fetchrow(
-        _REGISTERS,
+    chunks: list[bytes] = []
+
+    async def collect(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    await conn.copy_from_query(
+        _READINGS,
         tz.key,
         int(EXCLUDED_FLAGS),
         month_start(lo, tz),
         month_start(hi, tz),
         db_ids.tolist(),
         READING_LIMIT,
+        output=collect,
+        format="binary",
     )
-    assert row is not None
-    return MonthReadings(
-        np.array(row[0] or [], dtype=_I64),
-        np.array(row[1] or [], dtype=_I64),
-        _micro(row[2]),
-        _micro(row[3]),
-        np.array(row[4] or [], dtype=_I64),
+    return month_summaries(b"".join(chunks), lo, hi, tz)
+
+
+def month_summaries(data: bytes, lo: int, hi: int, tz: ZoneInfo) -> MonthReadings:
+    """Month summaries from the binary COPY of ``_READINGS`` (months [lo, hi) local)."""
+    if not data.startswith(_SIGNATURE):
+        raise BillingError("readings: unexpected COPY output from the database")
+    start = 19 + int.from_bytes(data[15:19], "big")
+    body = data[start : len(data) - 2]  # the trailer is a field count of -1
+    rows = np.frombuffer(body, dtype=_ROW)
+    meter = rows["meter"].astype(_I64)
+    ts = rows["ts"].astype(_I64)
+    micro = np.rint(rows["value"] * 10**READING_PLACES).astype(_I64)
+    # the local month of each reading: the month starts as microseconds since 2000 (UTC)
+    bounds = np.array(
+        [(month_start(m, tz) - _PG_EPOCH) // timedelta(microseconds=1) for m in range(lo, hi)],
+        dtype=_I64,
     )
+    month = np.searchsorted(bounds, ts, side="right").astype(_I64) - 1 + lo
+    order = np.lexsort((ts, meter))
+    meter, month, micro = meter[order], month[order], micro[order]
+    new = np.ones(meter.size, dtype=np.bool_)
+    new[1:] = (meter[1:] != meter[:-1]) | (month[1:] != month[:-1])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], meter.size) - 1 if starts.size else starts
+    drop = np.zeros(meter.size, dtype=_I64)
+    drop[1:] = ~new[1:] & (micro[1:] < micro[:-1])
+    drops = np.add.reduceat(drop, starts) if starts.size else drop[:0]
+    return MonthReadings(meter[starts], month[starts], micro[ends], micro[starts], drops)
 
 
 async def _implausible(

@@ -12,6 +12,12 @@ more, :class:`adapters.mqtt_intake.IntakeGate` stops reading the socket at that 
 
 Broker limits matter: Mosquitto keeps at most ``max_queued_messages`` (default 1000) queued
 messages per offline or slow persistent client and drops the rest; raise it for a gateway.
+
+Faults the source tells apart and counts (:meth:`MqttSource.health`): a broker that cannot be
+reached, a connection lost, a session the broker lost (CONNACK without session-present), and
+another client taking the session over with the same client id (it backs off instead of
+taking it back at once). A restarted gateway consumes its backlog from CONNACK on, without
+waiting for its SUBACK (issue #23: the SUBACK comes after the backlog).
 """
 
 from __future__ import annotations
@@ -240,6 +246,7 @@ class MqttSource:
                         await self._consume(client, subscriber)
                     finally:
                         subscriber.cancel()
+                        self.connected = False
             except aiomqtt.MqttError as exc:
                 self.connected = False
                 self._client = None

@@ -24,6 +24,7 @@ import asyncpg
 import httpx
 import numpy as np
 
+import simulators.city
 from adapters.billing import bill_period, load_reference, parse_reference
 from adapters.modbus.devices import devices_from_dict
 from adapters.modbus.poller import Poller
@@ -65,7 +66,8 @@ from simulators.fastpub import publish_fast
 from simulators.modbus import Fault, SimClock, SimGateway, SimMeter, sim_registers
 
 log = logging.getLogger(__name__)
-PROFILE = Path(__file__).with_name("house_water.json")
+PROFILE = Path(simulators.city.__file__).with_name("house_water.json")
+"""The house water meter's Modbus profile, beside the town model."""
 PER_GATEWAY = 16  # house meters behind one RS-485/TCP gateway
 HISTORY_DAYS = 3650
 """Back-fill window of a replay: its months and their warm-up history may lie years back."""

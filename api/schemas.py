@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-PERIOD_PATTERN = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 1900–2199
-DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+PERIOD_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"  # YYYY-MM, years 1900–2199
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"  # ASCII digits only (\d matches any digit)
 
 
 class _Model(BaseModel):

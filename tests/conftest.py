@@ -13,8 +13,6 @@ from tests.timescale.service import Service, Unavailable, reset
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 """``shared/`` beside the repository (the project's specs); absent in a bare clone."""
-DATA = Path(__file__).resolve().parent / "data"
-"""Copies of shared data the tests need (kept identical by tests/test_shared_copies.py)."""
 
 
 @pytest.fixture

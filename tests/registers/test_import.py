@@ -22,6 +22,7 @@ from ingest.register_import import RegisterImporter
 from tests.conftest import SHARED
 from tests.intake_tools import history_intake
 from tests.registers.files import comma, contractor_csv, contractor_xlsx, piramida_csv
+from tests.samples import needs_askue
 
 pytestmark = pytest.mark.postgres
 SHIPPED = available_mappings(mapping_dirs(None))
@@ -201,6 +202,7 @@ async def test_bad_rows_are_quarantined_by_row_and_the_good_ones_stored(store, t
     assert await _state(store) == state
 
 
+@needs_askue
 async def test_inbox_takes_register_exports_beside_80020(store, tmp_path):
     inbox = tmp_path / "inbox" / "askue"
     inbox.mkdir(parents=True)

@@ -1,4 +1,7 @@
 FROM python:3.11-slim
+# a font with Cyrillic for the ЕПД PDF
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core core

@@ -7,7 +7,7 @@ same fields. A bad element is rejected on its own; the good ones around it are k
 
 What cannot be represented is rejected with a reason, never raised past the decoder: a time
 with no UTC instant (``9999-12-31T23:59:59-01:00``) is ``timestamp_out_of_range``; a meter id
-or channel that is empty of sense for the store (control characters such as NUL, longer than
+or channel the store could not hold or index (a control character such as NUL, more than
 :data:`core.validation.MAX_IDENTIFIER` characters) is ``invalid_identifier``; a value that is
 not a finite number, before or after its unit's conversion, is ``malformed``.
 """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,35 +14,10 @@ from decimal import Decimal
 import asyncpg
 import numpy as np
 
+from adapters.billing.copy_binary import accrual_rows, numeric_field, text_field
 from adapters.billing.period import month_date
 from core.billing import METHODS, SERVICES, BillingResult
 from core.billing.model import M_AVERAGE, M_NORMATIVE, Int64Array
-
-_STAGE = """
-CREATE TEMP TABLE _accrual_stage (
-    premise_id text, service smallint, method smallint, volume_micro bigint,
-    amount_kopecks bigint, increased boolean, explanation text
-) ON COMMIT DROP
-"""
-_STAGE_COLUMNS = (
-    "premise_id",
-    "service",
-    "method",
-    "volume_micro",
-    "amount_kopecks",
-    "increased",
-    "explanation",
-)
-
-# numeric × 0.000001 has exactly 6 places and × 0.01 exactly 2: no rounding on the way in
-_INSERT = """
-INSERT INTO accruals (period, premise_id, service, method, volume, tariff, coefficient, amount,
-                      explanation, run_id)
-SELECT $1, premise_id, ($2::text[])[service + 1], ($3::text[])[method + 1],
-       volume_micro * 0.000001, ($4::numeric[])[service + 1],
-       CASE WHEN increased THEN $5::numeric ELSE 1 END, amount_kopecks * 0.01, explanation, $6
-FROM _accrual_stage
-"""
 
 _HOUSES = """
 INSERT INTO house_balances (period, house_id, service, house_volume, individual_volume,
@@ -58,6 +34,64 @@ SELECT m, $1, me, v * 0.000001, $2, n, d
 FROM unnest($3::integer[], $4::text[], $5::bigint[], $6::numeric[], $7::numeric[])
     AS t(m, me, v, n, d)
 """
+
+
+ACCRUAL_COLUMNS = (
+    "period",
+    "premise_id",
+    "service",
+    "method",
+    "tariff",
+    "coefficient",
+    "volume",
+    "amount",
+    "explanation",
+    "run_id",
+)
+
+
+def accrual_stream(
+    result: BillingResult, texts: list[str], run_id: int, chunk: int = 100_000
+) -> AsyncIterator[bytes]:
+    """The period's accrual lines as a binary COPY stream into ``accruals``."""
+    inp, a = result.input, result.accruals
+    one = Decimal(1)
+    combo: list[bytes] = []
+    for s in range(len(SERVICES)):
+        tariff = inp.tariffs.get(s, Decimal(0))
+        for m in range(len(METHODS)):
+            for k in (one, inp.settings.increasing_coefficient):
+                combo.append(
+                    text_field(SERVICES[s])
+                    + text_field(METHODS[m])
+                    + numeric_field(tariff)
+                    + numeric_field(k)
+                )
+    combo_of = (a.service * len(METHODS) + a.method) * 2 + a.increased
+    return accrual_rows(
+        period=month_date(inp.last_period),
+        premise_fields=[text_field(p) for p in inp.premises.ids],
+        premise=a.premise,
+        combo=combo,
+        combo_of=combo_of,
+        volume_micro=a.volume_micro,
+        amount_kopecks=a.amount_kopecks,
+        texts=texts,
+        run_id=run_id,
+        chunk=chunk,
+    )
+
+
+async def write_accruals(
+    conn: asyncpg.Connection, result: BillingResult, texts: list[str], run_id: int
+) -> None:
+    """Copies the lines into ``accruals`` by binary COPY (the period was emptied before)."""
+    await conn.copy_to_table(
+        "accruals",
+        source=accrual_stream(result, texts, run_id),
+        columns=ACCRUAL_COLUMNS,
+        format="binary",
+    )
 
 
 def half_up(num: int, den: int) -> int:
@@ -136,28 +170,7 @@ async def write_result(
         )
         for table in ("accruals", "house_balances", "billed_estimates"):
             await conn.execute(f"DELETE FROM {table} WHERE period = $1", day)
-        await conn.execute(_STAGE)
-        ids = inp.premises.ids
-        records = zip(
-            [ids[i] for i in a.premise.tolist()],
-            a.service.tolist(),
-            a.method.tolist(),
-            a.volume_micro.tolist(),
-            a.amount_kopecks.tolist(),
-            a.increased.tolist(),
-            texts,
-            strict=True,
-        )
-        await conn.copy_records_to_table("_accrual_stage", records=records, columns=_STAGE_COLUMNS)
-        await conn.execute(
-            _INSERT,
-            day,
-            list(SERVICES),
-            list(METHODS),
-            [inp.tariffs.get(s) for s in range(len(SERVICES))],
-            inp.settings.increasing_coefficient,
-            run_id,
-        )
+        await write_accruals(conn, result, texts, run_id)
         hr = result.houses
         measured = hr.measured.tolist()
 

@@ -75,19 +75,13 @@ def _month_sql(column: str) -> str:
     return f"(extract(year FROM {local})::int * 12 + extract(month FROM {local})::int - 1)"
 
 
-# a billable register reading: not flagged away, within the register's range
-_PLAUSIBLE = """
-r.value >= 0 AND r.value < least($6::float8, coalesce(10::float8 ^ m.capacity_digits, $6))
-"""
-_WINDOW = """
-r.kind = 0 AND r.flags & $2 = 0 AND r.ts >= $3 AND r.ts < $4 AND r.meter_id = ANY($5::integer[])
-"""
-
-# every billable register reading of the window, streamed out by binary COPY: the month
-# summaries (R(m), first value, drops inside the month) are computed with numpy
-_READINGS = f"""
-SELECT r.meter_id, r.ts, r.value FROM readings r JOIN meters m ON m.id = r.meter_id
-WHERE {_WINDOW} AND {_PLAUSIBLE} AND $1::text IS NOT NULL
+# every register reading of the window that is not flagged away, streamed out by binary
+# COPY (a hash join on the meters asked for); numpy leaves out impossible values and makes the
+# month summaries (R(m), first value, drops inside the month)
+_READINGS = """
+SELECT r.meter_id, r.ts, r.value FROM readings r JOIN unnest($4::integer[]) AS k(id)
+    ON k.id = r.meter_id
+WHERE r.kind = 0 AND r.flags & $1 = 0 AND r.ts >= $2 AND r.ts < $3
 """
 #: one row of the binary COPY of ``_READINGS``: field count, then (length, value) per column
 _ROW = np.dtype(
@@ -104,28 +98,23 @@ _ROW = np.dtype(
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
-# readings left out as impossible values, for the report (a few per meter)
-_IMPLAUSIBLE = f"""
-SELECT DISTINCT ON (r.meter_id) r.meter_id, r.ts, r.value, m.capacity_digits
-FROM readings r JOIN meters m ON m.id = r.meter_id
-WHERE {_WINDOW} AND NOT ({_PLAUSIBLE}) AND $1::text IS NOT NULL
-ORDER BY r.meter_id, r.ts
-"""
-
 _RATES = """
 SELECT DISTINCT ON (service) service, value FROM {table}
 WHERE valid_from <= $1 ORDER BY service, valid_from DESC
 """
 
+# one sort, then the columns as arrays in that order (array_agg keeps its input's order)
 _METERS = """
-SELECT array_agg(id ORDER BY id), array_agg(external_id ORDER BY id),
-       array_agg(channel ORDER BY id), array_agg(service ORDER BY id),
-       array_agg(premise_id ORDER BY id), array_agg(house_id ORDER BY id),
-       array_agg(coalesce(extract(year FROM installed)::int * 12
-                          + extract(month FROM installed)::int - 1, $1::bigint) ORDER BY id),
-       array_agg(coalesce(capacity_digits, -1) ORDER BY id),
-       array_agg(unit ORDER BY id)
-FROM meters WHERE premise_id IS NOT NULL OR house_id IS NOT NULL
+SELECT array_agg(id), array_agg(external_id), array_agg(channel), array_agg(service),
+       array_agg(premise_id), array_agg(house_id), array_agg(installed), array_agg(digits),
+       array_agg(unit)
+FROM (
+    SELECT id, external_id, channel, service, premise_id, house_id,
+           coalesce(extract(year FROM installed)::int * 12
+                    + extract(month FROM installed)::int - 1, $1::bigint) AS installed,
+           coalesce(capacity_digits, -1) AS digits, unit
+    FROM meters WHERE premise_id IS NOT NULL OR house_id IS NOT NULL ORDER BY id
+) m
 """
 
 
@@ -171,10 +160,10 @@ async def _premises(
             f"premise {bad['id']}: area {bad['area']} has more than {_AREA_PLACES} decimals"
         )
     row = await conn.fetchrow(
-        "SELECT array_agg(id ORDER BY id), array_agg(house_id ORDER BY id),"
-        " array_agg((area * 10::numeric ^ $1)::bigint ORDER BY id),"
-        " array_agg(residential ORDER BY id), array_agg(residents ORDER BY id),"
-        " array_agg(owners ORDER BY id), array_agg(meter_possible ORDER BY id) FROM premises",
+        "SELECT array_agg(id), array_agg(house_id), array_agg(a), array_agg(residential),"
+        " array_agg(residents), array_agg(owners), array_agg(meter_possible) FROM ("
+        "  SELECT id, house_id, (area * 10::numeric ^ $1)::bigint AS a, residential,"
+        "  residents, owners, meter_possible FROM premises ORDER BY id) p",
         scale,
     )
     assert row is not None
@@ -346,8 +335,10 @@ async def _registers(
     lo: int,
     hi: int,
     db_ids: Int64Array,
-) -> MonthReadings:
-    """The month summaries of every meter for months [lo, hi), impossible values left out."""
+    digits: Int64Array,
+) -> tuple[MonthReadings, dict[int, str]]:
+    """The month summaries of meters ``db_ids`` (capacity ``digits``, -1: none) for months
+    [lo, hi), impossible values left out; and per meter db id why one was left out."""
     chunks: list[bytes] = []
 
     async def collect(chunk: bytes) -> None:
@@ -355,19 +346,19 @@ async def _registers(
 
     await conn.copy_from_query(
         _READINGS,
-        tz.key,
         int(EXCLUDED_FLAGS),
         month_start(lo, tz),
         month_start(hi, tz),
         db_ids.tolist(),
-        READING_LIMIT,
         output=collect,
         format="binary",
     )
-    return month_summaries(b"".join(chunks), lo, hi, tz)
+    return month_summaries(b"".join(chunks), lo, hi, tz, db_ids, digits)
 
 
-def month_summaries(data: bytes, lo: int, hi: int, tz: ZoneInfo) -> MonthReadings:
+def month_summaries(
+    data: bytes, lo: int, hi: int, tz: ZoneInfo, db_ids: Int64Array, digits: Int64Array
+) -> tuple[MonthReadings, dict[int, str]]:
     """Month summaries from the binary COPY of ``_READINGS`` (months [lo, hi) local)."""
     if not data.startswith(_SIGNATURE):
         raise BillingError("readings: unexpected COPY output from the database")
@@ -376,7 +367,29 @@ def month_summaries(data: bytes, lo: int, hi: int, tz: ZoneInfo) -> MonthReading
     rows = np.frombuffer(body, dtype=_ROW)
     meter = rows["meter"].astype(_I64)
     ts = rows["ts"].astype(_I64)
-    micro = np.rint(rows["value"] * 10**READING_PLACES).astype(_I64)
+    value = rows["value"].astype(np.float64)
+    # impossible values: negative, not finite, past the register or READING_LIMIT
+    order = np.argsort(db_ids)
+    pos = order[np.minimum(np.searchsorted(db_ids[order], meter), max(db_ids.size - 1, 0))]
+    d = digits[pos] if digits.size else np.zeros(0, dtype=_I64)
+    ceiling = np.where(d >= 0, 10.0 ** np.clip(d, 0, 15), READING_LIMIT)
+    ok = (value >= 0) & (value < np.minimum(ceiling, READING_LIMIT))
+    bad: dict[int, str] = {}
+    if not ok.all():
+        for i in np.flatnonzero(~ok)[np.argsort(ts[~ok], kind="stable")].tolist():
+            mid = int(meter[i])
+            if mid in bad:
+                continue
+            g = int(d[i])
+            limit = f"a register of {g} digits" if g >= 0 else f"{READING_LIMIT:g}"
+            at = _PG_EPOCH + timedelta(microseconds=int(ts[i]))
+            bad[mid] = (
+                f"reading {float(value[i])!r} at {at.astimezone(tz):%Y-%m-%d %H:%M} is not a "
+                f"value of the register (negative, not a number or past {limit}): left out, "
+                "the meter's other readings billed; exclude or correct it"
+            )
+        meter, ts, value = meter[ok], ts[ok], value[ok]
+    micro = np.rint(value * 10**READING_PLACES).astype(_I64)
     # the local month of each reading: the month starts as microseconds since 2000 (UTC)
     bounds = np.array(
         [(month_start(m, tz) - _PG_EPOCH) // timedelta(microseconds=1) for m in range(lo, hi)],
@@ -392,32 +405,8 @@ def month_summaries(data: bytes, lo: int, hi: int, tz: ZoneInfo) -> MonthReading
     drop = np.zeros(meter.size, dtype=_I64)
     drop[1:] = ~new[1:] & (micro[1:] < micro[:-1])
     drops = np.add.reduceat(drop, starts) if starts.size else drop[:0]
-    return MonthReadings(meter[starts], month[starts], micro[ends], micro[starts], drops)
-
-
-async def _implausible(
-    conn: asyncpg.Connection, tz: ZoneInfo, lo: int, hi: int, db_ids: Int64Array
-) -> dict[int, str]:
-    """Per meter db id, why one of its readings in [lo, hi) was left out."""
-    rows = await conn.fetch(
-        _IMPLAUSIBLE,
-        tz.key,
-        int(EXCLUDED_FLAGS),
-        month_start(lo, tz),
-        month_start(hi, tz),
-        db_ids.tolist(),
-        READING_LIMIT,
-    )
-    out: dict[int, str] = {}
-    for r in rows:
-        digits = r["capacity_digits"]
-        limit = f"a register of {digits} digits" if digits else f"{READING_LIMIT:g}"
-        out[int(r["meter_id"])] = (
-            f"reading {r['value']!r} at {r['ts'].astimezone(tz):%Y-%m-%d %H:%M} is not a value "
-            f"of the register (negative, not a number or past {limit}): left out, bill the "
-            "meter's other readings; exclude or correct it"
-        )
-    return out
+    summary = MonthReadings(meter[starts], month[starts], micro[ends], micro[starts], drops)
+    return summary, bad
 
 
 def _to_registers(ms: _MeterSet, readings: MonthReadings, warnings: list[str]) -> Registers:
@@ -575,23 +564,18 @@ async def load_period(
         premises, premise_index = await _premises(conn, day, house_index)
         pm, hm = await _meters(conn, premise_index, house_index, warnings)
         all_ids = np.concatenate([pm.db_ids, hm.db_ids])
+        all_digits = np.concatenate([pm.digits, hm.digits])
         recent = period - st.average_max_periods
         lo = recent - st.average_window_months
-        readings = await _registers(conn, tz, lo, period + 1, all_ids)
+        readings, bad = await _registers(conn, tz, lo, period + 1, all_ids, all_digits)
         month = readings.month
         heard = np.unique(readings.meter[(month >= recent) & (month < period)])
-        silent = np.setdiff1d(all_ids, heard)
+        silent = np.flatnonzero(~np.isin(all_ids, heard))
         if silent.size:
-            readings = readings + await _registers(conn, tz, _EARLIEST, lo, silent)
-        names = dict(
-            zip(
-                np.concatenate([pm.db_ids, hm.db_ids]).tolist(),
-                [*pm.meters.ids, *hm.meters.ids],
-                strict=True,
-            )
-        )
-        for db_id, why in (await _implausible(conn, tz, lo, period + 1, all_ids)).items():
-            unbilled.append((names[db_id], why))
+            old, _ = await _registers(conn, tz, _EARLIEST, lo, all_ids[silent], all_digits[silent])
+            readings = readings + old
+        names = dict(zip(all_ids.tolist(), [*pm.meters.ids, *hm.meters.ids], strict=True))
+        unbilled += [(names[db_id], why) for db_id, why in sorted(bad.items())]
         regs = _to_registers(pm, readings, warnings)
         hregs = _to_registers(hm, readings, warnings)
         await _stale(conn, period, lo, pm, regs)

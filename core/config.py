@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     health_interval_s: float = Field(
         default=10.0, description="how often the gateway saves polled devices' health"
     )
+    health_port: int | None = Field(
+        default=None, ge=1, le=65535, description="gateway /health and /metrics port; unset: off"
+    )
+    health_host: str = Field(default="127.0.0.1", description="address of the health port")
 
     # Registry and validation
     unknown_meters: Literal["register", "quarantine"] = Field(

@@ -24,6 +24,7 @@ from core.errors import StoreError
 from core.payload import BUILTIN_MAPPINGS, Mapping
 from core.reading import Reading
 from ingest.file_import import FileImporter
+from ingest.health_http import serve_health
 from ingest.inbox import watch_inbox
 from ingest.intake import Intake
 from ingest.pipeline import Pipeline
@@ -131,6 +132,14 @@ class Gateway:
                 ),
                 stop,
             )
+        if s.health_port is not None:
+            sources["http"] = Supervised(
+                "http",
+                lambda: serve_health(
+                    self.health, host=s.health_host, port=s.health_port or 0, stop=stop
+                ),
+                stop,
+            )
         if s.vee_interval_s > 0:
             sources["vee"] = Supervised(
                 "vee",
@@ -175,7 +184,7 @@ class Gateway:
                 if self.mqtt is not None:
                     self.mqtt.stop_intake()
                 for name, task in tasks.items():
-                    if name != "mqtt":
+                    if name not in ("mqtt", "http"):  # MQTT acks the drained; /health reports it
                         task.cancel()  # pollers stop at once; what they read is already queued
                 pipeline.stop()
                 try:

@@ -27,8 +27,10 @@ def test_compose_takes_secrets_from_files_and_checks_health_cheaply_enough():
         check = service["healthcheck"]
         assert "start_period" in check
         assert int(check["timeout"].rstrip("s")) >= 5
-    gateway = services["gateway"]["healthcheck"]
-    assert int(gateway["interval"].rstrip("s")) >= 60  # the stats query takes seconds
+    gateway = services["gateway"]
+    # the cheap check: the gateway's own /health port, set in its environment
+    port = gateway["environment"]["UCHET_HEALTH_PORT"]
+    assert f"127.0.0.1:{port}/health" in " ".join(gateway["healthcheck"]["test"])
 
 
 def test_dockerignore_keeps_the_virtualenv_store_and_git_out_of_the_build_context():

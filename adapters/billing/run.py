@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -52,9 +53,19 @@ async def bill_period(
     *,
     timezone: str,
     settings: BillingSettings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BillReport:
-    """Bills ``period`` from the store and replaces its accruals (idempotent)."""
+    """Bills ``period`` from the store and replaces its accruals (idempotent).
+
+    ``progress`` is told each step as it starts and ends (load, compute, explanations, write).
+    """
     started = datetime.now(UTC)
+    t_start = time.perf_counter()
+
+    def step(text: str) -> None:
+        if progress is not None:
+            progress(f"[{time.perf_counter() - t_start:7.2f} s] {text}")
+
     async with store_errors("bill"):
         if await conn.fetchval("SELECT to_regclass('tariffs')") is None:
             raise StoreError(
@@ -63,12 +74,17 @@ async def bill_period(
         await conn.execute("SELECT pg_advisory_lock($1, $2)", _LOCK, period)
         try:
             t0 = time.perf_counter()
+            step("loading premises, meters, readings and estimates")
             data = await load_period(conn, period, timezone=timezone, settings=settings)
             t1 = time.perf_counter()
+            n_premises = len(data.input.premises.ids)
+            step(f"loaded {n_premises:,} premises, {len(data.input.meters.ids):,} meters; billing")
             result = bill(data.input)
             t2 = time.perf_counter()
+            step(f"{result.accruals.period.size:,} lines; writing explanations")
             texts = explanations(result)
             t3 = time.perf_counter()
+            step("writing accruals, house balances and estimates (binary COPY)")
             run_id, estimates = await write_result(
                 conn,
                 result,
@@ -78,6 +94,7 @@ async def bill_period(
                 timings=(t1 - t0, t3 - t1),
             )
             t4 = time.perf_counter()
+            step("written")
             later = await conn.fetch(
                 "SELECT DISTINCT period FROM accruals WHERE period > $1 ORDER BY period",
                 month_date(period),

@@ -106,10 +106,14 @@ def run_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 async def _bill(url: str, period: int, timezone: str) -> BillReport:
     conn = await _connect(url)
     try:
-        return await bill_period(conn, period, timezone=timezone)
+        return await bill_period(conn, period, timezone=timezone, progress=_progress)
     finally:
         await conn.close()
 

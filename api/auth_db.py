@@ -1,109 +1,47 @@
-"""The queries of authentication: resident logins and operator API keys (migration 3)."""
+"""Authentication over the store: resident logins and operator API keys.
+
+The queries are in ``adapters/store/auth.py``; here the keys are made and hashed
+(``api/security.py``) before the store sees only their digest.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
-import asyncpg
-
-from adapters.store.db import store_errors
+from adapters.store import auth as store
+from adapters.store.auth import (
+    ApiKey,
+    Login,
+    find_login,
+    list_api_keys,
+    revoke_api_key,
+    set_password,
+    token_premise,
+)
+from adapters.store.connections import Connection
 from api.security import ROLES, key_digest, new_api_key
 from core.errors import ConfigError
 
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    premise_id: str
-    password_hash: str | None  # None: the account exists but has no password yet
-    token_version: int
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    id: int
-    name: str
-    role: str
-    created_at: datetime
-    revoked_at: datetime | None
+__all__ = [
+    "ApiKey",
+    "Login",
+    "create_api_key",
+    "find_login",
+    "key_role",
+    "list_api_keys",
+    "revoke_api_key",
+    "set_password",
+    "token_premise",
+]
 
 
-async def find_login(conn: asyncpg.Connection, account: str) -> Login | None:
-    """The premise of an account and its password hash; None when no premise has it."""
-    async with store_errors("find login"):
-        row = await conn.fetchrow(
-            "SELECT p.id, l.password_hash, coalesce(l.token_version, 0) AS version"
-            " FROM premises p LEFT JOIN resident_logins l USING (account) WHERE p.account = $1",
-            account,
-        )
-    return None if row is None else Login(row["id"], row["password_hash"], row["version"])
-
-
-async def token_premise(conn: asyncpg.Connection, account: str, version: int) -> str | None:
-    """The premise of a token's account, if the token's version is still the current one."""
-    async with store_errors("check token"):
-        return await conn.fetchval(  # type: ignore[no-any-return]
-            "SELECT p.id FROM resident_logins l JOIN premises p USING (account)"
-            " WHERE l.account = $1 AND l.token_version = $2",
-            account,
-            version,
-        )
-
-
-async def set_password(conn: asyncpg.Connection, account: str, password_hash: str) -> bool:
-    """Sets (or resets) the password of an account; tokens issued before stop working.
-
-    False when no premise has this account.
-    """
-    async with store_errors("set password"), conn.transaction():
-        if await conn.fetchval("SELECT 1 FROM premises WHERE account = $1", account) is None:
-            return False
-        await conn.execute(
-            "INSERT INTO resident_logins (account, password_hash) VALUES ($1, $2)"
-            " ON CONFLICT (account) DO UPDATE SET password_hash = excluded.password_hash,"
-            " token_version = resident_logins.token_version + 1, updated_at = now()",
-            account,
-            password_hash,
-        )
-    return True
-
-
-async def create_api_key(conn: asyncpg.Connection, *, name: str, role: str) -> tuple[int, str]:
+async def create_api_key(conn: Connection, *, name: str, role: str) -> tuple[int, str]:
     """A new key: (id, the key). The key is shown once; only its hash is stored."""
     if role not in ROLES:
         raise ConfigError(f"role {role!r} is not one of {', '.join(ROLES)}")
     key = new_api_key()
-    async with store_errors("create api key"):
-        key_id = await conn.fetchval(
-            "INSERT INTO api_keys (name, role, key_hash) VALUES ($1, $2, $3) RETURNING id",
-            name,
-            role,
-            key_digest(key),
-        )
-    return int(key_id), key
+    key_id = await store.insert_api_key(conn, name=name, role=role, key_hash=key_digest(key))
+    return key_id, key
 
 
-async def key_role(conn: asyncpg.Connection, key: str) -> tuple[int, str] | None:
+async def key_role(conn: Connection, key: str) -> tuple[int, str] | None:
     """(id, role) of a valid, unrevoked key."""
-    async with store_errors("check api key"):
-        row = await conn.fetchrow(
-            "SELECT id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-            key_digest(key),
-        )
-    return None if row is None else (row["id"], row["role"])
-
-
-async def list_api_keys(conn: asyncpg.Connection) -> list[ApiKey]:
-    async with store_errors("list api keys"):
-        rows = await conn.fetch(
-            "SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY id"
-        )
-    return [ApiKey(**dict(r)) for r in rows]
-
-
-async def revoke_api_key(conn: asyncpg.Connection, key_id: int) -> bool:
-    async with store_errors("revoke api key"):
-        status = await conn.execute(
-            "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", key_id
-        )
-    return status != "UPDATE 0"
+    return await store.key_role(conn, key_digest(key))

@@ -7,12 +7,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 
-from adapters.store.db import store_errors
+from adapters.store.connections import Connection, pooled
 from api.auth_db import key_role, token_premise
 from api.problems import ProblemError
 from api.schemas import PERIOD_PATTERN
@@ -67,11 +66,11 @@ ACQUIRE_TIMEOUT_S = 10.0
 
 
 @asynccontextmanager
-async def connection(services: Services, what: str) -> AsyncIterator[asyncpg.Connection]:
+async def connection(services: Services, what: str) -> AsyncIterator[Connection]:
     """A pooled connection. Getting it is inside the error mapping: an outage (refused,
     reset, no free connection within ``ACQUIRE_TIMEOUT_S``) is a retryable StoreError, which
     the app answers with 503 and Retry-After, not 500 and a traceback."""
-    async with store_errors(what), services.store.pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
+    async with pooled(services.store.pool, what, wait_s=ACQUIRE_TIMEOUT_S) as conn:
         yield conn
 
 

@@ -10,13 +10,13 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from adapters.store.connections import DRIVER_ERRORS
 from adapters.store.db import RETRYABLE
 from core.errors import BillingError, ConfigError, PayloadError, StoreError, UchetError
 
@@ -159,16 +159,6 @@ def store_problem(request: Request, exc: BaseException, *, retryable: bool) -> J
     )
 
 
-# Raised by asyncpg outside a ``store_errors`` block (a route that uses the pool directly):
-# mapped as StoreError would be. Not every OSError: only those of a connection.
-_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
 def install(app: FastAPI) -> None:
     """Maps every error the app raises onto a problem response."""
 
@@ -217,7 +207,8 @@ def install(app: FastAPI) -> None:
     async def _driver(request: Request, exc: Exception) -> JSONResponse:
         return store_problem(request, exc, retryable=isinstance(exc, RETRYABLE))
 
-    for kind in _DRIVER_ERRORS:
+    # Raised by the driver outside a ``store_errors`` block: mapped as StoreError would be.
+    for kind in DRIVER_ERRORS:
         app.add_exception_handler(kind, _driver)
 
     @app.exception_handler(ConfigError)

@@ -8,11 +8,9 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import asyncpg
-
 from adapters.embedded import embedded_postgres
 from adapters.store import migrate
-from adapters.store.db import store_errors
+from adapters.store.connections import single
 from adapters.store.migrations import MigrationReport
 from core.config import Settings
 
@@ -29,12 +27,8 @@ def database_url(s: Settings) -> str:
 
 
 async def migrate_url(url: str) -> MigrationReport:
-    async with store_errors("connect"):
-        conn = await asyncpg.connect(url)
-    try:
+    async with single(url) as conn:
         return await migrate(conn)
-    finally:
-        await conn.close()
 
 
 def settle_heap() -> None:

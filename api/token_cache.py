@@ -12,12 +12,10 @@ listening connection is lost, or not yet made), the cache is emptied and entries
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
-import asyncpg
-
+from adapters.store.notify import ListenFailed, listen_until_lost
 from ingest.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -59,32 +57,23 @@ class TokenCache:
     async def listen(self, url: str) -> None:
         """Listens for account changes until cancelled, reconnecting with backoff."""
         backoff = Backoff(base=0.5, cap=30.0)
+
+        def listening() -> None:
+            self.clear()  # changes made before now were not heard
+            self.listening = True
+            self.listens += 1
+            backoff.reset()
+
         while True:
-            lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(url, timeout=10)
-            except Exception as exc:  # whatever it is, try again later: never end the task
-                log.warning("token cache: cannot listen for account changes: %s", exc)
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            try:
-                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await conn.add_listener(CHANNEL, self._changed)
-                self.clear()  # changes made before now were not heard
-                self.listening = True
-                self.listens += 1
-                backoff.reset()
-                await lost.wait()
+                await listen_until_lost(url, CHANNEL, self.drop, listening)
                 log.warning("token cache: listening connection lost; short-lived entries")
+            except ListenFailed as exc:  # never end the task: try again later
+                log.warning("token cache: cannot listen for account changes: %s", exc)
             except Exception as exc:
                 log.warning("token cache: listening failed: %s", exc)
             finally:
-                self.listening = False
-                self.clear()
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=2)
+                if self.listening:
+                    self.listening = False
+                    self.clear()
             await asyncio.sleep(backoff.next_delay())
-
-    def _changed(self, _conn: object, _pid: int, _channel: str, account: object) -> None:
-        if isinstance(account, str):
-            self.drop(account)

@@ -1,19 +1,37 @@
-"""Operator actions on the meter registry: list, bind to a premise or a house."""
+"""The meter registry as operators use it, one implementation for the CLI, the API and the
+pages: list (filtered, paged), find, bind to a premise or a house, count the unbound.
+
+A meter is *bound* when it belongs to a premise or to a house (an ОДПУ); unbound otherwise.
+"""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import date
 
-import asyncpg
-
+from adapters.store.connections import Connection
 from adapters.store.db import store_errors
 from core.channels import canonical_unit, normalize_channel, service_of
 from core.errors import UchetError
 
+UNBOUND = "m.premise_id IS NULL AND m.house_id IS NULL"
+
 
 class MeterKeyError(UchetError):
     """A meter reference that cannot be parsed or found."""
+
+
+class UnknownMeter(MeterKeyError):
+    """No registry row (nor quarantined reading) answers to the meter named."""
+
+
+class UnknownPremise(MeterKeyError):
+    """The premise to bind to is not loaded."""
+
+
+class UnknownHouse(MeterKeyError):
+    """The house to bind to is not loaded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +43,12 @@ class MeterRow:
     service: str
     premise_id: str | None
     house_id: str | None
-    readings: int
+    quarantined: int  # its readings waiting in quarantine
+    readings: int | None = None  # counted only when asked (a count per meter)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.external_id}:{self.channel}"
 
 
 def parse_key(text: str) -> tuple[str, str, str | None]:
@@ -37,72 +60,173 @@ def parse_key(text: str) -> tuple[str, str, str | None]:
     return source, external_id, (normalize_channel(channel) if sep else None)
 
 
+def _select(count_readings: bool) -> str:
+    readings = (
+        "(SELECT count(*) FROM readings r WHERE r.meter_id = m.id)" if count_readings else "NULL"
+    )
+    return (
+        "SELECT m.id, m.source, m.external_id, m.channel, m.service, m.premise_id, m.house_id,"
+        " (SELECT count(*) FROM quarantine q WHERE q.replayed_at IS NULL AND q.source = m.source"
+        "  AND q.meter = m.external_id AND q.channel = m.channel) AS quarantined,"
+        f" {readings} AS readings FROM meters m"
+    )
+
+
 async def list_meters(
-    conn: asyncpg.Connection, *, unbound: bool = False, limit: int = 1000
+    conn: Connection,
+    *,
+    unbound: bool | None = None,
+    premise: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+    count_readings: bool = False,
 ) -> list[MeterRow]:
+    """Meters by id. ``unbound``: True only unbound ones, False only bound ones, None all;
+    ``premise``: only the meters of that premise; ``limit``/``offset``: one page."""
     async with store_errors("list meters"):
         rows = await conn.fetch(
-            "SELECT m.id, m.source, m.external_id, m.channel, m.service, m.premise_id,"
-            " m.house_id, (SELECT count(*) FROM readings r WHERE r.meter_id = m.id) AS readings"
-            " FROM meters m WHERE NOT $1 OR (m.premise_id IS NULL AND m.house_id IS NULL)"
-            " ORDER BY m.id LIMIT $2",
+            _select(count_readings) + " WHERE ($1::boolean IS NULL"
+            f"  OR ($1 = ({UNBOUND}))) AND ($2::text IS NULL OR m.premise_id = $2)"
+            " ORDER BY m.id LIMIT $3 OFFSET $4",
             unbound,
+            premise,
             limit,
+            offset,
         )
     return [MeterRow(**dict(r)) for r in rows]
 
 
+async def meter_by_id(conn: Connection, meter_id: int) -> MeterRow | None:
+    async with store_errors("find meter"):
+        row = await conn.fetchrow(_select(False) + " WHERE m.id = $1", meter_id)
+    return None if row is None else MeterRow(**dict(row))
+
+
+async def meter_ids(conn: Connection, key: str) -> list[int]:
+    """The registry ids of ``source:external_id[:channel]`` (every channel when none named)."""
+    source, external_id, channel = parse_key(key)
+    async with store_errors("find meter"):
+        rows = await conn.fetch(
+            "SELECT id FROM meters WHERE source = $1 AND external_id = $2"
+            " AND ($3::text IS NULL OR channel = $3) ORDER BY id",
+            source,
+            external_id,
+            channel,
+        )
+    return [r["id"] for r in rows]
+
+
+async def count_unbound(conn: Connection) -> int:
+    """Meters bound to neither a premise nor a house (the same rule as ``unbound=True``)."""
+    async with store_errors("count unbound meters"):
+        return int(await conn.fetchval(f"SELECT count(*) FROM meters m WHERE {UNBOUND}"))
+
+
+async def close_names(conn: Connection, key: str, n: int = 5) -> list[str]:
+    """Up to ``n`` known meter keys (registry or quarantine) that look like ``key``."""
+    source, external_id, channel = parse_key(key)
+    async with store_errors("similar meters"):
+        rows = await conn.fetch(
+            "SELECT source, external_id, channel FROM meters"
+            " UNION SELECT source, meter, channel FROM quarantine"
+            "  WHERE replayed_at IS NULL AND meter IS NOT NULL AND channel IS NOT NULL"
+        )
+    known = {f"{r['source']}:{r['external_id']}:{r['channel']}" for r in rows}
+    if channel is not None:
+        return difflib.get_close_matches(f"{source}:{external_id}:{channel}", known, n, 0.6)
+    by_meter: dict[str, list[str]] = {}
+    for k in sorted(known):
+        s, _, rest = k.partition(":")
+        by_meter.setdefault(f"{s}:{rest.partition(':')[0]}", []).append(k)
+    close = difflib.get_close_matches(f"{source}:{external_id}", by_meter, n, 0.6)
+    return [k for meter in close for k in by_meter[meter]][:n]
+
+
+async def _check_target(conn: Connection, premise_id: str | None, house_id: str | None) -> None:
+    if (premise_id is None) == (house_id is None):
+        raise MeterKeyError("bind to exactly one of a premise or a house")
+    if premise_id is not None and not await conn.fetchval(
+        "SELECT 1 FROM premises WHERE id = $1", premise_id
+    ):
+        raise UnknownPremise(f"premise {premise_id!r} is not loaded (uchet load FILE)")
+    if house_id is not None and not await conn.fetchval(
+        "SELECT 1 FROM houses WHERE id = $1", house_id
+    ):
+        raise UnknownHouse(f"house {house_id!r} is not loaded (uchet load FILE)")
+
+
+_BIND = (
+    "UPDATE meters SET premise_id = $1, house_id = $2,"
+    " capacity_digits = coalesce($3, capacity_digits), installed = coalesce($4, installed)"
+)
+
+
+async def bind_meter_id(
+    conn: Connection,
+    meter_id: int,
+    *,
+    premise_id: str | None = None,
+    house_id: str | None = None,
+) -> None:
+    """Binds registry row ``meter_id`` to a premise or a house, in one transaction."""
+    async with store_errors("bind meter"), conn.transaction():
+        await _check_target(conn, premise_id, house_id)
+        found = await conn.fetch(
+            _BIND + " WHERE id = $5 RETURNING id", premise_id, house_id, None, None, meter_id
+        )
+    if not found:
+        raise UnknownMeter(f"no meter {meter_id}")
+
+
 async def bind_meter(
-    conn: asyncpg.Connection,
+    conn: Connection,
     key: str,
     *,
     premise_id: str | None = None,
     house_id: str | None = None,
     capacity_digits: int | None = None,
     installed: date | None = None,
+    create: bool = False,
 ) -> list[int]:
     """Binds the meter's registers (all channels, or the one named) to a premise or house.
 
-    A meter named with its channel that the registry has not seen yet is created, so that an
-    operator can bind a meter before (or after quarantining) its first readings.
-    Returns the ids of the bound registry rows.
+    A meter named with its channel that the registry has not seen yet is created when its
+    readings wait in quarantine (bound, they can be replayed) or when ``create`` is asked (to
+    bind a meter before its first reading); otherwise UnknownMeter names the close keys known,
+    so that a typo does not make a phantom meter. Returns the ids of the bound registry rows.
     """
-    if (premise_id is None) == (house_id is None):
-        raise MeterKeyError("bind to exactly one of a premise or a house")
     source, external_id, channel = parse_key(key)
     async with store_errors("bind meter"), conn.transaction():
-        if premise_id is not None and not await conn.fetchval(
-            "SELECT 1 FROM premises WHERE id = $1", premise_id
-        ):
-            raise MeterKeyError(f"premise {premise_id!r} is not loaded (uchet load FILE)")
-        if house_id is not None and not await conn.fetchval(
-            "SELECT 1 FROM houses WHERE id = $1", house_id
-        ):
-            raise MeterKeyError(f"house {house_id!r} is not loaded (uchet load FILE)")
+        await _check_target(conn, premise_id, house_id)
         if channel is not None:
             await conn.execute(
                 "INSERT INTO meters (source, external_id, channel, service, unit)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                " SELECT $1, $2, $3, $4, $5 WHERE $6 OR EXISTS (SELECT 1 FROM quarantine"
+                "  WHERE replayed_at IS NULL AND source = $1 AND meter = $2 AND channel = $3)"
+                " ON CONFLICT DO NOTHING",
                 source,
                 external_id,
                 channel,
                 service_of(channel),
                 canonical_unit(channel),
+                create,
             )
         ids = await conn.fetch(
-            "UPDATE meters SET premise_id = $4, house_id = $5,"
-            " capacity_digits = coalesce($6, capacity_digits),"
-            " installed = coalesce($7, installed)"
-            " WHERE source = $1 AND external_id = $2 AND ($3::text IS NULL OR channel = $3)"
+            _BIND + " WHERE source = $5 AND external_id = $6 AND ($7::text IS NULL OR channel = $7)"
             " RETURNING id",
-            source,
-            external_id,
-            channel,
             premise_id,
             house_id,
             capacity_digits,
             installed,
+            source,
+            external_id,
+            channel,
         )
     if not ids:
-        raise MeterKeyError(f"meter {key!r}: no such meter in the registry (name its channel)")
-    return [r["id"] for r in ids]
+        close = await close_names(conn, key)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        create_hint = "" if channel is None else " (--create to register it anyway)"
+        raise UnknownMeter(
+            f"no such meter {key!r} in the registry or the quarantine{hint}{create_hint}"
+        )
+    return sorted(r["id"] for r in ids)

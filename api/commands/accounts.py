@@ -8,9 +8,7 @@ import asyncio
 import getpass
 import sys
 
-import asyncpg
-
-from adapters.store.db import store_errors
+from adapters.store.connections import single
 from api.auth_db import create_api_key, list_api_keys, revoke_api_key, set_password
 from api.runtime import database_url, settings
 from api.security import MIN_PASSWORD, ROLES, hash_password, new_password
@@ -47,12 +45,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _with_conn(fn):  # type: ignore[no-untyped-def]
-    async with store_errors("connect"):
-        conn = await asyncpg.connect(database_url(settings()))
-    try:
+    async with single(database_url(settings())) as conn:
         return await fn(conn)
-    finally:
-        await conn.close()
 
 
 def _read_password(args: argparse.Namespace) -> tuple[str, bool]:

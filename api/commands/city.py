@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
 from adapters.embedded import embedded_broker, embedded_postgres, free_port
+from adapters.store.connections import create_database
 from api.runtime import database_url, settings
 from core.config import Settings
 from core.errors import ConfigError
@@ -103,11 +102,7 @@ def spec_from(args: argparse.Namespace, s: Settings) -> CitySpec:
 
 async def fresh_database(server_url: str, name: str) -> str:
     """Creates database ``name`` on the server of ``server_url``; returns its DSN."""
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await create_database(server_url, name)
     parts = urlsplit(server_url)
     return urlunsplit(parts._replace(path="/" + name))
 

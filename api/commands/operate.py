@@ -5,25 +5,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from dataclasses import asdict
 from datetime import date
 
-import asyncpg
-
 from adapters.store import ReadingStore
-from adapters.store.db import store_errors
-from adapters.store.meters import bind_meter, list_meters, parse_key
+from adapters.store.connections import pooled
+from adapters.store.meters import (
+    MeterRow,
+    UnknownMeter,
+    bind_meter,
+    close_names,
+    list_meters,
+    meter_ids,
+)
+from adapters.store.quarantine import Held, list_quarantine, unknown_ids
 from api.runtime import database_url, settings
+from core.errors import UchetError
 from ingest.replay import replay
+
+PAGE = 1000
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     meters = sub.add_parser("meters", help="the meter registry: list, bind")
     msub = meters.add_subparsers(dest="meters_cmd", metavar="ACTION", required=True)
-    p = msub.add_parser("list", help="list registered meters")
-    p.add_argument("--unbound", action="store_true", help="only meters bound to nothing")
+    p = msub.add_parser("list", help="list registered meters (all of them unless --limit)")
+    p.add_argument(
+        "--unbound", action="store_true", help="only meters bound to neither premise nor house"
+    )
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--limit", type=int, help="at most this many (a note says when more exist)")
+    p.add_argument("--offset", type=int, default=0, help="skip this many first")
     p.set_defaults(func=cmd_meters_list)
     p = msub.add_parser("bind", help="bind a meter to a premise or house, replay its quarantine")
     p.add_argument("meter", help="source:external_id[:channel], e.g. mqtt:apt1-cw:cold_water")
@@ -33,6 +46,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--capacity-digits", type=int)
     p.add_argument("--installed", type=date.fromisoformat, help="YYYY-MM-DD")
     p.add_argument("--no-replay", action="store_true", help="do not replay its quarantine")
+    p.add_argument(
+        "--create",
+        action="store_true",
+        help="register the meter (named with its channel) if nothing has reported it yet",
+    )
     p.set_defaults(func=cmd_meters_bind)
 
     q = sub.add_parser("quarantine", help="quarantined readings: list, replay")
@@ -42,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_quarantine_list)
-    p = qsub.add_parser("replay", help="replay quarantined readings")
+    p = qsub.add_parser("replay", help="replay quarantined readings (name them: --meter, --id)")
     p.add_argument("--meter", action="append", default=[], help="source:external_id[:channel]")
     p.add_argument("--id", action="append", type=int, default=[], help="quarantine id")
     p.set_defaults(func=cmd_quarantine_replay)
@@ -56,30 +74,58 @@ async def _with_store(coro_factory):  # type: ignore[no-untyped-def]
         await store.close()
 
 
-def cmd_meters_list(args: argparse.Namespace) -> int:
-    async def run(store: ReadingStore) -> list:  # type: ignore[type-arg]
-        async with store.pool.acquire() as conn:
-            return await list_meters(conn, unbound=args.unbound, limit=args.limit)
+def _print_meter(r: MeterRow, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(asdict(r), ensure_ascii=False))
+        return
+    owner = (
+        f"premise {r.premise_id}"
+        if r.premise_id
+        else (f"house {r.house_id}" if r.house_id else "UNBOUND")
+    )
+    print(f"{r.id:>6} {r.key}  {owner}  {r.readings} readings")
 
-    rows = asyncio.run(_with_store(run))
-    for r in rows:
-        if args.json:
-            print(json.dumps(asdict(r), ensure_ascii=False))
-        else:
-            owner = (
-                f"premise {r.premise_id}"
-                if r.premise_id
-                else (f"house {r.house_id}" if r.house_id else "UNBOUND")
-            )
-            print(
-                f"{r.id:>6} {r.source}:{r.external_id}:{r.channel}  {owner}  {r.readings} readings"
-            )
+
+def cmd_meters_list(args: argparse.Namespace) -> int:
+    """Every meter, page by page; with ``--limit`` a note on stderr says when more exist."""
+    if (args.limit is not None and args.limit < 1) or args.offset < 0:
+        raise UchetError("--limit must be at least 1 and --offset not negative")
+
+    async def run(store: ReadingStore) -> tuple[int, bool]:
+        shown, offset, more = 0, args.offset, False
+        async with pooled(store.pool, "list meters") as conn:
+            while True:
+                want = PAGE if args.limit is None else min(PAGE, args.limit - shown)
+                page = await list_meters(
+                    conn,
+                    unbound=True if args.unbound else None,
+                    limit=want + 1,
+                    offset=offset,
+                    count_readings=True,
+                )
+                for r in page[:want]:
+                    _print_meter(r, args.json)
+                shown += min(len(page), want)
+                offset += want
+                if len(page) <= want:
+                    return shown, False
+                if args.limit is not None and shown >= args.limit:
+                    more = True
+                    return shown, more
+
+    shown, more = asyncio.run(_with_store(run))
+    if more:
+        print(
+            f"{shown} meters shown (from offset {args.offset}); more exist:"
+            f" --offset {args.offset + shown} for the next, or no --limit for all",
+            file=sys.stderr,
+        )
     return 0
 
 
 def cmd_meters_bind(args: argparse.Namespace) -> int:
     async def run(store: ReadingStore) -> tuple[list[int], dict[str, object] | None]:
-        async with store.pool.acquire() as conn:
+        async with pooled(store.pool, "bind meter") as conn:
             ids = await bind_meter(
                 conn,
                 args.meter,
@@ -87,6 +133,7 @@ def cmd_meters_bind(args: argparse.Namespace) -> int:
                 house_id=args.house,
                 capacity_digits=args.capacity_digits,
                 installed=args.installed,
+                create=args.create,
             )
         report = None if args.no_replay else (await replay(store, meter_ids=ids)).as_dict()
         return ids, report
@@ -102,45 +149,46 @@ def cmd_meters_bind(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine_list(args: argparse.Namespace) -> int:
-    async def run(store: ReadingStore) -> list[asyncpg.Record]:
-        async with store_errors("list quarantine"), store.pool.acquire() as conn:
-            return await conn.fetch(
-                "SELECT id, received_at, source, reason, detail, meter, channel, payload"
-                " FROM quarantine WHERE replayed_at IS NULL AND ($1::text IS NULL OR reason = $1)"
-                " ORDER BY id DESC LIMIT $2",
-                args.reason,
-                args.limit,
-            )
+    async def run(store: ReadingStore) -> list[Held]:
+        async with pooled(store.pool, "list quarantine") as conn:
+            return await list_quarantine(conn, reason=args.reason, limit=args.limit)
 
     for r in asyncio.run(_with_store(run)):
-        doc = dict(r)
-        doc["received_at"] = r["received_at"].isoformat()
-        doc["payload"] = r["payload"].decode("utf-8", "replace")
         if args.json:
+            doc = asdict(r)
+            doc["received_at"] = r.received_at.isoformat()
+            doc["payload"] = r.payload.decode("utf-8", "replace")
             print(json.dumps(doc, ensure_ascii=False))
         else:
-            print(
-                f"{r['id']:>8} {r['reason']:<18} {r['source']}:{r['meter']}:{r['channel']}"
-                f"  {r['detail']}"
-            )
+            print(f"{r.id:>8} {r.reason:<18} {r.source}:{r.meter}:{r.channel}  {r.detail}")
     return 0
 
 
 def cmd_quarantine_replay(args: argparse.Namespace) -> int:
+    """Replays the rows named; a selector that names nothing is an error, not a silent no-op."""
+    if not args.meter and not args.id:
+        raise UchetError("name what to replay: --meter source:external_id[:channel] or --id N")
+
     async def run(store: ReadingStore) -> dict[str, object]:
-        meter_ids: list[int] = []
-        async with store.pool.acquire() as conn:
+        ids: list[int] = []
+        async with pooled(store.pool, "replay quarantine") as conn:
             for key in args.meter:
-                source, external_id, channel = parse_key(key)
-                meter_ids += [
-                    r["id"]
-                    for r in await conn.fetch(
-                        "SELECT id FROM meters WHERE source = $1 AND external_id = $2"
-                        " AND ($3::text IS NULL OR channel = $3)",
-                        source, external_id, channel,
+                found = await meter_ids(conn, key)
+                if not found:
+                    close = await close_names(conn, key)
+                    hint = f"; did you mean {', '.join(close)}?" if close else ""
+                    raise UnknownMeter(
+                        f"no such meter {key!r} in the registry (bind it first){hint}"
                     )
-                ]  # fmt: skip
-        return (await replay(store, meter_ids=meter_ids, quarantine_ids=args.id)).as_dict()
+                ids += found
+            missing = await unknown_ids(conn, args.id)
+        if missing:
+            raise UchetError(
+                "no quarantined reading waiting with id "
+                + ", ".join(str(i) for i in missing)
+                + " (uchet quarantine list)"
+            )
+        return (await replay(store, meter_ids=ids, quarantine_ids=args.id)).as_dict()
 
     print(json.dumps(asyncio.run(_with_store(run)), ensure_ascii=False))
     return 0

@@ -7,12 +7,10 @@ import argparse
 import asyncio
 import getpass
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any
 
-from adapters.store.db import connect_pool, store_errors
+from adapters.store.connections import Connection, single
 from adapters.store.exclusions import (
     Outcome,
     find_meter,
@@ -53,14 +51,8 @@ def _aware(text: str) -> datetime:
     return ts
 
 
-@asynccontextmanager
-async def _connection() -> AsyncIterator[Any]:
-    pool = await connect_pool(database_url(settings()), min_size=1, max_size=1)
-    try:
-        async with store_errors("connect"), pool.acquire() as conn:
-            yield conn
-    finally:
-        await pool.close()
+def _connection() -> AbstractAsyncContextManager[Connection]:
+    return single(database_url(settings()))
 
 
 def cmd_set(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from adapters.store.db import store_errors
+from adapters.store.connections import ping
 from api.deps import ServicesDep
 from api.problems import problem_response, responses
 from api.schemas import Health, Ready
@@ -29,8 +29,7 @@ async def ready(services: ServicesDep) -> Ready | JSONResponse:
     """The database is reachable."""
     store = services.store
     try:
-        async with store_errors("ready"), store.pool.acquire(timeout=5) as conn:
-            await conn.fetchval("SELECT 1")
+        await ping(store.pool, wait_s=5)
     except (StoreError, OSError, TimeoutError) as exc:
         log.warning("not ready: %s", exc)
         return problem_response(503, "not-ready", "the database is not reachable")

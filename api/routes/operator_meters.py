@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
+from adapters.store import meters as registry
+from adapters.store.meters import MeterRow, UnknownHouse, UnknownMeter, UnknownPremise
+from adapters.store.quarantine import list_quarantine as held_rows
 from api.deps import ASCII_DIGITS, OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
 from ingest.replay import replay
@@ -30,18 +32,10 @@ class OperatorMeter(BaseModel):
     quarantined: int = Field(description="readings of this meter waiting in quarantine")
 
 
-_METER_SQL = (
-    "SELECT m.id, m.source, m.external_id, m.channel, m.service, m.premise_id, m.house_id,"
-    " (SELECT count(*) FROM quarantine q WHERE q.replayed_at IS NULL AND q.source = m.source"
-    "  AND q.meter = m.external_id AND q.channel = m.channel) AS quarantined FROM meters m"
-)
-
-
-def _meter(r: asyncpg.Record) -> OperatorMeter:
+def _meter(r: MeterRow) -> OperatorMeter:
     return OperatorMeter(
-        id=r["id"], source=r["source"], serial=r["external_id"], channel=r["channel"],
-        service=r["service"], premise=r["premise_id"], house=r["house_id"],
-        quarantined=r["quarantined"],
+        id=r.id, source=r.source, serial=r.external_id, channel=r.channel, service=r.service,
+        premise=r.premise_id, house=r.house_id, quarantined=r.quarantined,
     )  # fmt: skip
 
 
@@ -56,15 +50,8 @@ async def list_meters(
 ) -> list[OperatorMeter]:
     """Meters of the registry by id; ``unbound=true``: those bound to no premise nor house."""
     async with connection(services, "list meters") as conn:
-        rows = await conn.fetch(
-            _METER_SQL + " WHERE ($1::boolean IS NULL"
-            "  OR ($1 = (m.premise_id IS NULL AND m.house_id IS NULL)))"
-            " AND ($2::text IS NULL OR m.premise_id = $2)"
-            " ORDER BY m.id LIMIT $3 OFFSET $4",
-            unbound,
-            premise,
-            limit,
-            offset,
+        rows = await registry.list_meters(
+            conn, unbound=unbound, premise=premise, limit=limit, offset=offset
         )
     return [_meter(r) for r in rows]
 
@@ -106,27 +93,23 @@ async def bind(
 ) -> BindResult:
     """Binds a meter to a premise or a house (ОДПУ) and replays its quarantined readings."""
     store = services.store
-    async with connection(services, "bind meter") as conn, conn.transaction():
-        if body.premise is not None:
-            exists = await conn.fetchval("SELECT 1 FROM premises WHERE id = $1", body.premise)
-            what = f"premise {body.premise!r}"
-        else:
-            exists = await conn.fetchval("SELECT 1 FROM houses WHERE id = $1", body.house)
-            what = f"house {body.house!r}"
-        if exists is None:
-            raise ProblemError(404, "not-found", f"no {what}")
-        status = await conn.execute(
-            "UPDATE meters SET premise_id = $2, house_id = $3 WHERE id = $1",
-            meter_id,
-            body.premise,
-            body.house,
-        )
-        if status == "UPDATE 0":
-            raise ProblemError(404, "not-found", f"no meter {meter_id}")
+    async with connection(services, "bind meter") as conn:
+        try:
+            await registry.bind_meter_id(
+                conn, meter_id, premise_id=body.premise, house_id=body.house
+            )
+        except UnknownPremise:
+            raise ProblemError(404, "not-found", f"no premise {body.premise!r}") from None
+        except UnknownHouse:
+            raise ProblemError(404, "not-found", f"no house {body.house!r}") from None
+        except UnknownMeter:
+            raise ProblemError(404, "not-found", f"no meter {meter_id}") from None
     store.registry.forget()
     report = await replay(store, meter_ids=[meter_id])
     async with connection(services, "bound meter") as conn:
-        row = await conn.fetchrow(_METER_SQL + " WHERE m.id = $1", meter_id)
+        row = await registry.meter_by_id(conn, meter_id)
+    if row is None:  # deleted meanwhile
+        raise ProblemError(404, "not-found", f"no meter {meter_id}")
     return BindResult(meter=_meter(row), replay=ReplayResult(**report.as_dict()))  # type: ignore[arg-type]
 
 
@@ -167,11 +150,5 @@ async def list_quarantine(
 ) -> list[QuarantineRow]:
     """Readings waiting in quarantine (not replayed), newest first."""
     async with connection(services, "list quarantine") as conn:
-        rows = await conn.fetch(
-            "SELECT id, received_at, source, reason, detail, meter, channel FROM quarantine"
-            " WHERE replayed_at IS NULL AND ($1::text IS NULL OR reason = $1)"
-            " ORDER BY id DESC LIMIT $2",
-            reason,
-            limit,
-        )
-    return [QuarantineRow(**dict(r)) for r in rows]
+        rows = await held_rows(conn, reason=reason, limit=limit)
+    return [QuarantineRow.model_validate(r, from_attributes=True) for r in rows]

@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from adapters.store.db import store_errors
+from adapters.store import residents
 from adapters.store.queries import last_reading
-from api.deps import ASCII_DIGITS, Resident, ResidentDep, ServicesDep, get_services
+from api.deps import ASCII_DIGITS, Resident, ResidentDep, ServicesDep, connection, get_services
 from api.problems import ProblemError, responses
 from api.ratelimit import retry_after
 from api.schemas import (
@@ -43,56 +42,37 @@ def _reading(ts: datetime, value: float, flags: int) -> ReadingOut:
     return ReadingOut(ts=ts, value=value, flags=flag_names(flags))
 
 
-async def _own_meter(conn: asyncpg.Connection, meter_id: int, premise_id: str) -> None:
-    async with store_errors("find meter"):
-        found = await conn.fetchval(
-            "SELECT 1 FROM meters WHERE id = $1 AND premise_id = $2", meter_id, premise_id
-        )
-    if found is None:
-        raise _NOT_FOUND
-
-
 @router.get("/me", response_model=Me, responses=responses(401))
 async def me(resident: ResidentDep, services: ServicesDep) -> Me:
     """The resident's account and premise."""
-    async with store_errors("me"), services.store.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT p.id, p.house_id, h.address, p.area FROM premises p"
-            " JOIN houses h ON h.id = p.house_id WHERE p.id = $1",
-            resident.premise_id,
-        )
-    if row is None:
+    async with connection(services, "me") as conn:
+        found = await residents.premise(conn, resident.premise_id)
+    if found is None:
         raise ProblemError(404, "not-found", "Помещение не найдено")
     return Me(
         account=resident.account,
-        premise=row["id"],
-        house=row["house_id"],
-        address=row["address"],
-        area=str(row["area"]),
+        premise=found.id,
+        house=found.house_id,
+        address=found.address,
+        area=str(found.area),
     )
 
 
 @router.get("/meters", response_model=list[MeterOut], responses=responses(401))
 async def meters(resident: ResidentDep, services: ServicesDep) -> list[MeterOut]:
     """The meters of the resident's premise, each with its last accepted reading."""
-    async with store_errors("list meters"), services.store.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT m.id, m.external_id, m.service, m.channel, m.unit, r.ts, r.value, r.flags"
-            " FROM meters m LEFT JOIN LATERAL (SELECT ts, value, flags FROM readings"
-            "  WHERE meter_id = m.id AND kind = 0 ORDER BY ts DESC LIMIT 1) r ON true"
-            " WHERE m.premise_id = $1 ORDER BY m.id",
-            resident.premise_id,
-        )
+    async with connection(services, "list meters") as conn:
+        rows = await residents.premise_meters(conn, resident.premise_id)
     return [
         MeterOut(
-            id=r["id"],
-            serial=r["external_id"],
-            service=r["service"],
-            channel=r["channel"],
-            unit=r["unit"],
-            last_reading=_reading(r["ts"], r["value"], r["flags"]) if r["ts"] else None,
+            id=m.id,
+            serial=m.external_id,
+            service=m.service,
+            channel=m.channel,
+            unit=m.unit,
+            last_reading=_reading(m.last.ts, m.last.value, m.last.flags) if m.last else None,
         )
-        for r in rows
+        for m in rows
     ]
 
 
@@ -111,17 +91,11 @@ async def history(
     """Accepted readings of one of the resident's meters, newest first."""
     if before is not None and before.tzinfo is None:
         raise ProblemError(422, "validation-error", "Параметр before должен содержать часовой пояс")
-    async with services.store.pool.acquire() as conn:
-        await _own_meter(conn, meter_id, resident.premise_id)
-        async with store_errors("reading history"):
-            rows = await conn.fetch(
-                "SELECT ts, value, flags FROM readings WHERE meter_id = $1 AND kind = 0"
-                " AND ($2::timestamptz IS NULL OR ts < $2) ORDER BY ts DESC LIMIT $3",
-                meter_id,
-                before,
-                limit,
-            )
-    return [_reading(r["ts"], r["value"], r["flags"]) for r in rows]
+    async with connection(services, "reading history") as conn:
+        if not await residents.owns_meter(conn, resident.premise_id, meter_id):
+            raise _NOT_FOUND
+        rows = await residents.history(conn, meter_id, before=before, limit=limit)
+    return [_reading(r.ts, r.value, r.flags) for r in rows]
 
 
 @router.post(

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from adapters.store.auth import key_role_by_id
 from api.auth_db import key_role, token_premise
 from api.deps import Resident, connection, get_services
 from api.state import Services
@@ -116,9 +117,7 @@ async def current_operator(request: Request) -> tuple[Session, str]:
         raise LoginRequired("/operator/login", request.url.path)
     services = get_services(request)
     async with connection(services, "check session key") as conn:
-        role = await conn.fetchval(
-            "SELECT role FROM api_keys WHERE id = $1 AND revoked_at IS NULL", session.key_id
-        )
+        role = await key_role_by_id(conn, session.key_id)
     if role is None:
         raise LoginRequired("/operator/login", request.url.path)
     return session, str(role)

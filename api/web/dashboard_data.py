@@ -1,4 +1,5 @@
-"""The queries of the operator dashboard: ingestion health per source and house balances.
+"""What the operator dashboard shows: the store's figures (``adapters/store/dashboard.py``) and
+the charts drawn from them.
 
 Device health of Modbus pollers lives only in the gateway process (``Poller.health()``); here
 a device is "offline" when the store has no reading of it for ``offline_hours``.
@@ -6,182 +7,30 @@ a device is "offline" when the store has no reading of it for ``offline_hours``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from adapters.store.dashboard import (
+    BalanceDay,
+    HouseImbalance,
+    OfflineMeter,
+    SourceHealth,
+    house_address,
+    house_balance_days,
+    house_imbalances,
+    offline_meters,
+    source_health,
+)
 
-import asyncpg
-
-from adapters.store.db import store_errors
-
-
-@dataclass(frozen=True, slots=True)
-class SourceHealth:
-    source: str
-    meters: int
-    unbound: int
-    offline: int
-    last_hour: int
-    last_day: int
-    quarantined: dict[str, int]
-
-
-async def source_health(conn: asyncpg.Connection, offline_hours: int) -> list[SourceHealth]:
-    """Per source: meters, unbound, offline, readings (by measurement time) in the last hour
-    and day, quarantine by reason. Per-meter index lookups, so no scan of all readings."""
-    async with store_errors("dashboard health"):
-        rows = await conn.fetch(
-            "SELECT m.source, count(*) AS meters,"
-            " count(*) FILTER (WHERE m.premise_id IS NULL AND m.house_id IS NULL) AS unbound,"
-            " count(*) FILTER (WHERE r.ts IS NULL"
-            "  OR r.ts < now() - make_interval(hours => $1)) AS offline,"
-            " coalesce(sum(d.hour), 0) AS last_hour, coalesce(sum(d.day), 0) AS last_day"
-            " FROM meters m"
-            " LEFT JOIN LATERAL (SELECT ts FROM readings WHERE meter_id = m.id"
-            "  ORDER BY ts DESC LIMIT 1) r ON true"
-            " LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE ts > now() - interval '1 hour')"
-            "  AS hour, count(*) AS day FROM readings WHERE meter_id = m.id"
-            "  AND ts > now() - interval '1 day' AND ts <= now() + interval '5 minutes') d ON true"
-            " GROUP BY m.source ORDER BY m.source",
-            offline_hours,
-        )
-        quarantine = await conn.fetch(
-            "SELECT source, reason, count(*) AS n FROM quarantine WHERE replayed_at IS NULL"
-            " GROUP BY source, reason ORDER BY source, reason"
-        )
-    by_source: dict[str, dict[str, int]] = {}
-    for q in quarantine:
-        by_source.setdefault(q["source"], {})[q["reason"]] = q["n"]
-    out = [
-        SourceHealth(
-            r["source"],
-            r["meters"],
-            r["unbound"],
-            r["offline"],
-            int(r["last_hour"]),
-            int(r["last_day"]),
-            by_source.pop(r["source"], {}),
-        )
-        for r in rows
-    ]
-    # Quarantine of sources with no meter in the registry at all (e.g. unknown meters only).
-    out += [SourceHealth(s, 0, 0, 0, 0, 0, reasons) for s, reasons in sorted(by_source.items())]
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class OfflineMeter:
-    id: int
-    source: str
-    serial: str
-    channel: str
-    premise: str | None
-    house: str | None
-    last: object  # datetime | None
-
-
-async def offline_meters(
-    conn: asyncpg.Connection, offline_hours: int, limit: int = 50
-) -> list[OfflineMeter]:
-    async with store_errors("dashboard offline meters"):
-        rows = await conn.fetch(
-            "SELECT m.id, m.source, m.external_id, m.channel, m.premise_id, m.house_id, r.ts"
-            " FROM meters m LEFT JOIN LATERAL (SELECT ts FROM readings WHERE meter_id = m.id"
-            "  ORDER BY ts DESC LIMIT 1) r ON true"
-            " WHERE r.ts IS NULL OR r.ts < now() - make_interval(hours => $1)"
-            " ORDER BY r.ts NULLS FIRST, m.id LIMIT $2",
-            offline_hours,
-            limit,
-        )
-    return [
-        OfflineMeter(
-            r["id"],
-            r["source"],
-            r["external_id"],
-            r["channel"],
-            r["premise_id"],
-            r["house_id"],
-            r["ts"],
-        )
-        for r in rows
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class HouseImbalance:
-    house: str
-    address: str | None
-    service: str
-    first_day: date
-    last_day: date
-    house_volume: float
-    premises_volume: float
-    days: int
-
-    @property
-    def ratio(self) -> float | None:
-        """(house − premises) / house over the days the house meter is known."""
-        if not self.house_volume:
-            return None
-        return (self.house_volume - self.premises_volume) / self.house_volume
-
-
-async def house_imbalances(
-    conn: asyncpg.Connection, *, days: int = 30, limit: int = 50
-) -> list[HouseImbalance]:
-    """Houses by the size of their imbalance over the last ``days`` days of VEE balance data,
-    the largest first (either sign: losses and premises over the house meter both matter)."""
-    async with store_errors("dashboard house balance"):
-        rows = await conn.fetch(
-            "WITH recent AS (SELECT b.* FROM vee_house_balance b"
-            "  WHERE b.day > (SELECT max(day) FROM vee_house_balance) - $1::int)"
-            " SELECT r.house_id, h.address, r.service, min(r.day) AS first_day,"
-            " max(r.day) AS last_day, count(*) AS days,"
-            " coalesce(sum(r.house_volume), 0) AS house_volume,"
-            " coalesce(sum(r.premises_volume) FILTER (WHERE r.house_volume IS NOT NULL), 0)"
-            "  AS premises_volume"
-            " FROM recent r LEFT JOIN houses h ON h.id = r.house_id"
-            " GROUP BY r.house_id, h.address, r.service",
-            days,
-        )
-    found = [
-        HouseImbalance(
-            r["house_id"],
-            r["address"],
-            r["service"],
-            r["first_day"],
-            r["last_day"],
-            float(r["house_volume"]),
-            float(r["premises_volume"]),
-            r["days"],
-        )
-        for r in rows
-    ]
-    found.sort(key=lambda h: (h.ratio is None, -abs(h.ratio or 0.0), h.house, h.service))
-    return found[:limit]
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceDay:
-    day: date
-    house_volume: float | None
-    premises_volume: float
-    ratio: float | None
-
-
-async def house_balance_days(
-    conn: asyncpg.Connection, house: str, service: str, *, days: int = 90
-) -> list[BalanceDay]:
-    async with store_errors("house balance days"):
-        rows = await conn.fetch(
-            "SELECT day, house_volume, premises_volume, ratio FROM vee_house_balance"
-            " WHERE house_id = $1 AND service = $2 AND day > (SELECT max(day)"
-            "  FROM vee_house_balance WHERE house_id = $1 AND service = $2) - $3::int"
-            " ORDER BY day",
-            house,
-            service,
-            days,
-        )
-    return [BalanceDay(r["day"], r["house_volume"], r["premises_volume"], r["ratio"]) for r in rows]
+__all__ = [
+    "BalanceDay",
+    "HouseImbalance",
+    "OfflineMeter",
+    "SourceHealth",
+    "balance_chart",
+    "house_address",
+    "house_balance_days",
+    "house_imbalances",
+    "offline_meters",
+    "source_health",
+]
 
 
 def balance_chart(days: list[BalanceDay]) -> dict[str, object]:

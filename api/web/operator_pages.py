@@ -109,7 +109,7 @@ async def house_page(request: Request, house: str, service: str = "electricity")
     _, role = await current_operator(request)
     services = services_of(request)
     async with connection(services, "house page") as conn:
-        address = await conn.fetchval("SELECT address FROM houses WHERE id = $1", house)
+        address = await data.house_address(conn, house)
         days = await data.house_balance_days(conn, house, service[:64], days=366)
         anomalies = await list_anomalies(conn, house=house[:200], limit=100)
     if address is None and not days:

@@ -15,6 +15,8 @@ they could leave int64. Nothing is refused for size and nothing is ever a float.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,7 +154,7 @@ class _Run:
         # a period has at most a line per meter and method (rules 2–3, recalculation) and per
         # premise and rule 4 service, sewage, heating and СОИ service
         self.lines = Lines(2 * self.n_meters + 9 * self.n_premises, wide=self.wide)
-        self.detail: list[tuple[Int64Array, ...]] = []
+        self.detail: list[Callable[[], tuple[Int64Array, ...]]] = []
         self.house_chunks: list[tuple[Int64Array, ...]] = []
         self.house_volume: dict[tuple[int, int, int], int] = {}
         self.individual_of = {CW, HW} if SEWAGE in self.tariffed else set()
@@ -377,7 +379,7 @@ class _Run:
             unit=self.unit,
             accruals=self.lines.accruals(inp.tariffs, inp.settings.increasing_coefficient),
             houses=_house_rows(self.house_chunks),
-            meter_lines=MeterLines(*_stack(self.detail, 10)),
+            meter_details=functools.partial(_meter_lines, self.detail),
             house_meter_volume=self.house_volume,
         )
 
@@ -387,10 +389,12 @@ def bill(inp: BillingInput) -> BillingResult:
     run = _Run(inp)
     for period in range(inp.first_period, inp.last_period + 1):
         m = run.meters(period)
-        run.detail.append(_detail(period, m))
         individual = run.meter_lines(period, m)
         if period < inp.last_period:
+            m.reversed = m.reversed.copy()  # carry moves the run's own array on
             run.carry(m)
+        # what each meter contributed: built only if explanations or estimates ask for it
+        run.detail.append(functools.partial(_detail, period, m))
         run.normative(period, m.metered, individual)
         run.sewage(period, m.metered[SEWAGE], individual)
         run.heating(period)
@@ -421,6 +425,10 @@ def _detail(period: int, m: _Meters) -> tuple[Int64Array, ...]:
         m.m_of[sel],
         m.reversed[sel],
     )
+
+
+def _meter_lines(details: list[Callable[[], tuple[Int64Array, ...]]]) -> MeterLines:
+    return MeterLines(*_stack([d() for d in details], 10))
 
 
 def _stack(chunks: list[tuple[Int64Array, ...]], width: int) -> list[Int64Array]:

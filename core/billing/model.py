@@ -5,9 +5,10 @@ Quantities are exact decimals held as integer arrays with a decimal scale (:clas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -240,11 +241,19 @@ class MeterLines:
 
 @dataclass(frozen=True)
 class BillingResult:
-    """The output of :func:`core.billing.engine.bill`."""
+    """The output of :func:`core.billing.engine.bill`.
+
+    ``meter_lines`` (what each meter contributed, for explanations and stored estimates) is
+    built on first use from ``meter_details``: a run that only needs the lines skips it.
+    """
 
     input: BillingInput
     unit: int
     accruals: Accruals
     houses: HouseRows
-    meter_lines: MeterLines
+    meter_details: Callable[[], MeterLines]
     house_meter_volume: Mapping[tuple[int, int, int], int] = field(default_factory=dict)
+
+    @cached_property
+    def meter_lines(self) -> MeterLines:
+        return self.meter_details()

@@ -32,6 +32,7 @@ from api.settings import ApiSettings
 from api.state import Services
 from api.submissions import SubmissionQueue
 from api.web import docs
+from ingest.intake import Intake
 
 UPLOAD_PATHS = ("/v1/operator/reference", "/v1/operator/askue")
 
@@ -55,6 +56,8 @@ def create_app(
             store,
             metrics=metrics,
             max_batch=s.api_batch_max,
+            # the same limits as every other source, from this process's one settings object
+            intake=Intake.from_settings(store, s, register_unknown=False, retry=False),
             timezone=ZoneInfo(s.timezone),
         )
         app.state.services = Services(

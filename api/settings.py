@@ -8,15 +8,17 @@ from datetime import date
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from core.config import Settings
 from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
-class ApiSettings(BaseSettings):
-    """Secrets, token lifetime, rate and size limits, the submission window."""
+class ApiSettings(Settings):
+    """Everything of :class:`core.config.Settings` (one object per process), plus the API's
+    secrets, token lifetime, rate and size limits and the submission window."""
 
     model_config = SettingsConfigDict(env_prefix="UCHET_", env_file=None, extra="ignore")
 
@@ -44,7 +46,6 @@ class ApiSettings(BaseSettings):
         default=True,
         description="serve /docs (Swagger UI) and /redoc, from assets installed with the package",
     )
-    timezone: str = "Europe/Moscow"
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -22,10 +22,9 @@ from adapters.store.queries import last_reading, meters_by_id, stored_values
 from api.metrics import Metrics
 from core.batch import EPOCH, Columns
 from core.codes import Flag, Reason
-from core.config import Settings
 from core.reading import Kind, Reading
-from core.validation import Limits, check_register
-from ingest.intake import Intake, limits_from
+from core.validation import check_register
+from ingest.intake import Intake
 from ingest.validate import Validated
 
 log = logging.getLogger(__name__)
@@ -106,22 +105,16 @@ class SubmissionQueue:
         *,
         metrics: Metrics,
         max_batch: int,
-        intake: Intake | None = None,
-        limits: Limits | None = None,
+        intake: Intake,
         timezone: tzinfo = UTC,
     ) -> None:
         self.store = store
         self.timezone = timezone
         self.metrics = metrics
         self.max_batch = max_batch
-        # A submission only ever names a meter row that exists (no registering); a store
-        # outage is the request's answer (503), not a retry loop.
-        self.intake = intake or Intake(
-            store,
-            limits=limits or limits_from(Settings()),
-            register_unknown=False,
-            retry=False,
-        )
+        # Built with register_unknown=False (a submission only ever names a meter row that
+        # exists) and retry=False (a store outage is the request's answer, 503).
+        self.intake = intake
         self._pending: deque[_Item] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -36,7 +36,9 @@ class FileImporter:
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.intake = intake
-        self.askue = AskueImporter(intake, tz=tz, max_bytes=max_bytes, timeout_s=timeout_s)
+        self.askue = AskueImporter(
+            intake, tz=tz, max_bytes=max_bytes, timeout_s=timeout_s, home=home
+        )
         self.registers = RegisterImporter(intake, tz=tz, max_bytes=max_bytes)
         self.home = home
         self.mapping = mapping
@@ -59,11 +61,11 @@ class FileImporter:
 
 
 async def import_files(
-    store: ReadingStore, paths: list[Path], *, timezone: str, settings: Settings | None = None
+    store: ReadingStore, paths: list[Path], *, timezone: str, settings: Settings
 ) -> list[FileReport | RegisterReport]:
     """Imports uploaded files through an intake built from the settings (no retries: the
     caller answers a store outage)."""
-    s = settings or Settings()
+    s = settings
     intake = Intake.from_settings(store, s, retry=False)
     importer = FileImporter(
         intake, tz=timezone, home=s.home, max_bytes=s.askue_max_bytes, timeout_s=s.askue_timeout_s

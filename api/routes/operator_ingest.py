@@ -103,7 +103,9 @@ async def upload_askue(
             path = folder / disk_name(names[i])
             path.write_bytes(await upload.read())
             paths.append(path)
-        reports = await import_files(services.store, paths, timezone=services.settings.timezone)
+        reports = await import_files(
+            services.store, paths, timezone=services.settings.timezone, settings=services.settings
+        )
     by_disk = {p.name: n for p, n in zip(paths, names, strict=True)}
     out = []
     for r in reports:

@@ -154,11 +154,10 @@ async def test_metrics_count_requests_and_submissions(env: Env) -> None:
     assert str(meter) + "/readings" not in text  # ids are not labels: templates are
 
 
-async def test_askue_upload_imports_reports_and_is_idempotent(
-    env: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_askue_upload_imports_reports_and_is_idempotent(env: Env) -> None:
     # the samples are from 2008: the back-fill window (a setting) must cover them
-    monkeypatch.setenv("UCHET_BACKFILL_DAYS", str(HISTORY_DAYS))
+    services = env.app.state.services
+    services.settings = services.settings.model_copy(update={"backfill_days": HISTORY_DAYS})
     f810 = askue_sample("80020_600004_20080227_810.xml")
     f817 = askue_sample("80020_600004_20080227_817.xml")
     files = [

@@ -10,12 +10,14 @@ falling back to a checked value-by-value conversion when anything in the channel
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
 from xml.parsers import expat
 from zoneinfo import ZoneInfo
 
+from adapters.askue.channels import resolve
 from adapters.askue.errors import (
     AskueError,
     FormatError,
@@ -42,9 +44,12 @@ from adapters.askue.timemap import (
 from adapters.askue.timemap import (
     TimeOutOfRangeError as _TimeRange,
 )
+from adapters.askue.zones import area_zone
 from core.codes import Flag
 
 CHANNEL_CODES = ("01", "02", "03", "04")
+MESSAGE_CLASSES = ("80020", "80030", "80040")
+"""The 80020 family: the same structure (80030 and 80040 are sent for other point kinds)."""
 MAX_DEPTH = 16  # message/area/point/channel is 4 deep (period and value are not counted)
 DEFAULT_MAX_VALUE = Decimal("1e12")
 """The largest magnitude of a value read: what the API accepts, and well within what billing
@@ -87,10 +92,20 @@ class _PointB:
 
 
 class _SeriesB:
-    __slots__ = ("channel", "periods", "point", "texts", "value_attrs")
+    __slots__ = ("channel", "code", "desc", "how", "periods", "point", "texts", "value_attrs")
 
-    def __init__(self, point: _PointB, channel: str | None) -> None:
+    def __init__(
+        self,
+        point: _PointB,
+        channel: str | None,
+        code: str | None = None,
+        desc: str | None = None,
+        how: str = "code",
+    ) -> None:
         self.point, self.channel = point, channel
+        self.code = code if code is not None else channel  # as written (zero-filled)
+        self.desc = desc
+        self.how = how  # how the channel was read (or, channel None: why it was not)
         self.periods: list[_PeriodKey] = []  # each value's period attributes
         self.texts: list[str] = []
         self.value_attrs: list[_Attrs] = []
@@ -112,9 +127,18 @@ class Message:
         *,
         fast: bool = True,
         max_value: Decimal = DEFAULT_MAX_VALUE,
+        channels: Mapping[str, str] | None = None,
     ) -> None:
         self.file = file
         self.zone = zone
+        self.channel_table: Mapping[str, str] = channels or {}
+        self.message_class = "80020"
+        self.unmapped: list[_SeriesB] = []
+        # per zone of an area (area/@timezone): its placed and its unplaceable periods
+        self.zone_caches: dict[
+            str, tuple[dict[_PeriodKey, Period], dict[_PeriodKey, PeriodTimeError]]
+        ] = {}
+        self.area_zones: dict[int, ZoneInfo] = {}
         self.max_errors = max_errors
         self.max_value = max_value
         self.fast = fast
@@ -146,8 +170,6 @@ class Message:
         self.last = ""  # the last element started
         self.orphan_value = False
         self.value_attrs: list[str] = []
-        self.periods: dict[_PeriodKey, Period] = {}
-        self.bad_periods: dict[_PeriodKey, PeriodTimeError] = {}
         self.flagged = False  # some period carries flags (the marked repeated hour)
         self.starts_seen: set[datetime] = set()
         self.shared_starts = False  # two period keys of the file start at the same instant
@@ -215,8 +237,12 @@ class Message:
             raise self._fatal(f"the root element is <{name}>, not <message>: not an 80020 file")
         a = _attr_dict(attrs)
         cls = a.get("class")
-        if cls != "80020":
-            raise self._fatal(f"message class is {cls!r}, not '80020'")
+        if cls not in MESSAGE_CLASSES:
+            raise self._fatal(
+                f"message class is {cls!r}, not one of the 80020 family "
+                f"({', '.join(MESSAGE_CLASSES)})"
+            )
+        self.message_class = cls
         version = a.get("version")
         if version not in ("2", "2.0"):
             raise self._fatal(f"message version is {version!r}; this parser reads version 2")
@@ -367,16 +393,21 @@ class Message:
             )
         elif point is None:
             return  # the point was rejected and reported; its channels go with it
-        elif code not in CHANNEL_CODES:
-            self._record(
-                UnknownChannelError,
-                "unknown channel code (80020 knows 01..04); its values are not read",
-                point=point.code,
-                channel=raw,
-            )
         else:
-            self.series = _SeriesB(point, code)
-            self.series_list.append(self.series)
+            desc = attrs.get("desc")
+            std, how = resolve(code, desc, self.channel_table)
+            self.series = _SeriesB(point, std, code, desc, how)
+            if std is None:
+                # read like any channel; finish() quarantines its values, each by name
+                self.unmapped.append(self.series)
+                self._record(
+                    UnknownChannelError,
+                    f"unknown channel: {how}; its values are quarantined",
+                    point=point.code,
+                    channel=raw,
+                )
+            else:
+                self.series_list.append(self.series)
 
     def _start_group(self, name: str, attrs: dict[str, str]) -> None:
         self.point = None
@@ -477,7 +508,30 @@ class Message:
         for sb in self.series_list:
             # A point listed twice in one file is one point: its channels are merged.
             groups.setdefault((sb.point.code, sb.channel), []).append(sb)
-        series = tuple(self._series(group, header.day, points) for group in groups.values())
+        unmapped = list(self.unmapped)
+        kept: list[list[_SeriesB]] = []
+        for group in groups.values():
+            codes = {sb.code for sb in group}
+            if len(codes) > 1:
+                # channel 11 read as A+ beside the point's own 01: two sources of one quantity
+                keep = {group[0].channel} & codes
+                for sb in group:
+                    if sb.code not in keep:
+                        others = ", ".join(sorted(c for c in codes if c != sb.code))
+                        sb.how = (
+                            f"{sb.how}, but channel {others} of the point carries that "
+                            "quantity too; which one to store is not known"
+                        )
+                        unmapped.append(sb)
+                group = [sb for sb in group if sb.code in keep]
+                if not group:
+                    continue
+            kept.append(group)
+        series = tuple(self._series(group, header.day, points) for group in kept)
+        lost: dict[tuple[str, str | None], list[_SeriesB]] = {}
+        for sb in unmapped:
+            lost.setdefault((sb.point.code, sb.code), []).append(sb)
+        unread = tuple(self._series(group, header.day, points) for group in lost.values())
         return ParsedFile(
             file=self.file,
             tz=tz,
@@ -486,7 +540,19 @@ class Message:
             errors=tuple(self.errors),
             error_count=self.error_count,
             warnings=tuple(self.warnings),
+            unmapped=unread,
         )
+
+    def _zone_of(self, area: _AreaB | None) -> ZoneInfo:
+        if area is None:
+            return self.zone
+        zone = self.area_zones.get(id(area))
+        if zone is None:
+            zone, warning = area_zone(area.timezone, self.zone)
+            self.area_zones[id(area)] = zone
+            if warning:
+                self.warnings.append(warning)
+        return zone
 
     def _series(self, group: list[_SeriesB], day: date, points: dict[int, Point]) -> Series:
         pb = group[0].point
@@ -495,30 +561,37 @@ class Message:
             area_inn = pb.area.inn if pb.area is not None else None
             point = points[id(pb)] = Point(pb.kind, pb.code, pb.name, area_inn)
         channel = group[0].channel
+        zone = self._zone_of(pb.area)
+        cache = self.zone_caches.get(zone.key)
+        if cache is None:
+            cache = self.zone_caches[zone.key] = ({}, {})
+        placed, unplaceable = cache
         if len(group) == 1:
             keys, texts, vattrs = group[0].periods, group[0].texts, group[0].value_attrs
         else:
             keys = [k for sb in group for k in sb.periods]
             texts = [t for sb in group for t in sb.texts]
             vattrs = [v for sb in group for v in sb.value_attrs]
-        periods = list(map(self.periods.get, keys))
+        periods = list(map(placed.get, keys))
         if None in periods:
-            for key in set(keys).difference(self.periods, self.bad_periods):
-                self._place(key, day)
-            periods = list(map(self.periods.get, keys))
+            for key in set(keys).difference(placed, unplaceable):
+                self._place(key, day, zone, placed, unplaceable)
+            periods = list(map(placed.get, keys))
         columns = (
             _bulk_columns(periods, texts, vattrs, self.flagged, self.max_value)
             if self.fast
             else None
         )
         if columns is None:
-            columns = self._checked_columns(point.code, channel, keys, periods, texts, vattrs)
+            columns = self._checked_columns(
+                point.code, group[0].code, keys, periods, texts, vattrs, unplaceable
+            )
         # Distinct periods of a file have distinct starts unless two keys say the same time
         # (attributes in another order, another end): then compare the starts themselves.
         same = self.shared_starts
         found = columns[0]
         if len(set(map(_START_UTC if same else id, found))) != len(found):
-            columns = self._drop_repeats(columns, point.code, channel)
+            columns = self._drop_repeats(columns, point.code, group[0].code)
         attributes: dict[Period, dict[str, str]] = {}
         if vattrs.count(0) + vattrs.count(1) != len(vattrs):
             for period, va in zip(periods, vattrs, strict=True):
@@ -528,25 +601,35 @@ class Message:
                         attributes[period] = extra
         return Series(
             point=point,
-            channel=channel,
+            channel=channel if channel is not None or group[0].code is None else group[0].code,
             periods=tuple(columns[0]),
             values=tuple(columns[1]),
             flags=tuple(columns[2]),
             attributes=attributes,
+            code=group[0].code,
+            desc=group[0].desc,
+            how=group[0].how,
         )
 
-    def _place(self, key: _PeriodKey, day: date) -> None:
+    def _place(
+        self,
+        key: _PeriodKey,
+        day: date,
+        zone: ZoneInfo,
+        placed: dict[_PeriodKey, Period],
+        unplaceable: dict[_PeriodKey, PeriodTimeError],
+    ) -> None:
         a = _attr_dict(key)
         try:
             period, warning = resolve_period(
-                day, self.zone, a.get("start"), a.get("end"), a.get("summer")
+                day, zone, a.get("start"), a.get("end"), a.get("summer")
             )
         except PeriodTimeError as exc:
-            self.bad_periods[key] = exc
+            unplaceable[key] = exc
             return
         self.shared_starts = self.shared_starts or period.start_utc in self.starts_seen
         self.starts_seen.add(period.start_utc)
-        self.periods[key] = period
+        placed[key] = period
         self.flagged = self.flagged or bool(period.flags)
         if warning:
             self.warnings.append(warning)
@@ -559,6 +642,7 @@ class Message:
         periods: list[Period | None],
         texts: list[str],
         vattrs: list[_Attrs],
+        unplaceable: dict[_PeriodKey, PeriodTimeError],
     ) -> _Columns:
         """Value by value, recording an error for each one that cannot be read."""
         out: _Columns = ([], [], [])
@@ -577,7 +661,7 @@ class Message:
                 )
 
             if period is None:
-                exc = self.bad_periods[key]
+                exc = unplaceable[key]
                 bad(
                     str(exc),
                     cls=TimeOutOfRangeError if isinstance(exc, _TimeRange) else FormatError,
@@ -610,7 +694,7 @@ class Message:
             if a.get("errofmeasuring") not in (None, "", "0"):
                 flags |= _MEASUREMENT_ERROR
             if a.get("extendedstatus", a.get("exstendedstatus")) not in (None, "", "0"):
-                flags |= _MEASUREMENT_ERROR
+                flags |= _MEASUREMENT_ERROR  # the code and param1..3 stay in Series.attributes
             out[0].append(period)
             out[1].append(value)
             out[2].append(flags)
@@ -671,6 +755,7 @@ class Message:
             created=created,
             dst=dst,
             areas=tuple(Area(a.inn, a.name, a.timezone) for a in self.areas),
+            message_class=self.message_class,
         )
 
 

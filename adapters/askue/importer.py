@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,11 @@ class FileReport:
     supersedes: list[str] = field(default_factory=list)
     superseded_by: str | None = None
     error: str | None = None
+    message_class: str | None = None
+    unknown_channel_values: int = 0
+    channels_read: list[dict[str, Any]] = field(default_factory=list)
+    extended_statuses: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +70,11 @@ class FileReport:
             "supersedes": self.supersedes,
             "superseded_by": self.superseded_by,
             "error": self.error,
+            "message_class": self.message_class,
+            "unknown_channel_values": self.unknown_channel_values,
+            "channels_read": self.channels_read,
+            "extended_statuses": self.extended_statuses,
+            "note": self.note,
         }
 
     def summary(self) -> str:
@@ -85,9 +96,18 @@ class FileReport:
             parts.append(f"corrects {', '.join(self.supersedes)}")
         if self.superseded_by:
             parts.append(f"already corrected by {self.superseded_by}")
-        return f"{self.file}: number {self.number}, 80021 status {self.receipt}: " + ", ".join(
+        if self.conflicts:
+            parts.append(f"conflicts {self.conflicts} (stored values kept)")
+        if self.unknown_channel_values:
+            parts.append(f"{self.unknown_channel_values} values of unknown channels quarantined")
+        if self.channels_read:
+            parts.append(f"{len(self.channels_read)} channels read by table or description")
+        if self.receipt >= ReceiptStatus.REJECTED_UNKNOWN_CHANNELS:
+            parts.append(f"receipt: {ReceiptStatus(self.receipt).name.lower()}")
+        text = f"{self.file}: number {self.number}, 80021 status {self.receipt}: " + ", ".join(
             parts
         )
+        return text + (f". {self.note}" if self.note else "")
 
 
 def to_columns(parsed: ParsedFile) -> Columns:
@@ -127,8 +147,38 @@ def located(error: AskueError) -> dict[str, Any]:
     }
 
 
+def channels_read(parsed: ParsedFile) -> list[dict[str, Any]]:
+    """The channels read as another code than written (by the table or the description)."""
+    return [
+        {"point": s.point.code, "code": s.code, "read_as": s.channel, "how": s.how}
+        for s in parsed.series
+        if s.code is not None and s.code != s.channel
+    ]
+
+
+def extended_statuses(parsed: ParsedFile) -> list[dict[str, Any]]:
+    """Values with ``extendedstatus``/``errofmeasuring``/``param1..3``, grouped per point,
+    channel and attribute set: the substitute point (``param1``) is kept here, the values are
+    flagged measurement_error."""
+    groups: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], list[str]] = {}
+    for s in (*parsed.series, *parsed.unmapped):
+        for period, attrs in s.attributes.items():
+            key = (s.point.code, s.code, tuple(sorted(attrs.items())))
+            groups.setdefault(key, []).append(period.label)
+    return [
+        {"point": p, "channel": c, **dict(a), "values": len(periods), "periods": periods}
+        for (p, c, a), periods in groups.items()
+    ]
+
+
 def parse_file(
-    path: Path, *, tz: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout_s: float = DEFAULT_TIMEOUT_S
+    path: Path,
+    *,
+    tz: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    channels: Mapping[str, str] | None = None,
+    max_errors: int = DEFAULT_MAX_ERRORS,
 ) -> tuple[ParsedFile, str]:
     """Parses an 80020 file within the limits: the parsed file and its sha256."""
     name = str(path)
@@ -141,7 +191,6 @@ def parse_file(
     data = path.read_bytes()
     parsed = parse_bytes(
         data, name, tz=tz, max_bytes=max_bytes, timeout_s=timeout_s,
-        max_errors=DEFAULT_MAX_ERRORS,
+        max_errors=max_errors, channels=channels,
     )  # fmt: skip
     return parsed, hashlib.sha256(data).hexdigest()
-

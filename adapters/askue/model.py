@@ -70,9 +70,10 @@ class Series:
     ``values[i]`` is None when period ``periods[i]`` was sent without a value. ``flags[i]``
     holds NON_COMMERCIAL (``status="1"``), MEASUREMENT_ERROR (``errofmeasuring`` or
     ``extendedstatus`` other than 0) and SUMMER_REPEAT (the marked repeated hour).
-    ``channel`` is ``01``..``04``, or None for a delivery group or peretok. ``attributes``
-    holds, for the rare values that have them, the value's attributes other than ``status``
-    (``errofmeasuring``, ``extendedstatus``, ``param1``..``param3``) as written.
+    ``channel`` is ``01``..``04`` (the quantity; ``code`` is the code as written), or None
+    for a delivery group or peretok; in ``ParsedFile.unmapped`` it is the unknown code.
+    ``attributes`` holds, for the rare values that have them, the value's attributes other
+    than ``status`` (``errofmeasuring``, ``extendedstatus``, ``param1``..``param3``) as written.
     Columns rather than a tuple per value: a file holds up to ~10^6 values, and the garbage
     collector would walk every one of those tuples.
     """
@@ -83,6 +84,12 @@ class Series:
     values: tuple[Decimal | None, ...]
     flags: tuple[int, ...]
     attributes: dict[Period, dict[str, str]] = field(default_factory=dict)
+    code: str | None = None
+    """The channel code as written (zero-filled): ``11`` for a channel read as ``01``."""
+    desc: str | None = None
+    """The channel's ``desc`` as written."""
+    how: str = "code"
+    """How the channel was read (``code``, the table, the description) or why it was not."""
 
     def __post_init__(self) -> None:
         if not len(self.periods) == len(self.values) == len(self.flags):
@@ -109,6 +116,7 @@ class Header:
     created: datetime | None  # <timestamp>, converted to UTC
     dst: int | None  # <daylightsavingtime>: 0 winter, 1 summer, 2 changeover day
     areas: tuple[Area, ...]
+    message_class: str = "80020"  # 80020, 80030 or 80040: one structure
 
     @property
     def area_inns(self) -> tuple[str, ...]:
@@ -129,6 +137,9 @@ class ParsedFile:
     errors: tuple[AskueError, ...] = ()
     error_count: int = 0
     warnings: tuple[str, ...] = ()
+    unmapped: tuple[Series, ...] = ()
+    """Channels whose quantity is not known (``Series.how`` says why): their values are read
+    and quarantined ``unknown_channel``, never stored or dropped."""
 
     def values(self) -> Iterator[tuple[Series, ValueRow]]:
         """Every non-empty value with its series, in file order."""
@@ -140,6 +151,11 @@ class ParsedFile:
     @property
     def value_count(self) -> int:
         return sum(s.value_count for s in self.series)
+
+    @property
+    def unmapped_count(self) -> int:
+        """Values of channels not read as one of 01..04 (quarantined by the importer)."""
+        return sum(s.value_count for s in self.unmapped)
 
     @property
     def empty_count(self) -> int:
@@ -159,6 +175,8 @@ class ParsedFile:
     @property
     def receipt(self) -> ReceiptStatus:
         """The 80021 status this file earns: the worst of its errors, else 1 or 0."""
+        if self.unmapped:
+            return max([ReceiptStatus.REJECTED_UNKNOWN_CHANNELS, *(e.receipt for e in self.errors)])
         if self.errors:
             return max(e.receipt for e in self.errors)
         if self.non_commercial_count:

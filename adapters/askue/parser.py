@@ -5,19 +5,22 @@ XML, too large, too slow, a DTD, not an 80020 message, no day/sender/number. A b
 channel, period or value only drops that part: the error is recorded in the result with the
 point, channel, period and position, and every other value is kept.
 
-Times: the file's ``HHMM`` are wall-clock times of the configured zone (``tz``, by default
-Europe/Moscow, i.e. UCHET_TIMEZONE), converted with zoneinfo, so historic offsets hold
-(Moscow UTC+3 in 2008 winters, UTC+4 2011-2014). ``area/@timezone`` is kept as written in
-``Header.areas`` but not used: producers do not agree on what it means, and the sender's zone
-is configuration. ``<daylightsavingtime>`` (0/1/2) is kept in ``Header.dst`` but not used
-either: zoneinfo knows when the clocks changed, and the ``summer="1"`` marker tells the two
-occurrences of the repeated hour apart.
+The 80020 family is read: classes 80020, 80030 and 80040 share the structure. Channel codes
+beyond 01..04 are read by the site's table or their ``desc`` (:mod:`adapters.askue.channels`);
+the values of those that cannot be read so are kept in ``ParsedFile.unmapped``.
+
+Times: the file's ``HHMM`` are wall-clock times of the area's zone: ``area/@timezone`` when it
+names one (``1`` is Moscow time, see :mod:`adapters.askue.zones`), else the configured zone
+(``tz``, by default Europe/Moscow, i.e. UCHET_TIMEZONE), converted with zoneinfo, so historic
+offsets hold (Moscow UTC+3 in 2008 winters, UTC+4 2011-2014). ``<daylightsavingtime>``
+(0/1/2) is kept in ``Header.dst`` but not used either: zoneinfo knows when the clocks
+changed, and the ``summer="1"`` marker tells the two occurrences of the repeated hour apart.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -54,14 +57,18 @@ def parse_stream(
     max_errors: int = DEFAULT_MAX_ERRORS,
     fast: bool = True,
     max_value: Decimal = DEFAULT_MAX_VALUE,
+    channels: Mapping[str, str] | None = None,
 ) -> ParsedFile:
     """Parses an 80020 file from a binary stream; ``file`` names it in errors.
+
+    ``channels`` is the site's channel table (code -> 01..04, see
+    :func:`adapters.askue.channels.table`).
 
     Times are local to ``tz`` (see :mod:`adapters.askue.timemap`); ``max_errors`` caps the
     errors kept in the result (all are counted); a value of a magnitude above ``max_value`` is
     an error of its period. Raises :class:`AskueError` if the file as a whole is unusable.
     """
-    message = Message(file, zone(tz), max_errors, fast=fast, max_value=max_value)
+    message = Message(file, zone(tz), max_errors, fast=fast, max_value=max_value, channels=channels)
     feed(stream, file, message, max_bytes=max_bytes, timeout_s=timeout_s, bind=message.bind)
     return message.finish(tz)
 
@@ -76,6 +83,7 @@ def parse_bytes(
     max_errors: int = DEFAULT_MAX_ERRORS,
     fast: bool = True,
     max_value: Decimal = DEFAULT_MAX_VALUE,
+    channels: Mapping[str, str] | None = None,
 ) -> ParsedFile:
     """Parses an 80020 file held in memory (see :func:`parse_stream`)."""
     return parse_stream(
@@ -87,6 +95,7 @@ def parse_bytes(
         max_errors=max_errors,
         fast=fast,
         max_value=max_value,
+        channels=channels,
     )
 
 

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "api.commands.modbus",
     "api.commands.city",
     "api.commands.ledger",
+    "api.commands.reconcile",
 )
 
 log = logging.getLogger("uchet")

@@ -1,0 +1,173 @@
+"""The property register and reconciliation tables (migration 13): save an import, read the
+latest one, the premises and rates the report compares it with, operators' decisions.
+
+Reads are set-based (one query per table, none per premise); rows are written by COPY.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import asyncpg
+
+from adapters.store.db import store_errors
+from core.reconcile.model import AccountPremise, HouseRates, RegisterRow
+
+_COLUMNS = (
+    "import_id", "line", "address", "premise", "cadastral", "fias", "area", "residential",
+    "owners", "residents",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ImportInfo:
+    id: int
+    file: str
+    mapping: str
+    imported_at: datetime
+    rows: int
+    problems: int
+
+
+async def save_import(
+    conn: asyncpg.Connection,
+    *,
+    file: str,
+    mapping: str,
+    rows: list[RegisterRow],
+    problems: list[tuple[int, str]],
+) -> int:
+    """Stores one imported register (its rows and bad rows) in one transaction; its id."""
+    async with store_errors("property import"), conn.transaction():
+        import_id: int = await conn.fetchval(
+            "INSERT INTO property_imports (file, mapping, rows, problems)"
+            " VALUES ($1, $2, $3, $4) RETURNING id",
+            file, mapping, len(rows), len(problems),
+        )  # fmt: skip
+        await conn.copy_records_to_table(
+            "property_rows",
+            columns=_COLUMNS,
+            records=[
+                (import_id, r.line, r.address, r.premise, r.cadastral, r.fias, r.area,
+                 r.residential, r.owners, r.residents)
+                for r in rows
+            ],
+        )  # fmt: skip
+        await conn.copy_records_to_table(
+            "property_problems",
+            columns=("import_id", "line", "detail"),
+            records=[(import_id, line, detail) for line, detail in problems],
+        )
+    return import_id
+
+
+async def latest_import(conn: asyncpg.Connection) -> ImportInfo | None:
+    async with store_errors("property register"):
+        rec = await conn.fetchrow(
+            "SELECT id, file, mapping, imported_at, rows, problems FROM property_imports"
+            " ORDER BY id DESC LIMIT 1"
+        )
+    return ImportInfo(*rec) if rec is not None else None
+
+
+async def register_rows(conn: asyncpg.Connection, import_id: int, file: str) -> list[RegisterRow]:
+    async with store_errors("property register"):
+        recs = await conn.fetch(
+            "SELECT line, address, premise, cadastral, fias, area, residential, owners,"
+            " residents FROM property_rows WHERE import_id = $1 ORDER BY line",
+            import_id,
+        )
+    return [RegisterRow(*rec, file=file) for rec in recs]
+
+
+async def import_problems(conn: asyncpg.Connection, import_id: int) -> list[str]:
+    async with store_errors("property register"):
+        recs = await conn.fetch(
+            "SELECT detail FROM property_problems WHERE import_id = $1 ORDER BY line", import_id
+        )
+    return [r[0] for r in recs]
+
+
+_PREMISES = """
+SELECT p.id, p.house_id, coalesce(h.address, ''), p.account, p.area, p.residential,
+       p.residents, p.owners, coalesce(m.services, '{}')
+FROM premises p JOIN houses h ON h.id = p.house_id
+LEFT JOIN (SELECT premise_id, array_agg(DISTINCT service) AS services FROM meters
+           WHERE premise_id IS NOT NULL GROUP BY premise_id) m ON m.premise_id = p.id
+"""
+
+
+async def account_premises(conn: asyncpg.Connection) -> list[AccountPremise]:
+    """Every premise with its house's address and the services it has a meter for."""
+    async with store_errors("premises"):
+        recs = await conn.fetch(_PREMISES)
+    return [
+        AccountPremise(pid, hid, addr, acc, area, res, n, own, frozenset(services))
+        for pid, hid, addr, acc, area, res, n, own, services in recs
+    ]
+
+
+_RATES = """
+SELECT DISTINCT ON (service) service, value FROM {table}
+WHERE valid_from <= $1 ORDER BY service, valid_from DESC
+"""
+# houses whose latest billed month left an excess over the individual volumes of any service
+_UNMETERED = """
+SELECT DISTINCT house_id FROM house_balances
+WHERE period = (SELECT max(period) FROM house_balances) AND excess_volume > 0
+"""
+
+
+async def house_rates(conn: asyncpg.Connection, on: date) -> dict[str, HouseRates]:
+    """The rates valid on ``on`` and each house's S_ои and unmetered-consumption flag."""
+    async with store_errors("rates"):
+        rates: list[dict[str, Decimal]] = []
+        for table in ("tariffs", "normatives", "soi_normatives"):
+            recs = await conn.fetch(_RATES.format(table=table), on)
+            rates.append({r[0]: r[1] for r in recs})
+        houses = await conn.fetch("SELECT id, common_area FROM houses")
+        unmetered = {r[0] for r in await conn.fetch(_UNMETERED)}
+    tariffs, normatives, soi = rates
+    return {hid: HouseRates(ca, tariffs, normatives, soi, hid in unmetered) for hid, ca in houses}
+
+
+async def record_decision(
+    conn: asyncpg.Connection,
+    *,
+    key: str,
+    decision: str,
+    decided_by: str,
+    kind: str | None = None,
+    premise_id: str | None = None,
+    note: str = "",
+) -> int:
+    async with store_errors("reconcile decision"):
+        decision_id: int = await conn.fetchval(
+            "INSERT INTO reconcile_decisions (key, decision, kind, premise_id, note, decided_by)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            key, decision, kind, premise_id, note, decided_by,
+        )  # fmt: skip
+    return decision_id
+
+
+_DECISIONS = """
+SELECT DISTINCT ON (key, coalesce(kind, '')) key, decision, kind, premise_id
+FROM reconcile_decisions ORDER BY key, coalesce(kind, ''), id DESC
+"""
+
+
+async def decisions(conn: asyncpg.Connection) -> tuple[dict[str, str], frozenset[str]]:
+    """(confirmed matches: row key -> premise id, checked findings: "kind|key"), the latest
+    decision per key (and kind) counting; an ``undo`` cancels what came before it."""
+    async with store_errors("reconcile decisions"):
+        recs = await conn.fetch(_DECISIONS)
+    confirmed: dict[str, str] = {}
+    checked: set[str] = set()
+    for key, decision, kind, premise_id in recs:
+        if decision == "confirm":
+            confirmed[key] = premise_id
+        elif decision == "checked":
+            checked.add(f"{kind}|{key}")
+    return confirmed, frozenset(checked)

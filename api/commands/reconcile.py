@@ -1,0 +1,204 @@
+"""``uchet reconcile``: import a property register, report what differs from the accounts
+(unbilled premises, wrong areas, …, ranked by money), record operators' decisions
+(docs/reconcile.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import getpass
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+
+from adapters.property import find_property_mapping, property_mappings
+from adapters.store.db import store_errors
+from adapters.store.property import (
+    account_premises,
+    decisions,
+    house_rates,
+    import_problems,
+    latest_import,
+    record_decision,
+    register_rows,
+)
+from api.runtime import database_url, settings
+from core.errors import ConfigError
+from core.reconcile import Report, reconcile
+from core.reconcile.match import MatchOptions
+from core.reconcile.report import KINDS, ReconcileOptions
+from ingest.property_import import import_property_register
+
+CSV_COLUMNS = (
+    "rank", "kind", "money_rub_month", "house", "premise", "account", "register_row",
+    "address", "score", "detail", "key",
+)  # fmt: skip
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds ``reconcile`` with ``import``, ``report``, ``confirm``, ``check``, ``mappings``."""
+    parser = sub.add_parser("reconcile", help="property register vs accounts (неучтённые)")
+    what = parser.add_subparsers(dest="reconcile_what", metavar="WHAT", required=True)
+    p = what.add_parser("import", help="import a property register (CSV/XLSX) by a mapping")
+    p.add_argument("file", type=Path)
+    p.add_argument("--mapping", default="municipal_premises", help="name or JSON file")
+    p.set_defaults(func=run_import)
+    p = what.add_parser("report", help="what differs, ranked by money at stake per month")
+    p.add_argument("--csv", type=Path, help="write every finding to this CSV file")
+    p.add_argument("--limit", type=int, default=30, help="findings printed (default 30)")
+    p.add_argument("--accept", type=float, default=90.0, help="match score taken (0-100)")
+    p.add_argument("--review", type=float, default=70.0, help="score proposed for review")
+    p.add_argument("--on", type=date.fromisoformat, help="rates valid on (default today)")
+    p.set_defaults(func=run_report)
+    p = what.add_parser("confirm", help="confirm that a register row is a premise")
+    p.add_argument("key", help="the finding's key (report --csv, column key)")
+    p.add_argument("premise", help="premise id")
+    p.add_argument("--note", default="")
+    p.set_defaults(func=run_confirm)
+    p = what.add_parser("check", help="mark a finding as checked (left out of the report)")
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("key")
+    p.add_argument("--note", default="")
+    p.set_defaults(func=run_check)
+    p = what.add_parser("mappings", help="list the property register mappings")
+    p.set_defaults(func=run_mappings)
+
+
+async def _connect() -> asyncpg.Connection:
+    async with store_errors("connect"):
+        return await asyncpg.connect(database_url(settings()))
+
+
+def run_import(args: argparse.Namespace) -> int:
+    mapping = find_property_mapping(args.mapping, settings().home)
+
+    async def go() -> int:
+        conn = await _connect()
+        try:
+            report = await import_property_register(conn, args.file, mapping)
+        finally:
+            await conn.close()
+        print(
+            f"imported {report.file} as register #{report.import_id} ({mapping.name}):"
+            f" {report.rows} premises, {len(report.problems)} bad rows,"
+            f" {report.skipped} skipped"
+        )
+        for detail in report.problems[:50]:
+            print(f"  {detail}")
+        if len(report.problems) > 50:
+            print(f"  … and {len(report.problems) - 50} more (uchet reconcile report lists them)")
+        return 0 if report.rows else 1
+
+    return asyncio.run(go())
+
+
+async def build_report(
+    conn: asyncpg.Connection, *, options: ReconcileOptions, on: date
+) -> tuple[Report, str, list[str], dict[str, float]]:
+    """The report over the latest register; its file, its bad rows, and the time split."""
+    t0 = time.perf_counter()
+    info = await latest_import(conn)
+    if info is None:
+        raise ConfigError("no property register imported: run uchet reconcile import FILE")
+    rows = await register_rows(conn, info.id, info.file)
+    premises = await account_premises(conn)
+    rates = await house_rates(conn, on)
+    confirmed, checked = await decisions(conn)
+    problems = await import_problems(conn, info.id)
+    t1 = time.perf_counter()
+    report = reconcile(rows, premises, rates, options=options, confirmed=confirmed, checked=checked)
+    t2 = time.perf_counter()
+    return report, info.file, problems, {"load": t1 - t0, "reconcile": t2 - t1}
+
+
+def write_csv(report: Report, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(CSV_COLUMNS)
+        for rank, x in enumerate(report.findings, start=1):
+            out.writerow(
+                (rank, x.kind, x.money, x.house_id or "", x.premise_id or "", x.account or "",
+                 x.where, x.address, f"{x.score:.0f}", x.detail, x.key)
+            )  # fmt: skip
+
+
+def run_report(args: argparse.Namespace) -> int:
+    options = ReconcileOptions(match=MatchOptions(accept=args.accept, review=args.review))
+    if not 0 <= args.review <= args.accept <= 100:
+        raise ConfigError("--review and --accept must satisfy 0 <= review <= accept <= 100")
+
+    async def go() -> tuple[Report, str, list[str], dict[str, float]]:
+        conn = await _connect()
+        try:
+            return await build_report(conn, options=options, on=args.on or date.today())
+        finally:
+            await conn.close()
+
+    report, file, problems, times = asyncio.run(go())
+    counts = ", ".join(f"{k} {report.counts.get(k, 0)}" for k in KINDS)
+    print(
+        f"register {file}: {report.rows} rows, {report.matched} matched to {report.premises}"
+        f" premises; {counts}; {len(problems)} bad rows"
+    )
+    total = sum((f.money for f in report.findings), start=0)
+    print(f"money at stake: {total} ₽ a month")
+    for rank, x in enumerate(report.findings[: args.limit], start=1):
+        who = x.premise_id or x.where
+        print(f"{rank:4} {x.kind:12} {x.money:>12} ₽  {x.house_id or '-':8} {who}: {x.detail}")
+    houses = sorted(report.houses.values(), key=lambda h: -h.money)[:10]
+    if houses:
+        print("houses (₽/month at stake; area Δ m²; heating Δ; СОИ charged to wrong premises):")
+        for h in houses:
+            flag = " unmetered consumption" if h.unmetered_consumption else ""
+            print(
+                f"  {h.house_id}: {h.money} ₽; unbilled {h.unbilled} ({h.unbilled_area} m²),"
+                f" unregistered {h.unregistered}; area {h.area_delta:+}; heating"
+                f" {h.heating_delta:+}; СОИ {h.soi_moved}{flag}"
+            )
+    for detail in problems[:20]:
+        print(f"bad row: {detail}")
+    if args.csv:
+        write_csv(report, args.csv)
+        print(f"wrote {len(report.findings)} findings to {args.csv}")
+    print(
+        f"time: load {times['load']:.2f} s, reconcile {times['reconcile']:.2f} s", file=sys.stderr
+    )
+    return 0
+
+
+def _decide(**kw: object) -> int:
+    async def go() -> int:
+        conn = await _connect()
+        try:
+            pid = kw.get("premise_id")
+            if pid is not None and not await conn.fetchval(
+                "SELECT 1 FROM premises WHERE id = $1", pid
+            ):
+                raise ConfigError(f"no premise {pid!r}")
+            return await record_decision(conn, decided_by=getpass.getuser(), **kw)  # type: ignore[arg-type]
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def run_confirm(args: argparse.Namespace) -> int:
+    n = _decide(key=args.key, decision="confirm", premise_id=args.premise, note=args.note)
+    print(f"decision {n}: {args.key} is premise {args.premise}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    n = _decide(key=args.key, decision="checked", kind=args.kind, note=args.note)
+    print(f"decision {n}: {args.kind} {args.key} checked")
+    return 0
+
+
+def run_mappings(args: argparse.Namespace) -> int:
+    for name, m in property_mappings(settings().home).items():
+        print(f"{name}: {m.description}")
+    return 0

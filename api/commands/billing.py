@@ -48,6 +48,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--lines", action="store_true", help="also print every accrual line (tab-separated)"
     )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="print each step with its time on stderr (default when stderr is a terminal)",
+    )
     parser.set_defaults(func=run_bill)
 
 
@@ -110,10 +115,12 @@ def _progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def _bill(url: str, period: int, timezone: str) -> BillReport:
+async def _bill(url: str, period: int, timezone: str, progress: bool) -> BillReport:
     conn = await _connect(url)
     try:
-        return await bill_period(conn, period, timezone=timezone, progress=_progress)
+        return await bill_period(
+            conn, period, timezone=timezone, progress=_progress if progress else None
+        )
     finally:
         await conn.close()
 
@@ -141,7 +148,8 @@ def _print_lines(report: BillReport) -> None:
 def run_bill(args: argparse.Namespace) -> int:
     period = parse_billing_period(args.period)
     s = settings()
-    report = asyncio.run(_bill(database_url(s), period, s.timezone))
+    progress = args.progress or sys.stderr.isatty()
+    report = asyncio.run(_bill(database_url(s), period, s.timezone, progress))
     if args.lines:
         _print_lines(report)
     print(

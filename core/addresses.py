@@ -166,10 +166,24 @@ def normalize_address(text: str) -> Address:
             if w in CORPUS and nxt and house and not names:
                 corpus, liter_, i = _value(tokens, i + 1)
                 liter = liter or liter_
+                if (
+                    not flat
+                    and i + 1 < len(tokens)
+                    and tokens[i] == "-"
+                    and tokens[i + 1].isdigit()
+                ):
+                    flat, i = tokens[i + 1].lstrip("0") or "0", i + 2
                 continue
             if w in BUILDING and nxt and house and not names:
                 building, liter_, i = _value(tokens, i + 1)
                 liter = liter or liter_
+                if (
+                    not flat
+                    and i + 1 < len(tokens)
+                    and tokens[i] == "-"
+                    and tokens[i + 1].isdigit()
+                ):
+                    flat, i = tokens[i + 1].lstrip("0") or "0", i + 2
                 continue
             if w in LITER and nxt and house and not names:
                 liter, _, i = _value(tokens, i + 1)

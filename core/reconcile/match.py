@@ -2,10 +2,13 @@
 cadastral number, ГАР/ФИАС GUID, then by address (house fuzzy, flat exact), always with a score.
 
 Addresses are normalized (:mod:`core.addresses`); houses are compared only with account
-houses of the same number, корпус and строение, and among those by the similarity of street
-and city names (rapidfuzz ``ratio``, 0-100). A row whose best house scores below ``accept``
-is never matched silently: from ``review`` up it is proposed for review with its candidate,
-below it is unmatched. A house number is never fuzzed: «д. 4» and «д. 44» are two houses.
+houses of the same number, корпус and строение, and among those by the Damerau-Levenshtein
+similarity of street names (0-100; a different street type or city costs points). A row is
+matched when its best house scores from ``accept``, or when its street is one edit (two for
+names of 10 letters or more) from that house's street and no other candidate is within two
+more edits: a typo with one explanation. Otherwise it is never matched silently: from
+``review`` up it is proposed for review with its candidate, below it is unmatched.
+A house number is never fuzzed: «д. 4» and «д. 44» are two houses.
 Each distinct house address is scored once, so a million rows of a few thousand houses cost
 a few thousand fuzzy searches.
 """
@@ -16,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import DamerauLevenshtein
 
 from core.addresses import (
     Address,
@@ -86,33 +90,48 @@ class _Houses:
             self.by_key.setdefault(address.house_key, []).append((p.house_id, address))
         self._cache: dict[Address, tuple[str | None, float, str]] = {}
 
-    def score(self, a: Address, b: Address) -> float:
+    def score(self, a: Address, b: Address) -> tuple[float, int]:
+        """(similarity 0-100 after penalties, edits between the street names)."""
         o = self.options
-        score = 100.0 if a.street == b.street else fuzz.ratio(a.street, b.street)
+        if a.street == b.street:
+            score, edits = 100.0, 0
+        else:
+            edits = DamerauLevenshtein.distance(a.street, b.street)
+            score = 100.0 * (1 - edits / max(len(a.street), len(b.street)))
         if a.street_type and b.street_type and a.street_type != b.street_type:
             score -= o.street_type_penalty
+            edits += 99
         if a.city and b.city and a.city != b.city and fuzz.ratio(a.city, b.city) < 85:
             score -= o.city_penalty
-        return max(score, 0.0)
+            edits += 99
+        return max(score, 0.0), edits
 
     def best(self, address: Address) -> tuple[str | None, float, str]:
-        """(house id, score, why a review) of the account house ``address`` fits best."""
+        """(house id, score, why a review: "" when sure) of the account house ``address``
+        fits best. Sure: a score from ``accept``, or a street a few edits (transpositions
+        count one) from the only name that near: nobody else within two more edits."""
         key = Address(address.city, address.street, address.street_type, *address.house_key)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        candidates = self.by_key.get(address.house_key, [])
-        best: tuple[str | None, float] = (None, 0.0)
-        second = 0.0
-        for house_id, other in candidates:
-            s = self.score(address, other)
-            if s > best[1]:
-                best, second = (house_id, s), best[1]
-            elif s > second:
-                second = s
+        o = self.options
+        best: tuple[str | None, float, int] = (None, 0.0, 999)
+        second = (0.0, 999)
+        for house_id, other in self.by_key.get(address.house_key, []):
+            score, edits = self.score(address, other)
+            if (score, -edits) > (best[1], -best[2]):
+                second = (best[1], best[2])
+                best = (house_id, score, edits)
+            elif (score, -edits) > (second[0], -second[1]):
+                second = (score, edits)
         why = ""
-        if best[0] is not None and best[1] - second < self.options.ambiguity:
-            why = f"two account houses fit equally ({best[1]:.0f} and {second:.0f})"
+        if best[0] is not None:
+            allowed = 1 if len(address.street) < 10 else 2
+            unique = second[1] >= best[2] + 2
+            if best[1] - second[0] < o.ambiguity:
+                why = f"two account houses fit equally ({best[1]:.0f} and {second[0]:.0f})"
+            elif best[1] < o.accept and not (best[2] <= allowed and unique):
+                why = f"address similarity {best[1]:.0f} < {o.accept:.0f}"
         hit = (best[0], best[1], why)
         self._cache[key] = hit
         return hit
@@ -187,9 +206,7 @@ def match_register(
             )  # fmt: skip
             out.append(Match(r, -1, score, UNMATCHED, "none", None, reason))
             continue
-        status = MATCHED if score >= o.accept and not why else REVIEW
-        if not why and status == REVIEW:
-            why = f"address similarity {score:.0f} < {o.accept:.0f}"
+        status = REVIEW if why else MATCHED
         i = by_flat.get((house_id, flat), -1) if flat else -1
         if i >= 0:
             out.append(take(r, i, score, status, "address", why))

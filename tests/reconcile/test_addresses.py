@@ -44,6 +44,7 @@ def test_variants_of_one_flat(text: str) -> None:
         ("Ленина ул., д.4/2, пом. 1Н", "4/2", "", "", "1н"),
         ("ул. Ленина, д. 4 корп. 2А стр. 1 кв 3б", "4а", "2", "1", "3б"),
         ("ул Ленина 5-12", "5", "", "", "12"),
+        ("Лесная ул, 1к2-5", "1", "2", "", "5"),
     ],
 )
 def test_house_parts(text: str, house: str, corpus: str, building: str, flat: str) -> None:

@@ -36,13 +36,17 @@ _OBIS_MEDIUM: Final[dict[str, str]] = {
 }
 _OBIS_FULL = re.compile(r"^(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:[*&]\d{1,3})?$")
 _OBIS_SHORT = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
-# Electricity C codes measured in reactive units (3, 4: reactive import/export totals).
-_REACTIVE_C: Final = frozenset({"3", "4", "5", "6", "7", "8"})
+# Electricity C codes (IEC 62056-61 / DLMS) by the energy they count. Reactive: 3, 4 (R+, R-
+# totals), 5..8 (quadrants I..IV), and the same per phase L1 (+20), L2 (+40), L3 (+60).
+# Apparent: 9, 10 (S+, S-) and per phase 29/30, 49/50, 69/70. Everything else is active (kWh).
+_REACTIVE_C: Final = frozenset(str(c + p) for p in (0, 20, 40, 60) for c in (3, 4, 5, 6, 7, 8))
+_APPARENT_C: Final = frozenset(str(c + p) for p in (0, 20, 40, 60) for c in (9, 10))
 
 # Factors to the canonical unit, per canonical unit. Energy in heating: 1 Gcal = 4.1868 GJ.
 _TO_CANONICAL: Final[dict[str, dict[str, float]]] = {
     "kWh": {"kWh": 1.0, "Wh": 1e-3, "MWh": 1e3},
     "kvarh": {"kvarh": 1.0, "varh": 1e-3, "Mvarh": 1e3},
+    "kVAh": {"kVAh": 1.0, "VAh": 1e-3, "MVAh": 1e3},
     "m3": {"m3": 1.0, "l": 1e-3},
     "Gcal": {"Gcal": 1.0, "GJ": 1 / 4.1868, "MWh": 3.6 / 4.1868, "kWh": 3.6e-3 / 4.1868},
 }
@@ -53,6 +57,9 @@ _UNIT_ALIASES: Final[dict[str, str]] = {
     "kvarh": "kvarh",
     "varh": "varh",
     "mvarh": "Mvarh",
+    "kvah": "kVAh",
+    "vah": "VAh",
+    "mvah": "MVAh",
     "m3": "m3",
     "m³": "m3",
     "l": "l",
@@ -92,6 +99,8 @@ def canonical_unit(channel: str) -> str:
         c = channel.split(":", 1)[1].split(".", 1)[0]
         if c in _REACTIVE_C:
             return "kvarh"
+        if c in _APPARENT_C:
+            return "kVAh"
     return CANONICAL_UNIT[service]
 
 

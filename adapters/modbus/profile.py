@@ -8,18 +8,31 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from adapters.modbus.codec import ORDERS, TYPES, Decoder, make_decoder, words_of
-from core.channels import conversion_factor, normalize_channel
+from core.channels import canonical_unit, conversion_factor, normalize_channel
 from core.errors import ConfigError, PayloadError
 from core.reading import Kind
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 FUNCTIONS = (3, 4)
-_PROFILE_KEYS = {"model", "source", "notes", "function", "byte_order", "word_order", "registers"}
+_PROFILE_KEYS = {
+    "model",
+    "source",
+    "notes",
+    "function",
+    "byte_order",
+    "word_order",
+    "energy_prefix",
+    "registers",
+}
+ENERGY_PREFIXES = ("", "k", "M")
+"""Energy unit prefixes a meter can be set to (Eastron SDM: kWh or MWh on the display and the
+bus, a setting of the meter): Wh, kWh, MWh (and varh/kvarh/Mvarh, VAh/kVAh/MVAh alike)."""
+_ENERGY_BASES = ("Wh", "varh", "VAh")
 _REGISTER_KEYS = {
     "name",
     "address",
@@ -151,6 +164,35 @@ def _register(raw: Any, index: int, defaults: dict[str, Any], origin: str) -> Re
     )
 
 
+def _energy_base(unit: str) -> str | None:
+    """``Wh``/``varh``/``VAh`` for an energy unit with any prefix (``kvarh`` -> ``varh``)."""
+    for base in _ENERGY_BASES:
+        low = unit.lower()
+        if low.endswith(base.lower()) and low[: -len(base)] in ("", "k", "m"):
+            return base
+    return None
+
+
+def with_energy_prefix(profile: Profile, prefix: str, *, where: str | None = None) -> Profile:
+    """The profile with every energy register read in ``prefix`` (``"M"``: MWh, Mvarh, MVAh),
+    for a meter set to that prefix; other registers (volumes, heat) are left as they are."""
+    where = where or f"profile {profile.name!r}"
+    prefix = _choice(prefix, ENERGY_PREFIXES, where, "energy_prefix")
+    regs = []
+    for reg in profile.registers:
+        base = _energy_base(reg.unit)
+        if base is None or canonical_unit(reg.channel) not in ("kWh", "kvarh", "kVAh"):
+            regs.append(reg)
+            continue
+        unit = prefix + base
+        try:
+            factor = reg.scale * conversion_factor(unit, reg.channel)
+        except PayloadError as exc:
+            raise _fail(f"{where}: register {reg.name!r}", exc.detail) from exc
+        regs.append(replace(reg, unit=unit, factor=factor))
+    return replace(profile, registers=tuple(regs))
+
+
 def profile_from_dict(data: Any, *, name: str, origin: str | None = None) -> Profile:
     """Builds and validates a profile; errors name the file, the register and the field."""
     origin = origin or f"profile {name!r}"
@@ -182,7 +224,10 @@ def profile_from_dict(data: Any, *, name: str, origin: str | None = None) -> Pro
     names = [r.name for r in registers]
     if len(set(names)) != len(names):
         raise _fail(origin, "register names must be unique")
-    return Profile(name=name, model=model, source=source, registers=registers)
+    profile = Profile(name=name, model=model, source=source, registers=registers)
+    if "energy_prefix" in data:
+        profile = with_energy_prefix(profile, data["energy_prefix"], where=origin)
+    return profile
 
 
 def load_profile(path: Path) -> Profile:
@@ -202,7 +247,20 @@ def builtin_profiles() -> list[str]:
 
 
 def resolve_profile(ref: str, *, base: Path | None = None) -> Profile:
-    """A profile by built-in name (``eastron_sdm630``) or by path (relative to ``base``)."""
+    """A profile by built-in name (``eastron_sdm630``) or by path (relative to ``base``).
+
+    ``@MWh`` after either (``eastron_sdm630@MWh``; also ``@kWh``, ``@Wh``) reads the energy
+    registers in that prefix, for a meter whose energy unit was switched (see
+    :func:`with_energy_prefix`).
+    """
+    ref, at, unit = ref.partition("@")
+    if at:
+        prefix = unit[: -len("Wh")] if unit.endswith("Wh") else None
+        if prefix is None or prefix not in ENERGY_PREFIXES:
+            raise ConfigError(
+                f"profile {ref}@{unit}: the energy unit after @ must be Wh, kWh or MWh"
+            )
+        return with_energy_prefix(resolve_profile(ref, base=base), prefix)
     if ref.endswith(".json") or "/" in ref:
         path = Path(ref)
         if not path.is_absolute() and base is not None:

@@ -225,8 +225,10 @@ async def bind_meter(
     if not ids:
         close = await close_names(conn, key)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        create_hint = "" if channel is None else " (--create to register it anyway)"
+        if channel is None:
+            raise UnknownMeter(f"no such meter {key!r} in the registry (name its channel){hint}")
         raise UnknownMeter(
-            f"no such meter {key!r} in the registry or the quarantine{hint}{create_hint}"
+            f"no such meter {key!r} in the registry nor the quarantine{hint}"
+            " (--create registers it anyway)"
         )
     return sorted(r["id"] for r in ids)

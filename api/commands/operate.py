@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date
+from typing import TypeVar
 
 from adapters.store import ReadingStore
 from adapters.store.connections import pooled
@@ -25,6 +27,7 @@ from core.errors import UchetError
 from ingest.replay import replay
 
 PAGE = 1000
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,7 +69,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_quarantine_replay)
 
 
-async def _with_store(coro_factory):  # type: ignore[no-untyped-def]
+async def _with_store(coro_factory: Callable[[ReadingStore], Awaitable[T]]) -> T:
     store = await ReadingStore.open(database_url(settings()))
     try:
         return await coro_factory(store)

@@ -292,7 +292,9 @@ def main() -> None:
         f"{inp.registers.meter.size:,} registers ({time.perf_counter() - t0:.1f} s)"
     )
     times, cpu = [], []
+    result = None
     for _ in range(3):
+        del result  # one result alive at a time, as in a real run
         t0, c0 = time.perf_counter(), _cpu()
         result = bill(inp)
         times.append(time.perf_counter() - t0)
@@ -318,8 +320,8 @@ def main() -> None:
         f"scaled to {args.premises:,}: {scaled:.1f} s"
     )
     print(
-        f"speed-up: {scaled / core:.0f}x (target >= 50x); core target < 2 s: "
-        f"{'met' if core < 2 else 'NOT met'}"
+        f"speed-up: {scaled / core:.0f}x (target >= 100x); core target < 0.5 s: "
+        f"{'met' if core < 0.5 else 'NOT met'}"
     )
 
 

@@ -99,6 +99,8 @@ def _word(token: str) -> str:
 
 def normalize_flat(text: str) -> str:
     """A premise number: ``кв. 02`` -> ``2``, ``12А`` -> ``12а``, ``пом. 1Н`` -> ``1н``."""
+    if text.isdigit():
+        return text.lstrip("0") or "0"
     tokens = [_word(t) for t in _TOKEN.findall(_clean(text)) if t not in ",-"]
     tokens = [t for t in tokens if t not in FLAT]
     out = "".join(tokens)
@@ -253,15 +255,30 @@ def flat_from_premise_id(premise_id: str) -> str:
 
 
 _FLAT_TAIL = re.compile(
-    r"[,\s]*(?:кв|квартира|пом|помещение|оф|офис|комн|комната)\.?\s*№?\s*(\d+\s*[а-яa-z]?)\s*$",
-    re.IGNORECASE,
+    r"(?:кв|квартира|пом|помещение|оф|офис|комн|комната)\.?\s*№?\s*(\d+\s*[а-яa-z]?)\s*$"
 )
+_DASH_TAIL = re.compile(r"(?<=\d)(?:[а-яa-z]|[а-яa-z]?\d+)?-(\d+[а-яa-z]?)\s*$")
+_TAIL = 48
+
+
+def _flat_number(text: str) -> str:
+    """``012 А`` -> ``12а`` (digits and a letter, as the patterns above capture them)."""
+    out = text.replace(" ", "").casefold().replace("ё", "е")
+    return out.lstrip("0") or "0"
 
 
 def split_flat(text: str) -> tuple[str, str]:
-    """``text`` without a trailing flat part (``…, кв. 2``) and that flat, normalized ("" if
-    none): the house part repeats across a register's rows, so callers cache its parse."""
-    found = _FLAT_TAIL.search(text)
-    if found is None:
+    """``text`` without a trailing flat part (``…, кв. 2``, ``…, 44-2``) and that flat,
+    normalized ("" if none): the house part repeats across a register's rows, so callers
+    cache its parse."""
+    cut = max(len(text) - _TAIL, 0)
+    tail = text[cut:].lower()  # the same length: offsets stay valid
+    if not tail[-1:].isalnum() and not tail.rstrip()[-1:].isalnum():
         return text, ""
-    return text[: found.start()], normalize_flat(found.group(1))
+    found = _FLAT_TAIL.search(tail)
+    if found is not None:
+        return text[: cut + found.start()].rstrip(" ,"), _flat_number(found.group(1))
+    found = _DASH_TAIL.search(tail)
+    if found is not None:
+        return text[: cut + found.start(1) - 1], _flat_number(found.group(1))
+    return text, ""

@@ -147,6 +147,17 @@ def match_register(
     """One :class:`Match` per row, in the rows' order (see the module for the rules).
 
     ``confirmed`` maps :func:`row_key` of a row to the premise id an operator confirmed."""
+    return match_with_keys(rows, premises, options=options, confirmed=confirmed)[0]
+
+
+def match_with_keys(
+    rows: Sequence[RegisterRow],
+    premises: Sequence[AccountPremise],
+    *,
+    options: MatchOptions | None = None,
+    confirmed: Mapping[str, str] | None = None,
+) -> tuple[list[Match], list[str]]:
+    """The matches and the :func:`row_key` of every row (computed on the way, once)."""
     o = options or MatchOptions()
     confirmed = confirmed or {}
     by_id = {p.premise_id: i for i, p in enumerate(premises)}
@@ -165,7 +176,8 @@ def match_register(
         else:
             flatless.setdefault(p.house_id, []).append(i)
     houses = _Houses(premises, o)
-    parsed: dict[str, Address] = {}
+    parsed: dict[str, tuple[Address, str]] = {}
+    keys: list[str] = []
     taken: dict[int, int] = {}  # premise -> the row that took it
     out: list[Match] = []
     leftover: dict[str, list[int]] = {}  # house -> rows without a flat match (for flatless)
@@ -181,24 +193,39 @@ def match_register(
         return Match(r, i, score, status, how, premises[i].house_id, reason)
 
     for r, row in enumerate(rows):
-        if confirmed and (pid := confirmed.get(row_key(row))) is not None and pid in by_id:
+        c = normalize_cadastral(row.cadastral) if row.cadastral else None
+        g = normalize_guid(row.fias) if row.fias and not c else None
+        address = None
+        flat = ""
+        if c:
+            key = f"cad:{c}"
+        elif g:
+            key = f"fias:{g}"
+        else:
+            house_text, flat = split_flat(row.address)
+            hit = parsed.get(house_text)
+            if hit is None:
+                a = normalize_address(house_text)
+                hit = (a, replace(a, flat="").text())
+                if len(parsed) < 2_000_000:
+                    parsed[house_text] = hit
+            address, text = hit
+            flat = normalize_flat(row.premise) if row.premise else (flat or address.flat)
+            key = f"addr:{text}|{flat}"
+        keys.append(key)
+        if confirmed and (pid := confirmed.get(key)) is not None and pid in by_id:
             out.append(take(r, by_id[pid], 100.0, MATCHED, "confirmed"))
             continue
-        c = normalize_cadastral(row.cadastral or "") if row.cadastral else None
         if c and c in by_cadastral:
             out.append(take(r, by_cadastral[c], 100.0, MATCHED, "cadastral"))
             continue
-        g = normalize_guid(row.fias or "") if row.fias else None
         if g and g in by_guid:
             out.append(take(r, by_guid[g], 100.0, MATCHED, "fias"))
             continue
-        house_text, flat = split_flat(row.address)
-        address = parsed.get(house_text)
         if address is None:
+            house_text, flat = split_flat(row.address)
             address = normalize_address(house_text)
-            if len(parsed) < 1_000_000:
-                parsed[house_text] = address
-        flat = normalize_flat(row.premise) if row.premise else (flat or address.flat)
+            flat = normalize_flat(row.premise) if row.premise else (flat or address.flat)
         house_id, score, why = houses.best(address)
         if house_id is None or score < o.review:
             reason = "no account house with this number" if house_id is None else (
@@ -224,4 +251,4 @@ def match_register(
                 m.row, free[0], m.score, REVIEW, "address", house_id,
                 "the only non-residential premise of the house without a number on both sides",
             )  # fmt: skip
-    return out
+    return out, keys

@@ -28,8 +28,7 @@ from core.reconcile.match import (
     REVIEW,
     Match,
     MatchOptions,
-    match_register,
-    row_key,
+    match_with_keys,
 )
 from core.reconcile.model import AccountPremise, HouseRates, RegisterRow
 from core.reconcile.money import (
@@ -101,7 +100,7 @@ def reconcile(
     """The report (see the module). ``rates`` by house id (a house without: no money);
     ``checked`` holds "<kind>|<key>" of findings an operator marked as checked: left out."""
     o = options or ReconcileOptions()
-    matches = match_register(rows, premises, options=o.match, confirmed=confirmed)
+    matches, keys = match_with_keys(rows, premises, options=o.match, confirmed=confirmed)
     none = HouseRates()
     report = Report(rows=len(rows), premises=len(premises))
     acc_total: dict[str, Decimal] = {}
@@ -138,7 +137,7 @@ def reconcile(
 
     for m in matches:
         row = rows[m.row]
-        key = row_key(row)
+        key = keys[m.row]
         p = premises[m.premise] if m.premise >= 0 else None
         if m.status == DUPLICATE:
             findings.append(_found(row, m, key, p, "duplicate", ZERO, m.reason, m.house_id))

@@ -71,6 +71,7 @@ class RegisterImporter:
             table.skipped_rows,
             len(cols.ts),
         )
+        report.empty_intervals = table.empty_intervals
         new = await self._new_meters(table, mapping.source)
         validated = await self.intake.prepare(cols)
         quarantine, problem_rows = self._located(path.name, table, mapping.source, validated)

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from adapters.registers import csvfile, xlsxfile
+from adapters.registers import csvfile, xlsfile, xlsxfile
 from adapters.registers.errors import RegisterFileError
 from adapters.registers.mapping import Mapping, available_mappings, header_key, mapping_dirs
 from adapters.registers.table import cell_text
@@ -21,16 +21,19 @@ HEAD_BYTES = 64 * 1024
 HEAD_ROWS = 40
 HEAD_MAX_WORKBOOK = 50 * 1024 * 1024
 """A workbook larger than this is not opened to find its mapping (the import limit too)."""
-REGISTER_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
+REGISTER_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm", ".xls"})
 
-FileKind = Literal["askue", "csv", "xlsx"]
+FileKind = Literal["askue", "csv", "xlsx", "xls"]
 Head = list[tuple[int, list[object]]]
 
 
 def file_kind(path: Path, head: bytes) -> FileKind:
-    """By content first (a ZIP is a workbook, ``<`` opens XML), then by the name."""
+    """By content first (a ZIP is a workbook, an OLE2 file an Excel 97-2003 one, ``<`` opens
+    XML), then by the name. A legacy workbook is never read as CSV."""
     if head.startswith(xlsxfile.ZIP_MAGIC):
         return "xlsx"
+    if head.startswith(xlsfile.OLE_MAGIC) or path.suffix.lower() == ".xls":
+        return "xls"
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"<"):
         return "askue"
@@ -41,8 +44,8 @@ def file_kind(path: Path, head: bytes) -> FileKind:
 
 def _head_rows(path: Path, kind: FileKind, mapping: Mapping, cache: dict[object, Head]) -> Head:
     """The first rows of the file as ``mapping`` would read them (cached per reading)."""
-    if kind == "xlsx":
-        key: object = ("xlsx", mapping.sheet)
+    if kind in ("xlsx", "xls"):
+        key: object = (kind, mapping.sheet)
         if key not in cache:
             rows = []
             size = path.stat().st_size
@@ -51,9 +54,15 @@ def _head_rows(path: Path, kind: FileKind, mapping: Mapping, cache: dict[object,
                     path.name, f"{size} bytes, larger than the limit of {HEAD_MAX_WORKBOOK}"
                 )
             # from bytes: openpyxl refuses a path whose name does not end in .xlsx
-            for number, cells in xlsxfile.read_rows(
-                io.BytesIO(path.read_bytes()), sheet=mapping.sheet, skip_rows=0, file=path.name
-            ):
+            data = path.read_bytes()
+            read = (
+                xlsxfile.read_rows(
+                    io.BytesIO(data), sheet=mapping.sheet, skip_rows=0, file=path.name
+                )
+                if kind == "xlsx"
+                else xlsfile.read_rows(data, sheet=mapping.sheet, skip_rows=0, file=path.name)
+            )
+            for number, cells in read:
                 rows.append((number, list(cells)))
                 if number >= HEAD_ROWS:
                     break
@@ -97,19 +106,31 @@ def detect_mapping(path: Path, kind: FileKind, mappings: dict[str, Mapping]) -> 
     cache: dict[object, Head] = {}
     scored: list[tuple[int, str]] = []
     why: list[str] = []
+    if kind == "xls" and not xlsfile.supported():
+        raise RegisterFileError(path.name, f"{xlsfile.NOT_SUPPORTED} (Excel 97-2003 workbook)")
+    # a legacy workbook is read like a current one: the same mappings
+    fmt = "xlsx" if kind == "xls" else kind
     for name, mapping in sorted(mappings.items()):
-        if mapping.format not in (kind, "any"):
+        if mapping.format not in (fmt, "any"):
             continue
         try:
             score, reason = _fit(_head_rows(path, kind, mapping, cache), mapping)
         except RegisterFileError as exc:
-            if kind == "xlsx":
+            if kind in ("xlsx", "xls"):
                 raise  # the workbook itself is unreadable: no mapping will do
             score, reason = 0, exc.detail
         if score:
             scored.append((score, name))
         else:
             why.append(f"{name} ({reason})")
+    if (
+        not scored
+        and kind in ("xlsx", "xls")
+        and not any(
+            any(cell_text(c) for c in cells) for rows in cache.values() for _, cells in rows
+        )
+    ):
+        raise RegisterFileError(path.name, "the workbook's sheet is empty: nothing to import")
     if not scored:
         raise RegisterFileError(
             path.name,

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.registers import csvfile, xlsxfile
+from adapters.registers import csvfile, xlsfile, xlsxfile
 from adapters.registers.errors import RegisterFileError
 from adapters.registers.mapping import Mapping
 from adapters.registers.table import Problem, Table, TableReader
@@ -41,6 +41,7 @@ class RegisterReport:
     delimiter: str | None = None
     rows: int = 0
     skipped_rows: int = 0
+    empty_intervals: int = 0
     values: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -64,6 +65,7 @@ class RegisterReport:
             "delimiter": self.delimiter,
             "rows": self.rows,
             "skipped_rows": self.skipped_rows,
+            "empty_intervals": self.empty_intervals,
             "values": self.values,
             "stored": self.stored,
             "duplicates": self.duplicates,
@@ -90,6 +92,8 @@ class RegisterReport:
         ]
         if self.conflicts:
             parts.append(f"conflicts {self.conflicts}")
+        if self.empty_intervals:
+            parts.append(f"intervals without values {self.empty_intervals}")
         for reason, rows in sorted(self.quarantined_rows.items()):
             shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
             parts.append(f"quarantined {reason} {self.quarantined[reason]} (rows {shown})")
@@ -112,11 +116,18 @@ def read_table(path: Path, mapping: Mapping, *, tz: str, max_bytes: int) -> tupl
         raise RegisterFileError(name, f"cannot read the file: {exc.strerror or exc}") from None
     digest = hashlib.sha256(data).hexdigest()
     reader = TableReader(mapping, tz=tz, file=name)
-    workbook = data.startswith(xlsxfile.ZIP_MAGIC)
+    legacy = data.startswith(xlsfile.OLE_MAGIC) or path.suffix.lower() == ".xls"
+    workbook = data.startswith(xlsxfile.ZIP_MAGIC) or legacy
     if mapping.format == "xlsx" and not workbook:
         raise RegisterFileError(name, f"mapping {mapping.name!r} is for XLSX; this is not")
     if mapping.format == "csv" and workbook:
-        raise RegisterFileError(name, f"mapping {mapping.name!r} is for CSV; this is XLSX/ZIP")
+        raise RegisterFileError(name, f"mapping {mapping.name!r} is for CSV; this is a workbook")
+    if legacy:
+        # an Excel 97-2003 workbook: xlrd, or refused ("XLS is not supported, save as XLSX")
+        xls_rows = xlsfile.read_rows(
+            data, sheet=mapping.sheet, skip_rows=mapping.skip_rows, file=name
+        )
+        return reader.read(xls_rows), digest, (None, None)
     if workbook:
         rows = xlsxfile.read_rows(
             io.BytesIO(data), sheet=mapping.sheet, skip_rows=mapping.skip_rows, file=name

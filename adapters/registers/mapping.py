@@ -39,6 +39,14 @@ UNIT_NAMES = {
     "мвт*ч": "MWh",
     "гкал": "Gcal",
     "гдж": "GJ",
+    "квт": "kW",
+    "вт": "W",
+    "мвт": "MW",
+    "квар": "kvar",
+    "ква": "kVA",
+    "квар*ч": "kvarh",
+    "квар.ч": "kvarh",
+    "ква*ч": "kVAh",
 }
 """Russian unit spellings of exports (case-folded) -> the units ``core.channels`` converts."""
 
@@ -101,7 +109,21 @@ class Mapping(BaseModel):
         default=None, description="regex found in the file's first lines: picks this mapping"
     )
     # columns
-    meter: ColumnRef
+    meter: ColumnRef | None = Field(default=None, description="column of the meter serial")
+    meter_from_name: str | None = Field(
+        default=None,
+        description="regex searched in the file name (without its suffix): the meter serial is"
+        " its first group (or the whole match), for exports that keep it only there",
+    )
+    kind: Literal["register", "interval"] = Field(
+        default="register",
+        description="register: meter readings (показания); interval: the quantity of each"
+        " interval (a load profile)",
+    )
+    interval_minutes: int | None = Field(default=None, ge=1, le=1440)
+    time_is: Literal["start", "end"] = Field(
+        default="start", description="interval: the row's time is the interval's start or end"
+    )
     account: ColumnRef | None = None
     premise: ColumnRef | None = None
     date: ColumnRef
@@ -141,6 +163,13 @@ class Mapping(BaseModel):
             re.compile(pattern)
         return v
 
+    @field_validator("meter_from_name")
+    @classmethod
+    def _name_regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            re.compile(v)
+        return v
+
     @field_validator("time_of_day")
     @classmethod
     def _time_of_day(cls, v: str) -> str:
@@ -169,6 +198,10 @@ class Mapping(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Mapping:
+        if (self.meter is None) == (self.meter_from_name is None):
+            raise ValueError("give the meter as a column ('meter') or 'meter_from_name', one")
+        if (self.kind == "interval") != (self.interval_minutes is not None):
+            raise ValueError("'interval_minutes' is for, and needed by, kind 'interval'")
         if any(v.channel is None for v in self.values) and self.service is None:
             raise ValueError("a value column without a channel needs a 'service' column")
         if self.service is not None and not self.services:

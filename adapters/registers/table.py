@@ -39,6 +39,8 @@ MAX_SERIAL_CHARS = 200
 """The longest meter serial read: the store keys readings by it (PostgreSQL refuses an index
 row over ~2,700 bytes); real serials are a few dozen characters at most."""
 SHOWN_CHARS = 40
+POWER_UNITS = {"W": "Wh", "kW": "kWh", "MW": "MWh", "var": "varh", "kvar": "kvarh", "kVA": "kVAh"}
+"""Average power over an interval (a power profile, кВт): energy = power x interval length."""
 _SPACES = str.maketrans("", "", " \xa0\u202f\u2009'")  # thousands separators people use
 
 
@@ -63,6 +65,7 @@ class Table:
     problems: list[Problem] = field(default_factory=list)
     data_rows: int = 0
     skipped_rows: int = 0
+    empty_intervals: int = 0  # interval rows with every value cell empty (not measured)
     # first row of each meter serial with the account and premise the file gives for it
     hints: dict[str, tuple[int, str | None, str | None]] = field(default_factory=dict)
 
@@ -159,6 +162,24 @@ class TableReader:
         self.time_of_day = time.fromisoformat(mapping.time_of_day)
         self._instants: dict[tuple[object, object], int | tuple[str, str]] = {}
         self._factors: dict[tuple[str, str], float | str] = {}
+        self.interval_us = (mapping.interval_minutes or 0) * 60_000_000
+
+    def meter_of_file(self) -> str:
+        """The meter serial in the file's name (``meter_from_name``); RegisterFileError if
+        the name has none."""
+        pattern = self.m.meter_from_name
+        assert pattern is not None
+        stem = self.file.rsplit(".", 1)[0] if "." in self.file else self.file
+        found = re.search(pattern, stem)
+        serial = (found.group(1) if found.groups() else found.group(0)) if found else ""
+        if not serial or bad_identifier(serial) is not None:
+            raise RegisterFileError(
+                self.file,
+                f"mapping {self.m.name!r} takes the meter serial from the file name, and"
+                f" {stem!r} has none ({pattern!r} finds nothing); rename the file or name a"
+                " mapping with a meter column",
+            )
+        return serial
 
     # -- cells --------------------------------------------------------------------------
 
@@ -229,8 +250,13 @@ class TableReader:
         key = (unit, channel)
         hit = self._factors.get(key)
         if hit is None:
+            name = self.m.unit_name(unit) if unit else ""
+            hours = self.interval_us / 3.6e9
             try:
-                hit = conversion_factor(self.m.unit_name(unit), channel) if unit else 1.0
+                if name in POWER_UNITS and hours:
+                    hit = conversion_factor(POWER_UNITS[name], channel) * hours
+                else:
+                    hit = conversion_factor(name, channel) if unit else 1.0
             except PayloadError as exc:
                 hit = exc.detail
             self._factors[key] = hit
@@ -260,7 +286,11 @@ class TableReader:
             for role, ref in m.columns().items()
         }
         width = max(index.values()) + 1
-        i_meter, i_date = index["meter"], index["date"]
+        i_meter, i_date = index.get("meter"), index["date"]
+        file_meter = self.meter_of_file() if i_meter is None else ""
+        interval = self.interval_us
+        start_shift = interval if m.time_is == "end" else 0
+        kind = Kind.INTERVAL if interval else Kind.REGISTER
         i_time, i_service, i_unit = index.get("time"), index.get("service"), index.get("unit")
         i_account, i_premise = index.get("account"), index.get("premise")
         values = [(index[f"value:{k}"], v) for k, v in enumerate(m.values)]
@@ -306,7 +336,7 @@ class TableReader:
             if len(cells) < width:
                 cells = cells + pad[: width - len(cells)]
             t.data_rows += 1
-            meter = cell_text(cells[i_meter])
+            meter = cell_text(cells[i_meter]) if i_meter is not None else file_meter
             date_cell = cells[i_date]
             time_cell = cells[i_time] if i_time is not None else None
             if not meter:
@@ -388,13 +418,15 @@ class TableReader:
                 cols.source.append(source)
                 cols.meter.append(meter)
                 cols.channel.append(channel)
-                cols.ts.append(ts)
+                cols.ts.append(ts - start_shift)
                 cols.value.append(value)
-                cols.kind.append(Kind.REGISTER)
+                cols.kind.append(kind)
                 cols.flags.append(0)
-                cols.end.append(NO_END)
+                cols.end.append(ts - start_shift + interval if interval else NO_END)
                 out_rows.append(number)
-            if not found:
+            if not found and interval:
+                t.empty_intervals += 1  # an interval not measured (yet): no value, no error
+            elif not found:
                 problem(
                     number, Reason.MALFORMED,
                     f"no reading in {', '.join(name[f'value:{k}'] for k in range(len(values)))}",

@@ -504,8 +504,8 @@ async def _stale(
     rows = await conn.fetchrow(
         "SELECT array_agg(meter_id), array_agg(extract(year FROM period)::int * 12"
         " + extract(month FROM period)::int - 1), array_agg(method)"
-        " FROM billed_estimates WHERE period >= $1 AND period < $2"
-        " AND meter_id = ANY($3::integer[])",
+        " FROM billed_estimates JOIN unnest($3::integer[]) AS k(id) ON k.id = meter_id"
+        " WHERE period >= $1 AND period < $2",
         month_date(max(lo, _EARLIEST)),
         month_date(period),
         pm.db_ids.tolist(),
@@ -513,12 +513,17 @@ async def _stale(
     assert rows is not None
     if not rows[0]:
         return
-    index = {int(d): i for i, d in enumerate(pm.db_ids.tolist())}
-    have = set(zip(regs.meter.tolist(), regs.month.tolist(), strict=True))
+    # (meter index, month) of each stored estimate, looked up among this run's registers
+    order = np.argsort(pm.db_ids)
+    est_db = np.array(rows[0], dtype=_I64)
+    est_month = np.array(rows[1], dtype=_I64)
+    where = np.minimum(np.searchsorted(pm.db_ids[order], est_db), max(pm.db_ids.size - 1, 0))
+    est_meter = order[where]
+    span = 1 << 32
+    have = regs.meter * span + (regs.month - _EARLIEST)
+    hit = np.flatnonzero(np.isin(est_meter * span + (est_month - _EARLIEST), have))
     stale = sorted(
-        (int(mo), pm.meters.ids[index[int(m)]], str(how))
-        for m, mo, how in zip(rows[0], rows[1], rows[2], strict=True)
-        if (index[int(m)], int(mo)) in have
+        (int(est_month[i]), pm.meters.ids[int(est_meter[i])], str(rows[2][i])) for i in hit.tolist()
     )
     if not stale:
         return

@@ -116,12 +116,6 @@ async def meter_ids(conn: Connection, key: str) -> list[int]:
     return [r["id"] for r in rows]
 
 
-async def count_unbound(conn: Connection) -> int:
-    """Meters bound to neither a premise nor a house (the same rule as ``unbound=True``)."""
-    async with store_errors("count unbound meters"):
-        return int(await conn.fetchval(f"SELECT count(*) FROM meters m WHERE {UNBOUND}"))
-
-
 async def close_names(conn: Connection, key: str, n: int = 5) -> list[str]:
     """Up to ``n`` known meter keys (registry or quarantine) that look like ``key``."""
     source, external_id, channel = parse_key(key)

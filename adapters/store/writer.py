@@ -334,7 +334,8 @@ class ReadingStore:
             row = await conn.fetchrow(
                 "SELECT (SELECT count(*) FROM readings) AS readings,"
                 " (SELECT count(*) FROM meters) AS meters,"
-                " (SELECT count(*) FROM meters WHERE premise_id IS NULL) AS unbound,"
+                " (SELECT count(*) FROM meters WHERE premise_id IS NULL AND house_id IS NULL)"
+                " AS unbound,"
                 " (SELECT coalesce(sum(value), 0) FROM ingest_counters"
                 "   WHERE name = 'duplicates') AS duplicates,"
                 " (SELECT count(*) FROM conflicts) AS conflicts"

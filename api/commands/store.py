@@ -7,8 +7,6 @@ import asyncio
 import json
 
 from adapters.store import ReadingStore
-from adapters.store.connections import pooled
-from adapters.store.meters import count_unbound
 from api.runtime import database_url, migrate_url, settings
 
 
@@ -31,12 +29,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 async def _stats(url: str) -> dict[str, object]:
     store = await ReadingStore.open(url)
     try:
-        stats = await store.stats()
-        # A meter bound to a house (an ОДПУ) is bound: the rule of ``meters list --unbound``
-        # and the pages, which ReadingStore.stats does not apply yet.
-        async with pooled(store.pool, "count unbound meters") as conn:
-            stats["unbound_meters"] = await count_unbound(conn)
-        return stats
+        return await store.stats()
     finally:
         await store.close()
 

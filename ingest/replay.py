@@ -43,22 +43,19 @@ class ReplayReport:
 
 async def replay(
     store: ReadingStore,
+    settings: Settings,
     *,
     meter_ids: Sequence[int] | None = None,
     quarantine_ids: Sequence[int] | None = None,
-    intake: Intake | None = None,
     chunk: int = 10_000,
 ) -> ReplayReport:
-    """Replays the not-yet-replayed quarantine rows of these meters and/or these ids.
-
-    ``intake``: the intake to go through; by default one built from the settings (the same
-    limits as live data), registering no meters.
+    """Replays the not-yet-replayed quarantine rows of these meters and/or these ids, through
+    an intake built from ``settings`` (the same limits as live data), registering no meters.
     """
     if not meter_ids and not quarantine_ids:
         return ReplayReport()
     store.registry.forget()  # bindings may have changed since the cache was filled
-    if intake is None:
-        intake = Intake.from_settings(store, Settings(), register_unknown=False, retry=False)
+    intake = Intake.from_settings(store, settings, register_unknown=False, retry=False)
     report = ReplayReport()
     rows = await quarantine_to_replay(store, meter_ids or (), quarantine_ids or ())
     for start in range(0, len(rows), chunk):

@@ -138,7 +138,9 @@ def cmd_meters_bind(args: argparse.Namespace) -> int:
                 installed=args.installed,
                 create=args.create,
             )
-        report = None if args.no_replay else (await replay(store, meter_ids=ids)).as_dict()
+        report = (
+            None if args.no_replay else (await replay(store, settings(), meter_ids=ids)).as_dict()
+        )
         return ids, report
 
     ids, report = asyncio.run(_with_store(run))
@@ -191,7 +193,7 @@ def cmd_quarantine_replay(args: argparse.Namespace) -> int:
                 + ", ".join(str(i) for i in missing)
                 + " (uchet quarantine list)"
             )
-        return (await replay(store, meter_ids=ids, quarantine_ids=args.id)).as_dict()
+        return (await replay(store, settings(), meter_ids=ids, quarantine_ids=args.id)).as_dict()
 
     print(json.dumps(asyncio.run(_with_store(run)), ensure_ascii=False))
     return 0

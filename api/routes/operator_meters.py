@@ -105,7 +105,7 @@ async def bind(
         except UnknownMeter:
             raise ProblemError(404, "not-found", f"no meter {meter_id}") from None
     store.registry.forget()
-    report = await replay(store, meter_ids=[meter_id])
+    report = await replay(store, services.settings, meter_ids=[meter_id])
     async with connection(services, "bound meter") as conn:
         row = await registry.meter_by_id(conn, meter_id)
     if row is None:  # deleted meanwhile
@@ -124,10 +124,14 @@ class ReplayRequest(BaseModel):
 async def replay_quarantine(
     body: ReplayRequest, _: OperatorDep, services: ServicesDep
 ) -> ReplayResult:
-    """Replays quarantined readings (after fixing their cause) through validation again."""
+    """Replays quarantined readings (after fixing their cause) through validation again;
+    name them by meter ids and/or quarantine ids (422 when neither is given)."""
+    if not body.meter_ids and not body.quarantine_ids:
+        raise ProblemError(422, "validation-error", "name meter_ids or quarantine_ids to replay")
     report = await replay(
-        services.store, meter_ids=body.meter_ids, quarantine_ids=body.quarantine_ids
-    )
+        services.store, services.settings, meter_ids=body.meter_ids,
+        quarantine_ids=body.quarantine_ids,
+    )  # fmt: skip
     return ReplayResult(**report.as_dict())  # type: ignore[arg-type]
 
 

@@ -175,3 +175,9 @@ async def test_askue_upload_imports_reports_and_is_idempotent(env: Env) -> None:
     assert denied.status_code == 403
     again = await env.client.post("/v1/operator/askue", files=files[:1], headers=env.operator)
     assert again.json()[0]["report"]["status"] == "already_imported"
+
+
+async def test_replay_without_a_selector_is_refused(env: Env) -> None:
+    r = await env.client.post("/v1/operator/quarantine/replay", json={}, headers=env.operator)
+    assert r.status_code == 422
+    assert "meter_ids or quarantine_ids" in r.json()["detail"]

@@ -152,6 +152,6 @@ async def test_replay(store, limits_env) -> None:
     held = await wide.ingest(cols, source="mqtt")
     assert held.quarantined == Counter({"unknown_meter": 3})
     meters = await store.resolve([("mqtt", "m9", "cold_water")], register=True)
-    report = await replay(store, meter_ids=[m.id for m in meters.values()])
+    report = await replay(store, limits_env, meter_ids=[m.id for m in meters.values()])
     assert report.stored == 1
     assert report.still_quarantined == EXPECTED

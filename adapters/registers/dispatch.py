@@ -116,7 +116,7 @@ def detect_mapping(path: Path, kind: FileKind, mappings: dict[str, Mapping]) -> 
         try:
             score, reason = _fit(_head_rows(path, kind, mapping, cache), mapping)
         except RegisterFileError as exc:
-            if kind in ("xlsx", "xls"):
+            if kind in ("xlsx", "xls") and not isinstance(exc, xlsxfile.NoSheetError):
                 raise  # the workbook itself is unreadable: no mapping will do
             score, reason = 0, exc.detail
         if score:

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +17,8 @@ from typing import Any
 
 from adapters.registers import csvfile, xlsfile, xlsxfile
 from adapters.registers.errors import RegisterFileError
-from adapters.registers.mapping import Mapping
-from adapters.registers.table import Problem, Table, TableReader
+from adapters.registers.mapping import Mapping, header_key
+from adapters.registers.table import Problem, Table, TableReader, bad_identifier, cell_text
 from adapters.store.writer import QuarantineRow
 from core.batch import to_us
 
@@ -122,17 +123,17 @@ def read_table(path: Path, mapping: Mapping, *, tz: str, max_bytes: int) -> tupl
         raise RegisterFileError(name, f"mapping {mapping.name!r} is for XLSX; this is not")
     if mapping.format == "csv" and workbook:
         raise RegisterFileError(name, f"mapping {mapping.name!r} is for CSV; this is a workbook")
-    if legacy:
-        # an Excel 97-2003 workbook: xlrd, or refused ("XLS is not supported, save as XLSX")
-        xls_rows = xlsfile.read_rows(
-            data, sheet=mapping.sheet, skip_rows=mapping.skip_rows, file=name
-        )
-        return reader.read(xls_rows), digest, (None, None)
     if workbook:
-        rows = xlsxfile.read_rows(
-            io.BytesIO(data), sheet=mapping.sheet, skip_rows=mapping.skip_rows, file=name
-        )
-        return reader.read(rows), digest, (None, None)
+
+        def sheet_rows(sheet: str | int | None, skip: int) -> Iterator[tuple[int, Any]]:
+            if legacy:  # Excel 97-2003: xlrd, or refused ("XLS is not supported, save as XLSX")
+                return xlsfile.read_rows(data, sheet=sheet, skip_rows=skip, file=name)
+            return xlsxfile.read_rows(io.BytesIO(data), sheet=sheet, skip_rows=skip, file=name)
+
+        if mapping.meter_label is not None:
+            serial = labelled_cell(sheet_rows(mapping.meter_sheet, 0), mapping, name)
+            reader = TableReader(mapping, tz=tz, file=name, meter=serial)
+        return reader.read(sheet_rows(mapping.sheet, mapping.skip_rows)), digest, (None, None)
     csv_rows, encoding, delimiter = csvfile.read_rows(
         data,
         encoding=mapping.encoding,
@@ -141,6 +142,33 @@ def read_table(path: Path, mapping: Mapping, *, tz: str, max_bytes: int) -> tupl
         file=name,
     )
     return reader.read(csv_rows), digest, (encoding, delimiter)
+
+
+LABEL_ROWS = 60
+"""Rows of a title block searched for a ``meter_label``."""
+
+
+def labelled_cell(rows: Iterable[tuple[int, Any]], mapping: Mapping, file: str) -> str:
+    """The first non-empty cell right of the cell reading ``mapping.meter_label``."""
+    label = header_key(mapping.meter_label or "")
+    for number, cells in rows:
+        texts = [cell_text(c) for c in cells]
+        for i, text in enumerate(texts):
+            if header_key(text.rstrip(":")) == label:
+                serial = next((t for t in texts[i + 1 :] if t), "")
+                why = bad_identifier(serial) if serial else "no cell after it holds one"
+                if why is None:
+                    return serial
+                raise RegisterFileError(
+                    file, f"meter serial after {mapping.meter_label!r}: {why}", line=number
+                )
+        if number >= LABEL_ROWS:
+            break
+    raise RegisterFileError(
+        file,
+        f"mapping {mapping.name!r}: no cell reads {mapping.meter_label!r} in the first"
+        f" {LABEL_ROWS} rows of sheet {mapping.meter_sheet or 1}: the meter is not known",
+    )
 
 
 def key_of(q: QuarantineRow) -> tuple[str | None, str | None, int, float] | None:

@@ -115,6 +115,14 @@ class Mapping(BaseModel):
         description="regex searched in the file name (without its suffix): the meter serial is"
         " its first group (or the whole match), for exports that keep it only there",
     )
+    meter_label: str | None = Field(
+        default=None,
+        description="workbooks: the meter serial is the first non-empty cell right of the"
+        " cell holding this text (a title block: 'Номер договора | 531a68_1')",
+    )
+    meter_sheet: str | int | None = Field(
+        default=None, description="the sheet meter_label is found on (default: the first)"
+    )
     kind: Literal["register", "interval"] = Field(
         default="register",
         description="register: meter readings (показания); interval: the quantity of each"
@@ -198,8 +206,13 @@ class Mapping(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Mapping:
-        if (self.meter is None) == (self.meter_from_name is None):
-            raise ValueError("give the meter as a column ('meter') or 'meter_from_name', one")
+        given = [self.meter, self.meter_from_name, self.meter_label]
+        if sum(g is not None for g in given) != 1:
+            raise ValueError(
+                "give the meter one way: a column ('meter'), 'meter_from_name' or 'meter_label'"
+            )
+        if self.meter_label is not None and self.format == "csv":
+            raise ValueError("'meter_label' is for workbooks (format xlsx or any)")
         if (self.kind == "interval") != (self.interval_minutes is not None):
             raise ValueError("'interval_minutes' is for, and needed by, kind 'interval'")
         if any(v.channel is None for v in self.values) and self.service is None:

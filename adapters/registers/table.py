@@ -153,10 +153,17 @@ class TableReader:
     """Turns rows into a :class:`Table`; caches dates, units and channels (they repeat)."""
 
     def __init__(
-        self, mapping: Mapping, *, tz: str, file: str, max_value: float = MAX_VALUE
+        self,
+        mapping: Mapping,
+        *,
+        tz: str,
+        file: str,
+        max_value: float = MAX_VALUE,
+        meter: str | None = None,
     ) -> None:
         self.m = mapping
         self.file = file
+        self.file_meter = meter  # the serial found outside the rows (meter_label)
         self.max_value = max_value
         self.zone = ZoneInfo(mapping.timezone or tz)
         self.time_of_day = time.fromisoformat(mapping.time_of_day)
@@ -167,8 +174,13 @@ class TableReader:
     def meter_of_file(self) -> str:
         """The meter serial in the file's name (``meter_from_name``); RegisterFileError if
         the name has none."""
+        if self.file_meter is not None:
+            return self.file_meter
         pattern = self.m.meter_from_name
-        assert pattern is not None
+        if pattern is None:
+            raise RegisterFileError(
+                self.file, f"mapping {self.m.name!r}: the meter serial was not looked up"
+            )
         stem = self.file.rsplit(".", 1)[0] if "." in self.file else self.file
         found = re.search(pattern, stem)
         serial = (found.group(1) if found.groups() else found.group(0)) if found else ""

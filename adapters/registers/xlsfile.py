@@ -15,7 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from adapters.registers.errors import RegisterFileError
-from adapters.registers.xlsxfile import MAX_COLUMNS, MAX_ROWS, WorkbookTooLargeError
+from adapters.registers.xlsxfile import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    NoSheetError,
+    WorkbookTooLargeError,
+)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 """An OLE2 compound file: Excel 97-2003 workbooks (and Word/other Office 97 files)."""
@@ -60,12 +65,12 @@ def read_rows(
             index = 0
         elif isinstance(sheet, int):
             if not 1 <= sheet <= len(names):
-                raise RegisterFileError(file, f"no sheet {sheet}: the workbook has {len(names)}")
+                raise NoSheetError(file, f"no sheet {sheet}: the workbook has {len(names)}")
             index = sheet - 1
         elif sheet in names:
             index = names.index(sheet)
         else:
-            raise RegisterFileError(file, f"no sheet {sheet!r}; sheets: {', '.join(names)}")
+            raise NoSheetError(file, f"no sheet {sheet!r}; sheets: {', '.join(names)}")
         ws = book.sheet_by_index(index)
         if ws.nrows > max_rows:
             raise WorkbookTooLargeError(file, f"more than {max_rows:,} rows, the limit")

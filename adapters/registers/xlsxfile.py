@@ -34,6 +34,10 @@ _STEP = 1 << 20
 """A workbook has a few dozen members (sheets, styles, strings, relationships)."""
 
 
+class NoSheetError(RegisterFileError):
+    """The workbook has no sheet of the name or number a mapping asks for."""
+
+
 class WorkbookTooLargeError(RegisterFileError):
     """The workbook passes a bound on its inflated size, members, or rows."""
 
@@ -155,12 +159,12 @@ def read_rows(
             ws = book.worksheets[0]
         elif isinstance(sheet, int):
             if not 1 <= sheet <= len(names):
-                raise RegisterFileError(file, f"no sheet {sheet}: the workbook has {len(names)}")
+                raise NoSheetError(file, f"no sheet {sheet}: the workbook has {len(names)}")
             ws = book.worksheets[sheet - 1]
         elif sheet in names:
             ws = book[sheet]
         else:
-            raise RegisterFileError(file, f"no sheet {sheet!r}; sheets: {', '.join(names)}")
+            raise NoSheetError(file, f"no sheet {sheet!r}; sheets: {', '.join(names)}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # openpyxl pads every row to the width the sheet declares: never past the bound

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,3 +114,35 @@ async def test_legacy_xls_is_read_or_refused_by_name(store, monkeypatch) -> None
         assert report.status == "failed"
         assert "XLS is not supported, save as XLSX" in (report.error or "")
         assert "windows-1251" not in (report.error or "")
+
+
+async def test_hourly_xls_of_a_supplier_imports_with_the_meter_from_its_title(store) -> None:
+    xlrd = pytest.importorskip("xlrd", reason="xlrd reads .xls (a dependency of uchet)")
+    importer = FileImporter(history_intake(store))
+    first = await importer.import_file(REAL / "rmon__24x31.xls")
+    assert (first.status, first.mapping) == ("imported", "rmon_hourly"), first.error
+    assert first.stored == first.values == 672  # 28 days x 24 hours
+    assert [m["meter"] for m in first.new_meters] == ["531a68_1"]
+    # the same hours laid out the other way round: nothing new
+    again = await importer.import_file(REAL / "rmon__31x24.xls")
+    assert (again.status, again.stored, again.duplicates) == ("imported", 0, 672)
+    # read without uchet: the 'Накопление' list, and the hours x days table of the first sheet
+    book = xlrd.open_workbook(REAL / "rmon__24x31.xls")
+    hours = book.sheet_by_name("Накопление")
+    listed = [hours.cell_value(r, 1) for r in range(hours.nrows)]
+    table = book.sheet_by_index(0)
+    days = [
+        r for r in range(table.nrows) if re.fullmatch(r"\d\d\.02\.2021", table.cell_value(r, 0))
+    ]
+    grid = [v for r in days for v in table.row_values(r)[2:26]]
+    async with store.pool.acquire() as conn:
+        stored = [r["value"] for r in await conn.fetch("SELECT value FROM readings ORDER BY ts")]
+        first_ts, last_end = await conn.fetchrow("SELECT min(ts), max(end_ts) FROM readings")
+    assert stored == listed
+    # the supplier's two sheets disagree on the month's last three hours (by 1 kWh each):
+    # the list is imported as it is
+    differ = [i for i, (a, b) in enumerate(zip(listed, grid, strict=True)) if a != b]
+    assert len(grid) == 672 and differ == [669, 670, 671]
+    # 2021-02-01T01:00 is the end of the first hour (00-01 Moscow); the month ends 03-01 00:00
+    assert first_ts == datetime(2021, 1, 31, 21, 0, tzinfo=UTC)
+    assert last_end == datetime(2021, 2, 28, 21, 0, tzinfo=UTC)

@@ -35,9 +35,9 @@ from adapters.store.writer import QuarantineRow, WriteMode
 from core.codes import Reason
 from ingest.intake import Intake
 
-MAX_QUARANTINED = 10_000_000
-"""Errors kept per file: every value the parser could not read is quarantined (a file holds
-at most ~10^6 values)."""
+MAX_QUARANTINED = 200_000
+"""Errors kept per file, each quarantined (~0.7 KiB each in memory): every value the parser
+could not read, up to this many; past it one more row says how many were not listed."""
 REPORTED_ERRORS = 100
 """Errors listed in a file's report (all are counted and quarantined)."""
 
@@ -109,6 +109,17 @@ class AskueImporter:
             if not isinstance(e, UnknownChannelError)  # its values are quarantined one by one
         ]
         parse_errors += unknown_channel_rows(path.name, parsed)
+        more = parsed.error_count - len(parsed.errors)
+        if more > 0:
+            parse_errors.append(
+                QuarantineRow(
+                    SOURCE, Reason.MALFORMED,
+                    f"{path.name}: {more} more errors past the first {len(parsed.errors)}, not"
+                    " quarantined one by one (the file is mostly unreadable)",
+                    None, None,
+                    json.dumps({"file": path.name, "more_errors": more}).encode(),
+                )
+            )  # fmt: skip
         result = await self.intake.ingest(
             to_columns(parsed), source=SOURCE, mode=mode, correction_ref=file_id,
             annotate=lambda v: v.quarantine.extend(parse_errors),

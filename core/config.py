@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         default=5_000,
         description="MQTT 5 Receive Maximum: unacknowledged messages the broker may send",
     )
+    mqtt_session_expiry_s: int = Field(
+        default=604_800,
+        ge=0,
+        description="MQTT 5 session expiry: how long the broker keeps a gateway's queued"
+        " messages (and a dead shared-group member's share) while it is away",
+    )
     mqtt_ca_file: Path | None = Field(
         default=None, description="CA certificate(s) to trust for mqtts:// (default: system)"
     )

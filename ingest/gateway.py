@@ -107,6 +107,7 @@ class Gateway:
                 qos=s.mqtt_qos,
                 mappings=load_mappings(s),
                 receive_maximum=s.mqtt_receive_maximum,
+                session_expiry_s=s.mqtt_session_expiry_s,
                 protocol=s.mqtt_protocol,
                 request_flush=pipeline.request_flush,
                 ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,

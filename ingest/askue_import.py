@@ -180,12 +180,17 @@ def unknown_channel_rows(file: str, parsed: ParsedFile) -> list[QuarantineRow]:
 def _note(report: FileReport, parsed: ParsedFile, resent_of: str | None) -> str | None:
     """What the counts mean where they could surprise: a re-sent number, unknown channels."""
     notes = []
-    if resent_of is not None:
+    if resent_of is not None and report.conflicts:
         notes.append(
-            f"number {report.number} was already imported from {resent_of} with other content: "
+            f"number {report.number} was already imported from {resent_of} with other values: "
             "a correction must carry a higher number, so the stored values were kept; "
             f"{report.conflicts} values that differ are recorded as conflicts, "
             f"{report.duplicates} equal ones counted as duplicates"
+        )
+    elif resent_of is not None:
+        notes.append(
+            f"number {report.number} was already imported from {resent_of}; this file differs "
+            f"in its bytes, not in its values ({report.duplicates} duplicates)"
         )
     if parsed.unmapped:
         codes = sorted({s.code or "" for s in parsed.unmapped})
@@ -193,6 +198,13 @@ def _note(report: FileReport, parsed: ParsedFile, resent_of: str | None) -> str 
             f"channels {', '.join(codes)} are not known (see rejected); their "
             f"{parsed.unmapped_count} values are quarantined unknown_channel, the other "
             "channels were imported"
+        )
+    unread = sum(1 for e in parsed.errors if not isinstance(e, UnknownChannelError))
+    unread += parsed.error_count - len(parsed.errors)
+    if unread:
+        notes.append(
+            f"{unread} values or parts could not be read (see rejected): quarantined with "
+            "their reasons, the rest of the file imported"
         )
     return "; ".join(notes) or None
 

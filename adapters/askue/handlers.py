@@ -517,7 +517,7 @@ class Message:
                 keep = {group[0].channel} & codes
                 for sb in group:
                     if sb.code not in keep:
-                        others = ", ".join(sorted(c for c in codes if c != sb.code))
+                        others = ", ".join(sorted(c for c in codes if c and c != sb.code))
                         sb.how = (
                             f"{sb.how}, but channel {others} of the point carries that "
                             "quantity too; which one to store is not known"

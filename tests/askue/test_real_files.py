@@ -197,3 +197,17 @@ async def test_a_resent_number_with_edited_values_says_what_happened(store) -> N
     assert "96 values that differ are recorded as conflicts" in again.note
     assert "conflicts 96 (stored values kept)" in again.summary()
     assert await _count(store, "SELECT count(*) FROM conflicts") == 96
+
+
+async def test_the_site_channel_table_is_read_from_uchet_home(store, tmp_path) -> None:
+    (tmp_path / "askue-channels.json").write_text(json.dumps({"11": "", "13": "R-"}))
+    importer = FileImporter(history_intake(store), home=tmp_path)
+    report = await importer.import_file(REAL / ALPHA_316)
+    assert report.unknown_channel_values == 3 * 48  # the three channels 11
+    assert {(c["code"], c["read_as"]) for c in report.channels_read} == {
+        ("12", "02"),
+        ("13", "04"),  # the table wins over the description (реакт. прием)
+        ("14", "04"),
+    }
+    assert report.receipt == ReceiptStatus.REJECTED_UNKNOWN_CHANNELS
+    assert report.quarantined["unknown_channel"] == 3 * 48

@@ -7,9 +7,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
-
 from adapters.property import PropertyMapping, read_property_register
+from adapters.store.connections import Connection
 from adapters.store.property import save_import
 
 log = logging.getLogger(__name__)
@@ -25,7 +24,7 @@ class PropertyImportReport:
 
 
 async def import_property_register(
-    conn: asyncpg.Connection, path: Path, mapping: PropertyMapping
+    conn: Connection, path: Path, mapping: PropertyMapping
 ) -> PropertyImportReport:
     """Reads ``path`` and stores it as the latest register; the file's problems listed."""
     read = read_property_register(path, mapping)

@@ -38,9 +38,7 @@ def test_the_repository_keeps_no_copy_of_a_third_party_sample() -> None:
     if not samples.is_dir():
         pytest.skip(f"{samples} is not beside the repository")
     by_digest = {_digest(p): p for p in samples.rglob("*") if p.is_file() and p.stat().st_size}
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False
-    )
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
     if listed.returncode != 0:
         pytest.skip("not a git work tree")
     tracked = [ROOT / name for name in listed.stdout.decode().split("\0") if name]

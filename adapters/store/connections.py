@@ -37,6 +37,13 @@ async def pooled(
         yield conn
 
 
+async def connect(url: str, what: str = "connect") -> Connection:
+    """One connection of its own to ``url``; the caller closes it."""
+    async with store_errors(what):
+        conn: Connection = await asyncpg.connect(url)
+    return conn
+
+
 @asynccontextmanager
 async def single(url: str, what: str = "connect") -> AsyncIterator[Connection]:
     """One connection of its own to ``url`` (a CLI command), closed on leaving."""

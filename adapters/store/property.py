@@ -171,3 +171,8 @@ async def decisions(conn: asyncpg.Connection) -> tuple[dict[str, str], frozenset
         elif decision == "checked":
             checked.add(f"{kind}|{key}")
     return confirmed, frozenset(checked)
+
+
+async def premise_exists(conn: asyncpg.Connection, premise_id: str) -> bool:
+    async with store_errors("find premise"):
+        return bool(await conn.fetchval("SELECT 1 FROM premises WHERE id = $1", premise_id))

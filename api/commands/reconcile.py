@@ -13,16 +13,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-import asyncpg
-
 from adapters.property import find_property_mapping, property_mappings
-from adapters.store.db import store_errors
+from adapters.store.connections import Connection, connect
 from adapters.store.property import (
     account_premises,
     decisions,
     house_rates,
     import_problems,
     latest_import,
+    premise_exists,
     record_decision,
     register_rows,
 )
@@ -68,9 +67,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_mappings)
 
 
-async def _connect() -> asyncpg.Connection:
-    async with store_errors("connect"):
-        return await asyncpg.connect(database_url(settings()))
+async def _connect() -> Connection:
+    return await connect(database_url(settings()))
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -97,7 +95,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 async def build_report(
-    conn: asyncpg.Connection, *, options: ReconcileOptions, on: date
+    conn: Connection, *, options: ReconcileOptions, on: date
 ) -> tuple[Report, str, list[str], dict[str, float]]:
     """The report over the latest register; its file, its bad rows, and the time split."""
     t0 = time.perf_counter()
@@ -175,9 +173,7 @@ def _decide(**kw: object) -> int:
         conn = await _connect()
         try:
             pid = kw.get("premise_id")
-            if pid is not None and not await conn.fetchval(
-                "SELECT 1 FROM premises WHERE id = $1", pid
-            ):
+            if pid is not None and not await premise_exists(conn, str(pid)):
                 raise ConfigError(f"no premise {pid!r}")
             return await record_decision(conn, decided_by=getpass.getuser(), **kw)  # type: ignore[arg-type]
         finally:

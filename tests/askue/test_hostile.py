@@ -143,7 +143,7 @@ def test_not_xml(data: bytes, says: str) -> None:
     ("root", "says"),
     [
         ('report class="80020" version="2"', "root element is <report>"),
-        ('message class="80040" version="2"', "class is '80040'"),
+        ('message class="80050" version="2"', "class is '80050'"),
         ('message class="80020" version="1"', "version is '1'"),
     ],
 )

@@ -126,11 +126,13 @@ async def test_the_gateway_restarts_each_kind_of_source(
             await publish(mosquitto, [("meters/m1/readings", reading("m1", "2026-12-01", 1.0))])
             stats = await wait_for_stats(
                 db_url,
-                lambda s: s["readings"] == 1
-                and all(
-                    s["sources"].get("uchet-gateway", {}).get(k, {}).get("restarts") == 1
-                    and s["sources"]["uchet-gateway"][k]["state"] == "running"
-                    for k in ("mqtt", "modbus", "inbox", "vee")
+                lambda s: (
+                    s["readings"] == 1
+                    and all(
+                        s["sources"].get("uchet-gateway", {}).get(k, {}).get("restarts") == 1
+                        and s["sources"]["uchet-gateway"][k]["state"] == "running"
+                        for k in ("mqtt", "modbus", "inbox", "vee")
+                    )
                 ),
             )
     assert len(failed) == 4

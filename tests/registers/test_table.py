@@ -273,7 +273,10 @@ def test_detection_by_content(tmp_path: Path) -> None:
     assert detect_mapping(other, "csv", known).name == "mine"
     assert find_mapping("mine", mapping_dirs(tmp_path / "home")).name == "mine"
     assert find_mapping(str(site / "mine.json"), []).name == "mine"
-    with pytest.raises(ConfigError, match="known: contractor_water, mine, piramida_t1t2"):
+    with pytest.raises(
+        ConfigError,
+        match="known: aiiskue_profile, contractor_water, mine, piramida_t1t2, rmon_hourly",
+    ):
         find_mapping("nosuch", mapping_dirs(tmp_path / "home"))
     twin = {**known, "twin": known["mine"].model_copy(update={"name": "twin"})}
     with pytest.raises(RegisterFileError, match="several mappings fit: mine, twin"):

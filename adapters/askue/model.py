@@ -164,12 +164,13 @@ class ParsedFile:
 
     @property
     def non_commercial_count(self) -> int:
+        nc = int(Flag.NON_COMMERCIAL)  # int & int: `int & Flag` builds an enum per value
         return sum(
             1
             for s in self.series
-            if any(f & Flag.NON_COMMERCIAL for f in s.flags)
+            if any(f & nc for f in s.flags)
             for v, f in zip(s.values, s.flags, strict=True)
-            if v is not None and f & Flag.NON_COMMERCIAL
+            if v is not None and f & nc
         )
 
     @property

@@ -10,12 +10,11 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from adapters.askue.errors import AskueError, FileTooLargeError, NotXmlError, ReceiptStatus
-from adapters.askue.model import ParsedFile
+from adapters.askue.model import ParsedFile, Period
 from adapters.askue.parser import DEFAULT_MAX_ERRORS, parse_bytes
 from adapters.askue.reader import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 from adapters.askue.readings import CHANNEL_OBIS, SOURCE
@@ -111,26 +110,36 @@ class FileReport:
 
 
 def to_columns(parsed: ParsedFile) -> Columns:
-    """The file's values as a columnar batch (interval readings; exact decimals to float)."""
+    """The file's values as a columnar batch (interval readings; exact decimals to float).
+
+    Periods repeat across the file's points: each is converted to microseconds once.
+    """
     cols = Columns()
-    starts: dict[datetime, int] = {}
+    spans: dict[Period, tuple[int, int]] = {}
+    interval = int(Kind.INTERVAL)
     for series in parsed.series:
-        meter = series.point.code
-        channel = CHANNEL_OBIS[series.channel]
-        for period, value, flags in zip(series.periods, series.values, series.flags, strict=True):
-            if value is None:
-                continue
-            start = starts.get(period.start_utc)
-            if start is None:
-                start = starts[period.start_utc] = to_us(period.start_utc)
-            cols.source.append(SOURCE)
-            cols.meter.append(meter)
-            cols.channel.append(channel)
-            cols.ts.append(start)
-            cols.value.append(float(value))
-            cols.kind.append(Kind.INTERVAL)
-            cols.flags.append(flags)
-            cols.end.append(to_us(period.end_utc))
+        kept = [
+            (period, value, flags)
+            for period, value, flags in zip(
+                series.periods, series.values, series.flags, strict=True
+            )
+            if value is not None
+        ]
+        if not kept:
+            continue
+        for period, _, _ in kept:
+            span = spans.get(period)
+            if span is None:
+                span = spans[period] = (to_us(period.start_utc), to_us(period.end_utc))
+            cols.ts.append(span[0])
+            cols.end.append(span[1])
+        n = len(kept)
+        cols.value.extend([float(value) for _, value, _ in kept])
+        cols.flags.extend([flags for _, _, flags in kept])
+        cols.source.extend([SOURCE] * n)
+        cols.meter.extend([series.point.code] * n)
+        cols.channel.extend([CHANNEL_OBIS[series.channel]] * n)
+        cols.kind.extend([interval] * n)
     return cols
 
 

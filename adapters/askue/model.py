@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import repeat
 from typing import NamedTuple
 
 from adapters.askue.errors import AskueError, ReceiptStatus
@@ -102,7 +104,13 @@ class Series:
 
     @property
     def value_count(self) -> int:
-        return len(self.values) - self.values.count(None)
+        return len(self.values) - self.empty
+
+    @property
+    def empty(self) -> int:
+        """Periods sent without a value. By identity: ``tuple.count(None)`` compares every
+        Decimal with None through ``Decimal.__eq__`` (0.4 s for a 480k-value file)."""
+        return sum(map(operator.is_, self.values, repeat(None)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +168,7 @@ class ParsedFile:
     @property
     def empty_count(self) -> int:
         """Periods present in the file without a value (``<value></value>``)."""
-        return sum(s.values.count(None) for s in self.series)
+        return sum(s.empty for s in self.series)
 
     @property
     def non_commercial_count(self) -> int:

@@ -51,7 +51,7 @@ ACCRUAL_COLUMNS = (
 
 
 def accrual_stream(
-    result: BillingResult, texts: list[str], run_id: int, chunk: int = 100_000
+    result: BillingResult, texts: list[str], run_id: int, chunk: int = 25_000
 ) -> AsyncIterator[bytes]:
     """The period's accrual lines as a binary COPY stream into ``accruals``."""
     inp, a = result.input, result.accruals

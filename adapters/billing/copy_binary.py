@@ -7,6 +7,7 @@ parts: no Decimal, no per-value encoder. Rows go out in chunks, so memory stays 
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
@@ -93,18 +94,16 @@ async def accrual_rows(
     amount_kopecks: Int64Array,
     texts: Sequence[str],
     run_id: int,
-    chunk: int = 100_000,
+    chunk: int = 25_000,
 ) -> AsyncIterator[bytes]:
     """The binary COPY stream of ``accruals`` rows, columns (period, premise_id, service,
     method, tariff, coefficient, volume, amount, explanation, run_id); ``combo[combo_of[i]]``
     holds the pre-encoded service, method, tariff and coefficient fields of row i."""
     head = struct.pack(">hii", 10, 4, (period - _PG_EPOCH).days)
     tail = struct.pack(">iq", 8, run_id)
-    yield SIGNATURE
-    n = premise.size
     pack = struct.Struct(">i").pack
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
+
+    def build(lo: int, hi: int) -> bytes:
         prem = [premise_fields[p] for p in premise[lo:hi].tolist()]
         vol = numeric_fields(volume_micro[lo:hi], 6)
         amt = numeric_fields(amount_kopecks[lo:hi], 2)
@@ -113,5 +112,16 @@ async def accrual_rows(
         for p, c, v, m, t in zip(prem, combos, vol, amt, texts[lo:hi], strict=True):
             e = t.encode("utf-8")
             parts.append(b"".join((head, p, c, v, m, pack(len(e)), e, tail)))
-        yield b"".join(parts)
+        return b"".join(parts)
+
+    yield SIGNATURE
+    # the next chunk is built in a thread while the current one is on its way to the server
+    bounds = [(lo, min(premise.size, lo + chunk)) for lo in range(0, premise.size, chunk)]
+    pending = asyncio.ensure_future(asyncio.to_thread(build, *bounds[0])) if bounds else None
+    for i in range(len(bounds)):
+        assert pending is not None
+        data = await pending
+        if i + 1 < len(bounds):
+            pending = asyncio.ensure_future(asyncio.to_thread(build, *bounds[i + 1]))
+        yield data
     yield TRAILER

@@ -30,13 +30,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.billing import BillReport, bill_period
 from adapters.billing.accruals import ACCRUAL_COLUMNS, accrual_stream
 from adapters.billing.period import month_start
 from adapters.store.partitions import Partitions
 from api.runtime import migrate_url
 from core.billing import METHODS, month_index, month_name
 from core.channels import canonical_unit
+from ingest.billing import BillReport, bill_period
 
 ADMIN_URL = os.environ.get("UCHET_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TZ = "Europe/Moscow"

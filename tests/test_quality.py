@@ -64,7 +64,6 @@ LEGACY_STORE_ACCESS = frozenset(
         "adapters/billing/accruals.py",
         "adapters/billing/load.py",
         "adapters/billing/period.py",
-        "adapters/billing/run.py",
         "api/city/replay.py",
         "api/commands/billing.py",
         "api/routes/operator_billing.py",

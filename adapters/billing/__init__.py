@@ -4,22 +4,19 @@
   :mod:`~adapters.billing.load` upserts it.
 - :mod:`~adapters.billing.period` builds the core's ``BillingInput`` for a period from the
   tables, the readings and the estimates billed by earlier runs.
-- :mod:`~adapters.billing.accruals` writes a result; :mod:`~adapters.billing.run` times a run.
+- :mod:`~adapters.billing.accruals` writes a result; the run itself is
+  :func:`ingest.billing.bill_period`.
 """
 
 from adapters.billing.load import LoadReport, load_reference
 from adapters.billing.period import PeriodData, load_period
 from adapters.billing.reference import ReferenceData, parse_reference
-from adapters.billing.run import BillReport, bill_period, parse_billing_period
 
 __all__ = [
-    "BillReport",
     "LoadReport",
     "PeriodData",
     "ReferenceData",
-    "bill_period",
     "load_period",
     "load_reference",
-    "parse_billing_period",
     "parse_reference",
 ]

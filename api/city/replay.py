@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 
 import simulators.city
-from adapters.billing import bill_period, load_reference, parse_reference
+from adapters.billing import load_reference, parse_reference
 from adapters.modbus.devices import devices_from_dict
 from adapters.modbus.poller import Poller
 from adapters.mqtt import BrokerAddress
@@ -40,6 +40,7 @@ from core.errors import UchetError
 from core.reading import Kind
 from core.vee import VeeSettings
 from ingest.askue_import import AskueImporter
+from ingest.billing import bill_period
 from ingest.gateway import Gateway
 from ingest.intake import Intake
 from ingest.pipeline import Pipeline

@@ -13,19 +13,13 @@ from typing import Any
 
 import asyncpg
 
-from adapters.billing import (
-    BillReport,
-    LoadReport,
-    bill_period,
-    load_reference,
-    parse_billing_period,
-    parse_reference,
-)
+from adapters.billing import LoadReport, load_reference, parse_reference
 from adapters.store.db import store_errors
 from api.runtime import database_url, settings
 from core.billing import METHODS, SERVICES
 from core.billing.case import bill_case
 from core.errors import BillingError
+from ingest.billing import BillReport, bill_period, parse_billing_period
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from adapters.billing import bill_period, parse_billing_period
 from api.deps import PERIOD, OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import responses
 from api.schemas import DECIMAL_PATTERN
+from ingest.billing import bill_period, parse_billing_period
 
 router = APIRouter(prefix="/v1/operator", tags=["operators"])
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import asyncpg
 
-from adapters.billing import BillReport, bill_period, load_reference, parse_reference
+from adapters.billing import load_reference, parse_reference
 from adapters.billing.load import LoadReport
 from core.billing import month_index
+from ingest.billing import BillReport, bill_period
 
 TZ = "Europe/Moscow"
 _TRAILING = re.compile(r"(\d),(\d*?)0+(?!\d)")

@@ -16,10 +16,10 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from adapters.billing import bill_period
 from api.runtime import migrate_url
 from core.billing import BillingSettings, month_name
 from core.billing.case import bill_case
+from ingest.billing import bill_period
 from tests.billing.test_properties import cases
 from tests.billing_db.convert import ingest, readings_of, reference_of
 from tests.billing_db.helpers import accruals, load, period

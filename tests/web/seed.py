@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from adapters.billing import bill_period
 from adapters.store import ReadingStore
 from adapters.store.writer import QuarantineRow
 from core.billing.model import month_index
+from ingest.billing import bill_period
 
 TZ = ZoneInfo("Europe/Moscow")
 LEAKY = "h-leak"  # the house whose imbalance is injected: it must come first on the dashboard

@@ -1,23 +1,22 @@
-"""One billing run of the store for a period: load, compute, write, timed, one period at a time."""
+"""One billing run of the store for a period — the use case shared by ``uchet bill``, the
+operators' API and the city replay: load (:mod:`adapters.billing.period`), compute and explain
+(:mod:`core.billing`, off the event loop), write (:mod:`adapters.billing.accruals`), timed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import asyncpg
-
 from adapters.billing.accruals import ServiceTotal, totals, write_result
 from adapters.billing.period import load_period, month_date
 from adapters.billing.reference import parse_period
-from adapters.store.db import store_errors
+from adapters.store.billing_runs import billed_after, period_lock
+from adapters.store.connections import Connection
 from core.billing import BillingResult, BillingSettings, bill, explanations, month_index
-from core.errors import StoreError
-
-_LOCK = 0x62696C6C  # "bill": one run per period at a time
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ def parse_billing_period(text: str) -> int:
 
 
 async def bill_period(
-    conn: asyncpg.Connection,
+    conn: Connection,
     period: int,
     *,
     timezone: str,
@@ -66,44 +65,34 @@ async def bill_period(
         if progress is not None:
             progress(f"[{time.perf_counter() - t_start:7.2f} s] {text}")
 
-    async with store_errors("bill"):
-        if await conn.fetchval("SELECT to_regclass('tariffs')") is None:
-            raise StoreError(
-                "the database has no billing tables: run `uchet migrate`", retryable=False
-            )
-        await conn.execute("SELECT pg_advisory_lock($1, $2)", _LOCK, period)
-        try:
-            t0 = time.perf_counter()
-            step("loading premises, meters, readings and estimates")
-            data = await load_period(conn, period, timezone=timezone, settings=settings)
-            t1 = time.perf_counter()
-            n_premises = len(data.input.premises.ids)
-            step(f"loaded {n_premises:,} premises, {len(data.input.meters.ids):,} meters; billing")
-            result = bill(data.input)
-            t2 = time.perf_counter()
-            step(f"{result.accruals.period.size:,} lines; writing explanations")
-            texts = explanations(result)
-            t3 = time.perf_counter()
-            step("writing accruals, house balances and estimates (binary COPY)")
-            run_id, estimates = await write_result(
-                conn,
-                result,
-                texts,
-                data.meter_db_ids,
-                started_at=started,
-                timings=(t1 - t0, t3 - t1),
-            )
-            t4 = time.perf_counter()
-            step("written")
-            later = await conn.fetch(
-                "SELECT DISTINCT period FROM accruals WHERE period > $1 ORDER BY period",
-                month_date(period),
-            )
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK, period)
+    async with period_lock(conn, period):
+        t0 = time.perf_counter()
+        step("loading premises, meters, readings and estimates")
+        data = await load_period(conn, period, timezone=timezone, settings=settings)
+        t1 = time.perf_counter()
+        n_premises = len(data.input.premises.ids)
+        step(f"loaded {n_premises:,} premises, {len(data.input.meters.ids):,} meters; billing")
+        # CPU work off the event loop: an API process keeps answering meanwhile
+        result = await asyncio.to_thread(bill, data.input)
+        t2 = time.perf_counter()
+        step(f"{result.accruals.period.size:,} lines; writing explanations")
+        texts = await asyncio.to_thread(explanations, result)
+        t3 = time.perf_counter()
+        step("writing accruals, house balances and estimates (binary COPY)")
+        run_id, estimates = await write_result(
+            conn,
+            result,
+            texts,
+            data.meter_db_ids,
+            started_at=started,
+            timings=(t1 - t0, t3 - t1),
+        )
+        t4 = time.perf_counter()
+        step("written")
+        later = await billed_after(conn, month_date(period))
     warnings = list(data.warnings)
     if later:
-        names = ", ".join(f"{r['period']:%Y-%m}" for r in later)
+        names = ", ".join(f"{p:%Y-%m}" for p in later)
         warnings.append(
             f"later periods are already billed ({names}): their recalculations used the "
             "estimates this run replaced; bill them again in order"

@@ -1,0 +1,39 @@
+"""The store side of a billing run: the schema check, one run per period, later periods."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date
+
+import asyncpg
+
+from adapters.store.db import store_errors
+from core.errors import StoreError
+
+_LOCK = 0x62696C6C  # "bill": one run per period at a time
+
+
+@contextlib.asynccontextmanager
+async def period_lock(conn: asyncpg.Connection, period: int) -> AsyncIterator[None]:
+    """Holds the period's advisory lock (another run of it waits); checks the schema first."""
+    async with store_errors("bill"):
+        if await conn.fetchval("SELECT to_regclass('tariffs')") is None:
+            raise StoreError(
+                "the database has no billing tables: run `uchet migrate`", retryable=False
+            )
+        await conn.execute("SELECT pg_advisory_lock($1, $2)", _LOCK, period)
+        try:
+            yield
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK, period)
+
+
+async def billed_after(conn: asyncpg.Connection, period: date) -> list[date]:
+    """Periods after ``period`` (its first day) that already have accruals."""
+    async with store_errors("billed periods"):
+        rows = await conn.fetch(
+            "SELECT DISTINCT period FROM accruals WHERE period > $1 ORDER BY period",
+            period,
+        )
+    return [r["period"] for r in rows]

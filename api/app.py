@@ -18,6 +18,7 @@ from api.problems import Problem
 from api.ratelimit import RateLimiter
 from api.routes import (
     health,
+    ledger,
     login,
     operator_billing,
     operator_ingest,
@@ -116,6 +117,7 @@ def create_app(
         operator_billing,
         operator_ingest,
         operator_readings,
+        ledger,
     ):
         app.include_router(module.router)
     web.install(app, s)

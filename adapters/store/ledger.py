@@ -245,3 +245,91 @@ async def load_accounts(conn: asyncpg.Connection, until: date) -> list[Account]:
             )
     ids = sorted(set(charges) | set(payments))
     return [Account(a, charges.get(a, {}), tuple(payments.get(a, ()))) for a in ids]
+
+
+# --- reads for the ledger's API, ЕПД and pages (issue 19) ---
+
+_KEY = "coalesce(p.account, p.id)"
+
+
+async def account_key(conn: asyncpg.Connection, premise_id: str) -> str | None:
+    """The ledger's account key of a premise (its лицевой счёт, else its id)."""
+    async with store_errors("read account"):
+        key = await conn.fetchval(f"SELECT {_KEY} FROM premises p WHERE p.id = $1", premise_id)
+    return None if key is None else str(key)
+
+
+async def account_details(
+    conn: asyncpg.Connection, *, accounts: Sequence[str] | None = None, house: str | None = None
+) -> list[asyncpg.Record]:
+    """Per account: key, premise_id, house_id, address, area, residents (ordered by key)."""
+    async with store_errors("read accounts"):
+        return list(
+            await conn.fetch(
+                f"SELECT {_KEY} AS key, p.id AS premise_id, p.house_id, h.address, p.area,"
+                " p.residents FROM premises p JOIN houses h ON h.id = p.house_id"
+                f" WHERE ($1::text[] IS NULL OR {_KEY} = ANY($1::text[]))"
+                " AND ($2::text IS NULL OR p.house_id = $2) ORDER BY 1",
+                None if accounts is None else list(accounts),
+                house,
+            )
+        )
+
+
+async def load_accounts_of(
+    conn: asyncpg.Connection, until: date, keys: Sequence[str]
+) -> list[Account]:
+    """``load_accounts`` for the given account keys only (a resident, one ЕПД)."""
+    charges: dict[str, dict[int, int]] = {k: {} for k in keys}
+    payments: dict[str, list[Payment]] = {k: [] for k in keys}
+    async with store_errors("read the ledger"):
+        for r in await conn.fetch(
+            f"SELECT {_KEY} AS account, a.period, sum(a.amount) * 100 AS kopecks"
+            " FROM accruals a JOIN premises p ON p.id = a.premise_id"
+            f" WHERE a.period <= $1 AND {_KEY} = ANY($2::text[]) GROUP BY 1, 2"
+            " UNION ALL SELECT account, period, amount * 100 FROM opening_debts"
+            " WHERE period <= $1 AND account = ANY($2::text[])",
+            until,
+            list(keys),
+        ):
+            period = month_index(r["period"].year, r["period"].month)
+            book = charges[r["account"]]
+            if period in book:
+                raise LedgerError(
+                    f"account {r['account']}: period {r['period']:%Y-%m} has both accruals "
+                    "and an opening debt"
+                )
+            book[period] = int(r["kopecks"])
+        for r in await conn.fetch(
+            "SELECT id, account, day, amount * 100 AS kopecks, period, target FROM payments"
+            " WHERE day <= $1 AND account = ANY($2::text[]) ORDER BY account, day, id",
+            until,
+            list(keys),
+        ):
+            p = r["period"]
+            payments[r["account"]].append(
+                Payment(
+                    id=r["id"],
+                    day=r["day"].toordinal(),
+                    amount=int(r["kopecks"]),
+                    period=None if p is None else month_index(p.year, p.month),
+                    to=r["target"],
+                )
+            )
+    return [Account(k, charges[k], tuple(payments[k])) for k in sorted(set(keys))]
+
+
+async def month_accruals(
+    conn: asyncpg.Connection, premise_ids: Sequence[str], period: date
+) -> list[asyncpg.Record]:
+    """The period's accrual lines (premise_id, service, method, volume, tariff, amount)."""
+    async with store_errors("read accruals"):
+        return list(
+            await conn.fetch(
+                "SELECT premise_id, service, method, volume, tariff, amount FROM accruals"
+                " WHERE period = $1 AND premise_id = ANY($2::text[])"
+                " ORDER BY premise_id, service, method",
+                period,
+                list(premise_ids),
+            )
+        )

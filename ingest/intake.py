@@ -91,6 +91,15 @@ class IntakeTotals:
     store_failures: int = 0
     refused_rows: int = 0
 
+    def count(self, result: IntakeResult) -> None:
+        """Adds a written batch."""
+        self.batches += 1
+        self.stored += result.stored
+        self.duplicates += result.duplicates
+        self.conflicts += result.conflicts
+        self.superseded += result.superseded
+        self.quarantined.update(result.quarantined)
+
 
 class Intake:
     """Validates and writes batches of readings for every source (see the module doc).
@@ -169,13 +178,7 @@ class Intake:
         )
         await self._write_part(validated, np.arange(len(validated)), source, mode,
                                correction_ref, result, with_quarantine=True)  # fmt: skip
-        t = self.totals
-        t.batches += 1
-        t.stored += result.stored
-        t.duplicates += result.duplicates
-        t.conflicts += result.conflicts
-        t.superseded += result.superseded
-        t.quarantined.update(q.reason for q in result.quarantine)
+        self.totals.count(result)
         return result
 
     async def ingest(

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.store import ReadingStore
+from api.runtime import migrate_url
 from tests.services import Mosquitto, create_database, drop_database
 from tests.timescale.service import Service, Unavailable, reset
 
@@ -23,6 +25,17 @@ async def db_url() -> AsyncIterator[str]:
         yield url
     finally:
         await drop_database(url)
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[ReadingStore]:
+    """A migrated store on a fresh database (a test module may define its own)."""
+    await migrate_url(db_url)
+    s = await ReadingStore.open(db_url)
+    try:
+        yield s
+    finally:
+        await s.close()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from adapters.registers.mapping import available_mappings, mapping_dirs
-from adapters.store import ReadingStore
 from api.app import create_app
 from api.runtime import migrate_url
 from core.batch import Columns, FastDecoder
@@ -42,14 +41,6 @@ def limits_env(monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("UCHET_BACKFILL_DAYS", str(LIMITS["backfill_days"]))
     monkeypatch.setenv("UCHET_CLOCK_TOLERANCE_S", str(LIMITS["clock_tolerance_s"]))
     return Settings()
-
-
-@pytest.fixture
-async def store(db_url):
-    await migrate_url(db_url)
-    s = await ReadingStore.open(db_url)
-    yield s
-    await s.close()
 
 
 def _quarantined(stats: dict) -> Counter[str]:

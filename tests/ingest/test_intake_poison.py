@@ -13,8 +13,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from adapters.store import ReadingStore
-from api.runtime import migrate_url
 from core.batch import Columns, FastDecoder
 from core.config import Settings
 from ingest.intake import Intake
@@ -22,14 +20,6 @@ from tests.mqtt_tools import reading
 
 pytestmark = pytest.mark.postgres
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-async def store(db_url):
-    await migrate_url(db_url)
-    s = await ReadingStore.open(db_url)
-    yield s
-    await s.close()
 
 
 def _cols(docs: list[dict]) -> Columns:

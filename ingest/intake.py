@@ -176,8 +176,8 @@ class Intake:
             accepted_meter=validated.meter,
             accepted_flags=validated.flags,
         )
-        await self._write_part(validated, np.arange(len(validated)), source, mode,
-                               correction_ref, result, with_quarantine=True)  # fmt: skip
+        await self._write_part(validated, None, source, mode, correction_ref, result,
+                               with_quarantine=True)  # fmt: skip
         self.totals.count(result)
         return result
 
@@ -225,7 +225,7 @@ class Intake:
     async def _write_part(
         self,
         v: Validated,
-        rows: np.ndarray,
+        rows: np.ndarray | None,
         source: str,
         mode: WriteMode,
         ref: int | None,
@@ -233,17 +233,14 @@ class Intake:
         *,
         with_quarantine: bool,
     ) -> None:
-        """Writes ``rows`` of ``v``; a permanent refusal is bisected down to the bad rows."""
+        """Writes ``rows`` of ``v`` (None: all of them, uncopied); a permanent refusal is
+        bisected down to the bad rows."""
         quarantine = result.quarantine if with_quarantine else []
+        columns = _columns(v) if rows is None else [c[rows] for c in _columns(v)]
         try:
             batch = await self._attempt(
                 lambda: self.store.write_arrays(
-                    v.meter[rows],
-                    v.ts[rows],
-                    v.value[rows],
-                    v.kind[rows],
-                    v.flags[rows],
-                    v.end[rows],
+                    *columns,
                     quarantine,
                     source=source,
                     mode=mode,
@@ -260,7 +257,9 @@ class Intake:
                         *_empty(), quarantine, source=source, mode=mode, correction_ref=ref
                     )
                 )
-            await self._isolate(v, rows, source, mode, ref, result, exc)
+            await self._isolate(
+                v, np.arange(len(v)) if rows is None else rows, source, mode, ref, result, exc
+            )
             return
         result.add(batch)
 
@@ -303,6 +302,11 @@ class Intake:
             )
         )
         result.quarantine.append(row)
+
+
+def _columns(v: Validated) -> list[np.ndarray]:
+    """The arrays of a validated batch in the order ``write_arrays`` takes them."""
+    return [v.meter, v.ts, v.value, v.kind, v.flags, v.end]
 
 
 def _empty() -> tuple[np.ndarray, ...]:

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -78,6 +79,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_key_rate_add)
     p = what.add_parser("list", help="the shipped and added key rates in force")
     p.set_defaults(func=run_key_rate_list)
+
+    p = sub.add_parser("epd", help="ЕПД PDFs of a month: every account, a house's, or some")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--house", help="only this house's accounts")
+    p.add_argument("--account", action="append", help="only these accounts")
+    p.add_argument("--out", required=True, type=Path, help="folder for the PDFs")
+    p.add_argument("--payee", type=Path, help="payee JSON (default: $UCHET_HOME/payee.json)")
+    p.set_defaults(func=run_epd)
 
 
 def read_json(path: Path) -> Any:
@@ -267,4 +276,43 @@ def run_key_rate_list(args: argparse.Namespace) -> int:
     rates = merged(list(stored.items()))
     for day, bp in zip(rates.days, rates.rates_bp, strict=True):
         print(f"{day_name(day)}\t{format_rate(bp)}\t{'added' if day in stored else 'shipped'}")
+    return 0
+
+
+def _file_name(account: str, month: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in account)[:100]
+    return f"epd-{safe}-{month}.pdf"
+
+
+def run_epd(args: argparse.Namespace) -> int:
+    """Writes ``epd-<account>-<month>.pdf`` per account into ``--out``, with progress."""
+    from api.routes.ledger_data import epd_documents, load_payee
+
+    month = parse_period(args.month, "--month")
+    payee = load_payee(args.payee or settings().home / "payee.json")
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    def write(account: str, pdf: bytes, qr: str) -> None:
+        (out / _file_name(account, args.month)).write_bytes(pdf)
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 50 == 0:
+            print(f"epd: {done}/{total} accounts", file=sys.stderr, flush=True)
+
+    async def go() -> int:
+        conn = await _connect()
+        try:
+            return await epd_documents(
+                conn, month, payee, keys=args.account, house=args.house, write=write,
+                progress=progress,
+            )  # fmt: skip
+        finally:
+            await conn.close()
+
+    count = asyncio.run(go())
+    seconds = time.perf_counter() - started
+    rate = count / seconds if seconds > 0 else 0.0
+    print(f"{count} ЕПД for {args.month} written to {out} in {seconds:.1f} s ({rate:.1f}/s)")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -214,6 +214,22 @@ def service_lines(rows: Sequence[Any]) -> list[Any]:
     return out
 
 
+def epd_statement(settled: Settled, period: int, rates: KeyRates) -> Statement:
+    """The figures of period P's ЕПД (``settled`` as of the 1st of P+1, when P is charged):
+    the debt before P's payments (earlier charges included), P's payments, P's charges, the
+    penalty accrued in P, and the balance and penalty due on the 1st of P+1."""
+    day = first_day(period + 1)
+    during = _statement(settled, period, last_day(period), rates)
+    after = _statement(settled, period + 1, day, rates)
+    return replace(
+        after,
+        month=period,
+        opening_balance=after.opening_balance + during.paid,
+        paid=after.paid + during.paid,
+        penalty_month=after.penalty_total - (during.penalty_total - during.penalty_month),
+    )
+
+
 async def epd_documents(
     conn: Connection,
     month: int,
@@ -233,27 +249,39 @@ async def epd_documents(
         return 0
     by_key = {r["key"]: r for r in details}
     chosen = list(by_key) if keys is not None or house is not None else None
-    items = [m for m in await months(conn, month, keys=chosen) if m.account.id in by_key]
-    items = [m for m in items if m.account.charges or m.account.payments]
+    # the document of period P is drawn on the day P is charged (the 1st of the next month)
+    day = first_day(month + 1)
+    rates = merged(await stored_key_rates(conn))
+    until = date.fromordinal(day)
+    accounts = (
+        await load_accounts(conn, until)
+        if chosen is None
+        else await load_accounts_of(conn, until, chosen)
+    )
+    items = [a for a in accounts if a.id in by_key and (a.charges or a.payments)]
     accruals: dict[str, list[Any]] = {}
     period = date.fromordinal(first_day(month))
-    for r in await month_accruals(
-        conn, [by_key[m.account.id]["premise_id"] for m in items], period
-    ):
+    premises = [by_key[a.id]["premise_id"] for a in items]
+    for r in await month_accruals(conn, premises, period):
         accruals.setdefault(r["premise_id"], []).append(r)
     due = due_date(month, SETTINGS.due_day)
-    for i, m in enumerate(items):
-        d = by_key[m.account.id]
+    for i, a in enumerate(items):
+        try:
+            settled = settle(a, day, rates, SETTINGS)
+            s = epd_statement(settled, month, rates)
+        except LedgerError as exc:
+            raise LedgerError(f"account {a.id}: {exc}") from exc
+        d = by_key[a.id]
         payer = Payer(
-            account=m.account.id,
+            account=a.id,
             name=f"Собственник (наниматель) помещения {d['premise_id']}",
             address=f"{d['address'] or d['house_id']}, помещение {d['premise_id']}",
             area=_plain(d["area"]),
             residents=d["residents"],
         )
         lines = service_lines(accruals.get(d["premise_id"], []))
-        pdf, qr = epd_pdf(payee, payer, m.statement, lines, due)
-        write(m.account.id, pdf, qr)
+        pdf, qr = epd_pdf(payee, payer, s, lines, due)
+        write(a.id, pdf, qr)
         if progress is not None:
             progress(i + 1, len(items))
     return len(items)

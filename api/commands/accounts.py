@@ -8,14 +8,12 @@ import asyncio
 import getpass
 import sys
 
-from adapters.store.connections import single
-from api.auth_db import create_api_key, list_api_keys, revoke_api_key, set_password
-from api.runtime import database_url, settings
-from api.security import MIN_PASSWORD, ROLES, hash_password, new_password
 from core.errors import ConfigError, UchetError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from api.security import ROLES
+
     accounts = sub.add_parser("accounts", help="resident logins (лицевой счёт + password)")
     actions = accounts.add_subparsers(dest="accounts_action", metavar="ACTION", required=True)
     p = actions.add_parser(
@@ -27,7 +25,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--generate", action="store_true", help="generate a password and print it once"
     )
     how.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
+        "--password-stdin",
+        action="store_true",
+        help="read the password (one line) from standard input; implied without a terminal",
     )
     p.set_defaults(func=cmd_set_password)
 
@@ -45,18 +45,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _with_conn(fn):  # type: ignore[no-untyped-def]
+    from adapters.store.connections import single
+    from api.runtime import database_url, settings
+
     async with single(database_url(settings())) as conn:
         return await fn(conn)
 
 
 def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The new password: generated, one line of stdin (``--password-stdin`` or no terminal),
+    or asked twice on the terminal."""
+    from api.security import MIN_PASSWORD, new_password
+
     if args.generate:
         return new_password(), True
-    if args.password_stdin:
+    if args.password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise ConfigError(
+                "no password on standard input: pipe one line"
+                f" (printf '%s\\n' \"$PASSWORD\" | uchet accounts set-password {args.account}),"
+                " run it on a terminal, or pass --generate"
+            )
     else:
-        password = getpass.getpass("new password: ")
-        if getpass.getpass("again: ") != password:
+        try:
+            password = getpass.getpass("new password: ")
+            again = getpass.getpass("again: ")
+        except EOFError:
+            raise ConfigError(
+                "no password given; pipe one with --password-stdin or pass --generate"
+            ) from None
+        if again != password:
             raise ConfigError("the passwords differ")
     if len(password) < MIN_PASSWORD:
         raise ConfigError(f"a password needs at least {MIN_PASSWORD} characters")
@@ -64,6 +83,9 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:
+    from api.auth_db import set_password
+    from api.security import hash_password
+
     password, generated = _read_password(args)
     hashed = hash_password(password)
     if not asyncio.run(_with_conn(lambda c: set_password(c, args.account, hashed))):
@@ -75,6 +97,8 @@ def cmd_set_password(args: argparse.Namespace) -> int:
 
 
 def cmd_create_key(args: argparse.Namespace) -> int:
+    from api.auth_db import create_api_key
+
     key_id, key = asyncio.run(
         _with_conn(lambda c: create_api_key(c, name=args.name, role=args.role))
     )
@@ -84,6 +108,8 @@ def cmd_create_key(args: argparse.Namespace) -> int:
 
 
 def cmd_list_keys(args: argparse.Namespace) -> int:
+    from api.auth_db import list_api_keys
+
     for k in asyncio.run(_with_conn(list_api_keys)):
         state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
         print(f"{k.id}\t{k.role}\t{k.name}\tcreated {k.created_at:%Y-%m-%d}\t{state}")
@@ -91,6 +117,8 @@ def cmd_list_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke_key(args: argparse.Namespace) -> int:
+    from api.auth_db import revoke_api_key
+
     if not asyncio.run(_with_conn(lambda c: revoke_api_key(c, args.id))):
         raise UchetError(f"no active api key {args.id}")
     print(f"api key {args.id} revoked")

@@ -21,7 +21,6 @@ from adapters.askue import (
     parse_files,
 )
 from core.codes import Flag, flag_names
-from core.config import Settings
 from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -161,6 +160,8 @@ def write_values(parsed: ParsedFile, out: IO[bytes]) -> int:
 
 
 def run_parse(args: argparse.Namespace) -> int:
+    from core.config import Settings  # pydantic: imported when run, not for --help
+
     settings = Settings()
     tz = args.tz or settings.timezone
     # The size and time bounds are settings once Settings has them (askue_max_bytes,
@@ -169,47 +170,44 @@ def run_parse(args: argparse.Namespace) -> int:
     timeout = args.timeout or getattr(settings, "askue_timeout_s", DEFAULT_TIMEOUT_S)
     out = sys.stdout.buffer
     failed = 0
-    try:
-        for result in parse_files(args.files, tz=tz, max_bytes=max_bytes, timeout_s=timeout):
-            if isinstance(result, AskueError):
-                failed += 1
-                out.write(orjson.dumps(_error_line(result)) + b"\n")
-                log.warning("%s", result)
-                continue
-            n = write_values(result, out)
-            for exc in result.errors:
-                out.write(orjson.dumps(_error_line(exc)) + b"\n")
-            if result.error_count > len(result.errors):
-                more = result.error_count - len(result.errors)
-                line = {
-                    "file": result.file,
-                    "error": f"{more} more errors not listed",
-                    "receipt": int(result.receipt),
-                }
-                out.write(orjson.dumps(line) + b"\n")
-            for warning in result.warnings:
-                log.warning("%s: %s", result.file, warning)
-            if result.error_count:
-                failed += 1
-            log.info(
-                "%s: number %d, day %s, %d values, %d empty, %d errors, receipt %d",
-                result.file,
-                result.header.number,
-                result.header.day,
-                n,
-                result.empty_count,
-                result.error_count,
-                result.receipt,
-            )
-        out.flush()
-    except BrokenPipeError:
-        # The reader (head, less) went away: nothing more to say to it.
-        sys.stderr.close()
-        return 0
+    # a reader that goes away (head, less) ends the command quietly: see api.cli.main
+    for result in parse_files(args.files, tz=tz, max_bytes=max_bytes, timeout_s=timeout):
+        if isinstance(result, AskueError):
+            failed += 1
+            out.write(orjson.dumps(_error_line(result)) + b"\n")
+            log.warning("%s", result)
+            continue
+        n = write_values(result, out)
+        for exc in result.errors:
+            out.write(orjson.dumps(_error_line(exc)) + b"\n")
+        if result.error_count > len(result.errors):
+            more = result.error_count - len(result.errors)
+            line = {
+                "file": result.file,
+                "error": f"{more} more errors not listed",
+                "receipt": int(result.receipt),
+            }
+            out.write(orjson.dumps(line) + b"\n")
+        for warning in result.warnings:
+            log.warning("%s: %s", result.file, warning)
+        if result.error_count:
+            failed += 1
+        log.info(
+            "%s: number %d, day %s, %d values, %d empty, %d errors, receipt %d",
+            result.file,
+            result.header.number,
+            result.header.day,
+            n,
+            result.empty_count,
+            result.error_count,
+            result.receipt,
+        )
+    out.flush()
     return 1 if failed else 0
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from core.config import Settings
     from simulators.askue import AskueFleet, write_fleet
 
     try:
@@ -250,6 +248,7 @@ def run_import(args: argparse.Namespace) -> int:
     from adapters.registers import find_mapping, mapping_dirs
     from adapters.store import ReadingStore
     from api.runtime import database_url
+    from core.config import Settings
     from ingest.file_import import FileImporter
     from ingest.intake import Intake
 
@@ -290,6 +289,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_mappings(args: argparse.Namespace) -> int:
     """``uchet askue mappings``: the register export layouts uchet can read."""
     from adapters.registers import available_mappings, mapping_dirs
+    from core.config import Settings
 
     known = available_mappings(mapping_dirs(Settings().home))
     if args.json:

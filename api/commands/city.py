@@ -13,15 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from adapters.embedded import embedded_broker, embedded_postgres, free_port
-from adapters.store.connections import create_database
-from api.runtime import database_url, settings
-from core.config import Settings
 from core.errors import ConfigError
-from simulators.city.town import CitySpec
+
+if TYPE_CHECKING:  # the store, brokers and simulators are imported when run: `--help` is fast
+    from core.config import Settings
+    from simulators.city.town import CitySpec
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +33,12 @@ def register_simulate(sim: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p = sim.add_parser(
         "city", help="replay a simulated town through uchet and report the billing error"
     )
-    add_city_arguments(p, houses=100, days=90, premises=100)
+    add_city_arguments(p, houses=100, days=90, premises=100, out="$UCHET_HOME/city-<seed>")
     p.set_defaults(func=cmd_city)
 
 
 def add_city_arguments(
-    p: argparse.ArgumentParser, *, houses: int, days: int, premises: int
+    p: argparse.ArgumentParser, *, houses: int, days: int, premises: int, out: str
 ) -> None:
     p.add_argument("--houses", type=int, default=houses, help=f"houses (default {houses})")
     p.add_argument(
@@ -54,7 +53,7 @@ def add_city_arguments(
     p.add_argument(
         "--start", help="first replayed month YYYY-MM (default: the last whole months before now)"
     )
-    p.add_argument("--out", type=Path, help="report folder (default: $UCHET_HOME/city-<seed>)")
+    p.add_argument("--out", type=Path, help=f"report folder (default: {out})")
     p.add_argument(
         "--in-place", action="store_true",
         help="use the configured database itself (must be empty) instead of a new one beside it",
@@ -82,6 +81,8 @@ def parse_start(text: str) -> date:
 
 
 def spec_from(args: argparse.Namespace, s: Settings) -> CitySpec:
+    from simulators.city.town import CitySpec
+
     if args.houses < 1:
         raise ConfigError(f"--houses {args.houses}: need at least 1")
     if args.premises_per_house < 2:
@@ -102,6 +103,8 @@ def spec_from(args: argparse.Namespace, s: Settings) -> CitySpec:
 
 async def fresh_database(server_url: str, name: str) -> str:
     """Creates database ``name`` on the server of ``server_url``; returns its DSN."""
+    from adapters.store.connections import create_database
+
     await create_database(server_url, name)
     parts = urlsplit(server_url)
     return urlunsplit(parts._replace(path="/" + name))
@@ -124,8 +127,10 @@ async def run_city_command(
     in_place: bool,
     say: Callable[[str], None],
 ) -> CityRun:
+    from adapters.embedded import embedded_broker, embedded_postgres, free_port
     from api.city.replay import run_city
     from api.city.report import write
+    from api.runtime import database_url
 
     started = time.perf_counter()
     look = "UCHET_DATABASE_URL='{url}' uchet stats --json"
@@ -197,6 +202,8 @@ def summary_lines(run: CityRun) -> list[str]:
 
 
 def cmd_city(args: argparse.Namespace) -> int:
+    from api.runtime import settings
+
     for noisy in ("amqtt", "transitions", "adapters.modbus.poller"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     s = settings()

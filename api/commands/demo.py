@@ -13,16 +13,17 @@ import asyncio
 import logging
 
 from api.commands.city import add_city_arguments, run_city_command, say, spec_from, summary_lines
-from api.runtime import settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="replay a small simulated city through the whole system")
-    add_city_arguments(p, houses=3, days=61, premises=40)
+    add_city_arguments(p, houses=3, days=61, premises=40, out="$UCHET_HOME/demo")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from api.runtime import settings
+
     for noisy in ("amqtt", "transitions", "adapters.modbus.poller"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     s = settings()

@@ -6,9 +6,6 @@ import argparse
 import asyncio
 import logging
 
-from api.runtime import database_url, migrate_url, run_until_signal, settings, settle_heap
-from ingest.gateway import run_gateway
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("gateway", help="run the configured sources into the store")
@@ -17,6 +14,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
+    from api.runtime import database_url, migrate_url, run_until_signal, settings, settle_heap
+    from ingest.gateway import run_gateway
+
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     s = settings()
     url = database_url(s)

@@ -9,22 +9,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from adapters.store import ReadingStore
-from adapters.store.connections import pooled
-from adapters.store.meters import (
-    MeterRow,
-    UnknownMeter,
-    bind_meter,
-    close_names,
-    list_meters,
-    meter_ids,
-)
-from adapters.store.quarantine import Held, list_quarantine, unknown_ids
-from api.runtime import database_url, settings
 from core.errors import UchetError
-from ingest.replay import replay
+
+if TYPE_CHECKING:  # the store and ingest are imported by the handlers: `--help` stays fast
+    from adapters.store import ReadingStore
+    from adapters.store.meters import MeterRow
+    from adapters.store.quarantine import Held
 
 PAGE = 1000
 T = TypeVar("T")
@@ -70,6 +62,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _with_store(coro_factory: Callable[[ReadingStore], Awaitable[T]]) -> T:
+    from adapters.store import ReadingStore
+    from api.runtime import database_url, settings
+
     store = await ReadingStore.open(database_url(settings()))
     try:
         return await coro_factory(store)
@@ -93,6 +88,8 @@ def cmd_meters_list(args: argparse.Namespace) -> int:
     """Every meter, page by page; with ``--limit`` a note on stderr says when more exist."""
     if (args.limit is not None and args.limit < 1) or args.offset < 0:
         raise UchetError("--limit must be at least 1 and --offset not negative")
+    from adapters.store.connections import pooled
+    from adapters.store.meters import list_meters
 
     async def run(store: ReadingStore) -> tuple[int, bool]:
         shown, offset, more = 0, args.offset, False
@@ -127,6 +124,11 @@ def cmd_meters_list(args: argparse.Namespace) -> int:
 
 
 def cmd_meters_bind(args: argparse.Namespace) -> int:
+    from adapters.store.connections import pooled
+    from adapters.store.meters import bind_meter
+    from api.runtime import settings
+    from ingest.replay import replay
+
     async def run(store: ReadingStore) -> tuple[list[int], dict[str, object] | None]:
         async with pooled(store.pool, "bind meter") as conn:
             ids = await bind_meter(
@@ -154,6 +156,9 @@ def cmd_meters_bind(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine_list(args: argparse.Namespace) -> int:
+    from adapters.store.connections import pooled
+    from adapters.store.quarantine import list_quarantine
+
     async def run(store: ReadingStore) -> list[Held]:
         async with pooled(store.pool, "list quarantine") as conn:
             return await list_quarantine(conn, reason=args.reason, limit=args.limit)
@@ -173,6 +178,11 @@ def cmd_quarantine_replay(args: argparse.Namespace) -> int:
     """Replays the rows named; a selector that names nothing is an error, not a silent no-op."""
     if not args.meter and not args.id:
         raise UchetError("name what to replay: --meter source:external_id[:channel] or --id N")
+    from adapters.store.connections import pooled
+    from adapters.store.meters import UnknownMeter, close_names, meter_ids
+    from adapters.store.quarantine import unknown_ids
+    from api.runtime import settings
+    from ingest.replay import replay
 
     async def run(store: ReadingStore) -> dict[str, object]:
         ids: list[int] = []

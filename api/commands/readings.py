@@ -9,15 +9,11 @@ import getpass
 import json
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from adapters.store.connections import Connection, single
-from adapters.store.exclusions import (
-    Outcome,
-    find_meter,
-    list_exclusions,
-    set_excluded,
-)
-from api.runtime import database_url, settings
+if TYPE_CHECKING:  # the store is imported by the handlers: `--help` stays fast
+    from adapters.store.connections import Connection
+    from adapters.store.exclusions import Outcome
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,10 +48,15 @@ def _aware(text: str) -> datetime:
 
 
 def _connection() -> AbstractAsyncContextManager[Connection]:
+    from adapters.store.connections import single
+    from api.runtime import database_url, settings
+
     return single(database_url(settings()))
 
 
 def cmd_set(args: argparse.Namespace) -> int:
+    from adapters.store.exclusions import find_meter, set_excluded
+
     actor = args.by or f"cli:{getpass.getuser()}"
 
     async def run() -> Outcome:
@@ -81,6 +82,8 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from adapters.store.exclusions import find_meter, list_exclusions
+
     async def run():  # type: ignore[no-untyped-def]
         async with _connection() as conn:
             meter_id = (await find_meter(conn, args.meter)).id if args.meter else None

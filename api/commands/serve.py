@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from api.runtime import database_url, settings, settle_heap
-from api.settings import ApiSettings
 from core.errors import ConfigError
 
 
@@ -21,6 +19,8 @@ def cmd_api(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from api.app import create_app
+    from api.runtime import database_url, settings, settle_heap
+    from api.settings import ApiSettings
 
     try:
         api_settings = ApiSettings()

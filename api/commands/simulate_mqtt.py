@@ -8,11 +8,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from adapters.mqtt import BrokerAddress
-from api.runtime import settings
 from core.errors import ConfigError
-from simulators.fastpub import publish_fast
-from simulators.mqtt_fleet import FAULTS, FleetSpec, build_fleet
+from simulators.mqtt_fleet import FAULTS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,6 +48,11 @@ def parse_faults(text: str) -> dict[str, float]:
 
 
 def cmd_simulate_mqtt(args: argparse.Namespace) -> int:
+    from adapters.mqtt import BrokerAddress
+    from api.runtime import settings
+    from simulators.fastpub import publish_fast
+    from simulators.mqtt_fleet import FleetSpec, build_fleet
+
     url = args.url or settings().mqtt_url
     if not url:
         raise ConfigError("no broker: pass --url or set UCHET_MQTT_URL")

@@ -6,9 +6,6 @@ import argparse
 import asyncio
 import json
 
-from adapters.store import ReadingStore
-from api.runtime import database_url, migrate_url, settings
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("migrate", help="create or upgrade the schema (idempotent)")
@@ -19,6 +16,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from api.runtime import database_url, migrate_url, settings
+
     report = asyncio.run(migrate_url(database_url(settings())))
     applied = ", ".join(report.applied) if report.applied else "nothing to apply"
     print(f"schema version {report.version}: {applied}")
@@ -27,6 +26,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 async def _stats(url: str) -> dict[str, object]:
+    from adapters.store import ReadingStore
+
     store = await ReadingStore.open(url)
     try:
         return await store.stats()
@@ -35,6 +36,8 @@ async def _stats(url: str) -> dict[str, object]:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from api.runtime import database_url, settings
+
     stats = asyncio.run(_stats(database_url(settings())))
     if args.json:
         print(json.dumps(stats, ensure_ascii=False))

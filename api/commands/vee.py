@@ -6,13 +6,12 @@ import argparse
 import asyncio
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from adapters.store import ReadingStore
-from adapters.store.vee import list_anomalies
-from api.runtime import database_url, settings
 from core.periods import parse_period
-from core.vee import VeeSettings
-from ingest.vee import run_vee
+
+if TYPE_CHECKING:  # the store and ingest are imported by the handlers: `--help` stays fast
+    from adapters.store import ReadingStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,10 +35,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _open() -> ReadingStore:
+    from adapters.store import ReadingStore
+    from api.runtime import database_url, settings
+
     return await ReadingStore.open(database_url(settings()), max_size=1)
 
 
 def cmd_vee(args: argparse.Namespace) -> int:
+    from api.runtime import settings
+    from core.vee import VeeSettings
+    from ingest.vee import run_vee
+
     parse_period(args.period)
     overrides = {
         k: v
@@ -80,6 +86,7 @@ def cmd_vee(args: argparse.Namespace) -> int:
 def cmd_anomalies(args: argparse.Namespace) -> int:
     if args.period:
         parse_period(args.period)
+    from adapters.store.vee import list_anomalies
 
     async def run() -> list[dict[str, object]]:
         store = await _open()

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.settings import ApiSettings
-from api.web import exclusion_pages, operator_pages, resident_pages
+from api.web import exclusion_pages, ledger_pages, operator_pages, resident_pages
 from api.web.common import (
     HERE,
     SECURITY_HEADERS,
@@ -35,6 +35,7 @@ def install(app: FastAPI, settings: ApiSettings, web_settings: WebSettings | Non
     app.include_router(resident_pages.router)
     app.include_router(operator_pages.router)
     app.include_router(exclusion_pages.router)
+    app.include_router(ledger_pages.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -1,19 +1,37 @@
 """Prometheus metrics of one app: requests, resident submissions, and the store's counters.
 
-Each app has its own registry (several apps in one test process must not collide).
+Each app has its own registry (several apps in one test process must not collide). Names
+follow the Prometheus conventions: what only grows is a counter named ``*_total``
+(duplicates seen, conflicts kept); what is a current size is a gauge (readings, meters,
+unbound meters, quarantine by reason). No ``*_created`` series: they double the output and
+nobody here reads them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.routing import Match
 
 from adapters.store import ReadingStore
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 _STORE_TTL_S = 10.0  # count(*) over readings is not free: refreshed at most this often
+
+disable_created_metrics()  # process-wide: the gateway's metrics go without them as well
 
 
 class Metrics:
@@ -52,8 +70,8 @@ class Metrics:
         self.readings = Gauge("uchet_store_readings", "readings stored", registry=r)
         self.meters = Gauge("uchet_store_meters", "meters registered", registry=r)
         self.unbound = Gauge("uchet_store_unbound_meters", "meters not bound", registry=r)
-        self.duplicates = Gauge("uchet_store_duplicates", "duplicate readings seen", registry=r)
-        self.conflicts = Gauge("uchet_store_conflicts", "conflicting readings kept", registry=r)
+        self.cumulative = StoreCounters()  # duplicates, conflicts: set from the store's sums
+        r.register(self.cumulative)
         self.quarantined = Gauge(
             "uchet_store_quarantined", "readings in quarantine by reason", ["reason"], registry=r
         )
@@ -89,8 +107,8 @@ class Metrics:
         self.readings.set(_number(stats["readings"]))
         self.meters.set(_number(stats["meters"]))
         self.unbound.set(_number(stats.get("unbound_meters", 0)))
-        self.duplicates.set(_number(stats["duplicates"]))
-        self.conflicts.set(_number(stats["conflicts"]))
+        self.cumulative.duplicates = _number(stats["duplicates"])
+        self.cumulative.conflicts = _number(stats["conflicts"])
         self.quarantined.clear()
         quarantined = stats["quarantined"]
         assert isinstance(quarantined, dict)
@@ -120,3 +138,37 @@ class Metrics:
 
 def _number(value: object) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
+
+
+class StoreCounters(Collector):
+    """The store's cumulative counts as counters (``*_total``): a Counter object cannot be set
+    to a sum the database keeps, so they are reported from the last refresh (0 before it)."""
+
+    def __init__(self) -> None:
+        self.duplicates = 0.0  # duplicates counted at intake (ingest_counters)
+        self.conflicts = 0.0  # conflicting readings kept (rows are never deleted)
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "uchet_store_duplicates", "duplicate readings seen", value=self.duplicates
+        )
+        yield CounterMetricFamily(
+            "uchet_store_conflicts", "conflicting readings kept", value=self.conflicts
+        )
+
+
+def route_template(scope: Mapping[str, Any]) -> str:
+    """The route template a request matched, for the ``route`` label (never the raw path).
+
+    FastAPI's own routes put themselves in ``scope["route"]``; Starlette's plain ones
+    (``/openapi.json``, ``/docs``) do not, and were labelled "unmatched": those are matched
+    against the app's routes here. A path no route takes stays "unmatched".
+    """
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return str(path)
+    for route in getattr(getattr(scope.get("app"), "router", None), "routes", ()):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return str(route.path)
+    return "unmatched"

@@ -97,8 +97,9 @@ async def dashboard(request: Request) -> Response:
             "offline": offline,
             "offline_hours": hours,
             "houses": houses,
+            "units": {h.service: data.unit_of(h.service) for h in houses},
             "charts": charts,
-            "anomalies": anomalies,
+            "anomalies": data.anomaly_rows(anomalies, web(request).timezone),
             "exclusions": exclusions,
         },
     )
@@ -124,7 +125,8 @@ async def house_page(request: Request, house: str, service: str = "electricity")
             "service": service,
             "days": days,
             "chart": data.balance_chart(days),
-            "anomalies": anomalies,
+            "unit": data.unit_of(service),
+            "anomalies": data.anomaly_rows(anomalies, web(request).timezone),
         },
     )
 

@@ -4,11 +4,12 @@ imbalance first with its chart, ingestion health, binding an unbound meter (oper
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.web.conftest import Site, shot
-from tests.web.seed import LEAKY
+from tests.web.seed import LEAKY, TZ
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -49,6 +50,21 @@ def test_the_house_with_the_injected_imbalance_is_first(page, site: Site) -> Non
     assert page.locator("table tbody tr").count() == 30
     shot(page, "house")
     assert not script_errors(page)
+
+
+def test_numbers_have_units_and_times_are_local_and_russian(page, site: Site) -> None:
+    log_in(page, site.server.viewer_key)
+    leaky = page.locator(f'#houses tr.house[data-house="{LEAKY}"]').inner_text()
+    assert leaky.count("м³") == 2  # the house meter's and the premises' volumes
+    intro = page.locator("#houses").locator("xpath=preceding::p[1]").inner_text()
+    assert "суточными" in intro  # says what the premises' side holds
+    anomalies = page.locator("#anomalies").inner_text()
+    assert "небаланс дома" in anomalies and "house_imbalance" not in anomalies
+    # the seeded anomaly spans now()-30 days .. now(): shown in Moscow time, not ISO UTC
+    start = (datetime.now(UTC) - timedelta(days=30)).astimezone(TZ)
+    assert f"{start:%d.%m.%Y}" in anomalies
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", anomalies), anomalies
+    assert page.locator("figure.chart figcaption").first.inner_text().endswith(", м³")
 
 
 def test_a_viewer_cannot_bind_and_an_operator_can(page, site: Site) -> None:

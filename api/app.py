@@ -35,7 +35,7 @@ from api.submissions import SubmissionQueue
 from api.web import docs
 from ingest.intake import Intake
 
-UPLOAD_PATHS = ("/v1/operator/reference", "/v1/operator/askue")
+UPLOAD_PATHS = ("/v1/operator/reference", "/v1/operator/askue", "/v1/operator/payments/register")
 
 DESCRIPTION = """
 Residents log in with their account (лицевой счёт) and password and see their meters,

@@ -3,9 +3,12 @@ imbalance first with its chart, ingestion health, binding an unbound meter (oper
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from tests.web.conftest import Site, shot
@@ -111,3 +114,30 @@ def test_a_resident_session_does_not_open_the_dashboard(page, site: Site) -> Non
     page.get_by_label("Ключ доступа").fill("uk_not-a-key")
     page.get_by_role("button", name="Войти").click()
     assert "Ключ не найден или отозван" in page.get_by_role("alert").inner_text()
+
+
+def test_a_house_without_house_meter_data_shows_no_imbalance(page, site: Site) -> None:
+    """An ОДПУ with no known day (ratio unknown) is "нет данных ОДПУ", not a 0 / 0 / "—" row
+    that reads like a balanced house. Runs last: it adds a balance row."""
+    day = datetime.now(UTC).date() - timedelta(days=2)
+
+    async def add() -> None:
+        conn = await asyncpg.connect(site.server.db_url)
+        try:
+            run = await conn.fetchval("SELECT max(id) FROM vee_runs")
+            await conn.execute(
+                "INSERT INTO vee_house_balance (period, house_id, service, day, house_volume,"
+                " premises_volume, ratio, run_id) VALUES ($1, 'h2', 'electricity', $2, NULL,"
+                " 812.5, NULL, $3)",
+                day.replace(day=1), day, run,
+            )  # fmt: skip
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs a loop in this thread
+        pool.submit(asyncio.run, add()).result()
+    log_in(page, site.server.viewer_key)
+    row = page.locator('#houses tr.house[data-house="h2"]').filter(has_text="Электроэнергия")
+    text = row.inner_text()
+    assert "нет данных ОДПУ" in text
+    assert "кВт·ч" not in text and "%" not in text  # no volumes compared, no ratio

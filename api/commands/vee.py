@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
+import inspect
 import json
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from typing import TYPE_CHECKING
 
 from core.periods import parse_period
@@ -17,11 +19,8 @@ if TYPE_CHECKING:  # the store and ingest are imported by the handlers: `--help`
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("vee", help="batch VEE of a period: anomalies, house balance, estimates")
     p.add_argument("--period", required=True, help="YYYY-MM")
-    p.add_argument(
-        "--stuck-days", type=int, help="days of zero consumption that make a stuck meter"
-    )
-    p.add_argument("--balance-threshold", type=float, help="house imbalance ratio (default 0.15)")
     p.add_argument("--json", action="store_true")
+    add_vee_settings(p)
     p.set_defaults(func=cmd_vee)
     p = sub.add_parser("anomalies", help="list stored anomalies")
     p.add_argument("--period", help="YYYY-MM")
@@ -47,11 +46,7 @@ def cmd_vee(args: argparse.Namespace) -> int:
     from ingest.vee import run_vee
 
     parse_period(args.period)
-    overrides = {
-        k: v
-        for k, v in (("stuck_days", args.stuck_days), ("balance_threshold", args.balance_threshold))
-        if v is not None
-    }
+    overrides = vee_overrides(args)
 
     async def run():  # type: ignore[no-untyped-def]
         store = await _open()
@@ -81,6 +76,60 @@ def cmd_vee(args: argparse.Namespace) -> int:
         f" write {report.write_s:.2f} s"
     )
     return 0
+
+
+_DEST = "vee_"  # namespace prefix of the VeeSettings options
+
+
+def add_vee_settings(p: argparse.ArgumentParser) -> None:
+    """One option per field of VeeSettings (``--missing-min-hours`` …), its default shown."""
+    from core.vee import VeeSettings  # numpy: ~0.15 s, within the `--help` budget
+
+    group = p.add_argument_group(
+        "VEE settings", "every threshold of the pass (core/vee/settings.py, domain/vee.md)"
+    )
+    docs = _field_docs(VeeSettings)
+    for f in fields(VeeSettings):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not MISSING else None
+        text = f"{docs.get(f.name, f.name)} (default: {default})".replace("%", "%%")
+        if isinstance(default, bool):
+            group.add_argument(
+                flag, dest=_DEST + f.name, action=argparse.BooleanOptionalAction, help=text
+            )
+        else:
+            kind = int if isinstance(default, int) else float
+            group.add_argument(flag, dest=_DEST + f.name, type=kind, metavar="N", help=text)
+
+
+def vee_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The VeeSettings fields given on the command line."""
+    return {
+        name[len(_DEST) :]: value
+        for name, value in vars(args).items()
+        if name.startswith(_DEST) and value is not None
+    }
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+    """First sentence of each field's docstring (the string right after it in the source)."""
+    try:
+        body = ast.parse(inspect.getsource(cls)).body[0]
+    except (OSError, TypeError):
+        return {}
+    assert isinstance(body, ast.ClassDef)
+    docs: dict[str, str] = {}
+    for field, doc in zip(body.body, body.body[1:], strict=False):
+        if (
+            isinstance(field, ast.AnnAssign)
+            and isinstance(field.target, ast.Name)
+            and isinstance(doc, ast.Expr)
+            and isinstance(doc.value, ast.Constant)
+            and isinstance(doc.value.value, str)
+        ):
+            text = " ".join(doc.value.value.split()).lstrip(". ")
+            docs[field.target.id] = text.split(". ")[0].rstrip(". ")
+    return docs
 
 
 def cmd_anomalies(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from core.errors import UchetError
 
@@ -123,7 +124,7 @@ def _wanted(argv: Sequence[str]) -> tuple[str | None, str | None]:
 
 
 def _register(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    sub: argparse._SubParsersAction[Any],
     table: dict[str, tuple[str, str]],
     wanted: str | None,
     hook: str,

@@ -8,7 +8,7 @@ import asyncio
 import inspect
 import json
 from dataclasses import MISSING, asdict, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.periods import parse_period
 
@@ -102,7 +102,7 @@ def add_vee_settings(p: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=_DEST + f.name, type=kind, metavar="N", help=text)
 
 
-def vee_overrides(args: argparse.Namespace) -> dict[str, object]:
+def vee_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The VeeSettings fields given on the command line."""
     return {
         name[len(_DEST) :]: value

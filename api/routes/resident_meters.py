@@ -5,14 +5,16 @@ Every query is bound to the premise of the token; another premise's meter is "no
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from adapters.store import residents
+from adapters.store.daily import daily
 from adapters.store.queries import last_reading
 from api.deps import ASCII_DIGITS, Resident, ResidentDep, ServicesDep, connection, get_services
 from api.problems import ProblemError, responses
@@ -96,6 +98,37 @@ async def history(
             raise _NOT_FOUND
         rows = await residents.history(conn, meter_id, before=before, limit=limit)
     return [_reading(r.ts, r.value, r.flags) for r in rows]
+
+
+class DayOut(BaseModel):
+    day: date = Field(description="UTC day (the buckets of the daily aggregate)")
+    readings: int
+    last_value: float = Field(description="the day's last value, in the meter's unit")
+    consumption: float | None = Field(description="the day's use; None for a first day")
+
+
+@router.get(
+    "/meters/{meter_id}/daily",
+    response_model=list[DayOut],
+    responses=responses(401, 404, 422),
+)
+async def daily_figures(
+    meter_id: MeterId,
+    resident: ResidentDep,
+    services: ServicesDep,
+    first: Annotated[date, Query(description="first day, YYYY-MM-DD")],
+    last: Annotated[date, Query(description="last day, YYYY-MM-DD")],
+) -> list[DayOut]:
+    """Daily consumption of one of the resident's meters, from the daily aggregate
+    (``readings_daily`` on TimescaleDB, computed from ``readings`` otherwise)."""
+    if last < first or (last - first).days > 400:
+        raise ProblemError(422, "validation-error", "Период: с first по last, не больше 400 дней")
+    async with connection(services, "daily figures") as conn:
+        if not await residents.owns_meter(conn, resident.premise_id, meter_id):
+            raise _NOT_FOUND
+        days = await daily(conn, [meter_id], first, last, timescale=not services.store.native)
+    return [DayOut(day=d.day, readings=d.readings, last_value=d.last_value,
+                   consumption=d.consumption) for d in days]  # fmt: skip
 
 
 @router.post(

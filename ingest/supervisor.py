@@ -2,9 +2,10 @@
 with backoff, and its restarts are counted and reported (``uchet stats``, the API).
 
 A *source* is anything the gateway runs until it is stopped: the MQTT subscription, the Modbus
-poller, the file inbox, the VEE schedule (and the pipeline that writes what they read). Each
-runs as ``run()`` inside a :class:`Supervised`; the gateway runs all of them in one
-``asyncio.TaskGroup``, so none can die unnoticed and none can take the others down.
+poller, the file inbox, the VEE schedule, the health port (and the pipeline that writes what
+they read). Each is a coroutine function run inside a :class:`Supervised`, with an optional
+``detail`` callable for its own figures (``MqttSource.health``); the gateway runs all of them
+in one ``asyncio.TaskGroup``, so none can die unnoticed and none can take the others down.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 from core.backoff import Backoff
 
@@ -24,16 +24,6 @@ log = logging.getLogger(__name__)
 
 HEALTHY_AFTER_S = 60.0
 """A source that ran this long since its last start is healthy again: its backoff restarts."""
-
-
-class Source(Protocol):
-    """What the gateway runs: ``run`` until cancelled; ``health`` for the operators."""
-
-    name: str
-
-    async def run(self) -> None: ...
-
-    def health(self) -> dict[str, object]: ...
 
 
 @dataclass(slots=True)

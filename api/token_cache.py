@@ -16,7 +16,7 @@ import logging
 import time
 
 from adapters.store.notify import ListenFailed, listen_until_lost
-from ingest.backoff import Backoff
+from core.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.metrics import Metrics
+from api.metrics import Metrics, route_template
 from api.problems import problem_response
 
 
@@ -82,8 +82,7 @@ class LimitsAndMetrics:
 
             await self.app(scope, receive_limited, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             self.metrics.observe_request(
                 scope["method"], template, status, time.perf_counter() - started
             )

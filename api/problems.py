@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.store.connections import DRIVER_ERRORS
 from adapters.store.db import RETRYABLE
+from api.metrics import route_template
 from core.errors import BillingError, ConfigError, PayloadError, StoreError, UchetError
 
 log = logging.getLogger(__name__)
@@ -140,8 +141,7 @@ RETRY_AFTER_S = 5
 def where(request: Request) -> str:
     """Method and route template for logs: ``/v1/operator/accounts/{account}/password``, never
     the path itself (it may hold an account number, ФЗ-152)."""
-    route = request.scope.get("route")
-    return f"{request.method} {getattr(route, 'path', None) or 'unmatched'}"
+    return f"{request.method} {route_template(request.scope)}"
 
 
 def store_problem(request: Request, exc: BaseException, *, retryable: bool) -> JSONResponse:

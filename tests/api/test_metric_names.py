@@ -67,3 +67,10 @@ async def test_route_template_names_starlette_routes_and_keeps_unmatched() -> No
         assert (await client.get("/v1/things/42")).status_code == 200
         assert (await client.get("/nowhere")).status_code == 404
     assert seen == ["/openapi.json", "/v1/things/{thing_id}", "unmatched"]
+
+
+async def test_the_app_labels_openapi_by_its_path(env) -> None:  # real app, real PostgreSQL
+    assert (await env.client.get("/openapi.json")).status_code == 200
+    text = (await env.client.get("/metrics")).text
+    assert 'route="/openapi.json"' in text
+    assert 'route="unmatched",status="200"' not in text

@@ -14,6 +14,8 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then need_apt+=(chromium); fi
 # The TimescaleDB tests run PGlite's WASM TimescaleDB build under node (tests/timescale).
 if ! command -v node >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then need_apt+=(nodejs npm); fi
+# tests/test_compose.py validates docker-compose.yml with the compose tool (no daemon needed).
+if ! command -v docker-compose >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then need_apt+=(docker-compose); fi
 # The ЕПД PDF needs a font with Cyrillic (adapters/payments/epd.py).
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,13 +1,15 @@
-"""The compose stack: its structure (no docker here) and the entrypoint that turns the secret
-files into settings."""
+"""The compose stack: validated by docker-compose itself (where installed), its structure, and
+the entrypoint that turns the secret files into settings."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import urllib.parse
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,3 +70,25 @@ def test_entrypoint_escapes_the_password_and_passes_the_api_secret(tmp_path):
     assert (url.username, url.hostname, url.port, url.path) == ("uchet", "db", 5432, "/uchet")
     assert urllib.parse.unquote(url.password or "") == password
     assert out[1:] == ["s" * 40, "gateway --migrate"]
+
+
+COMPOSE = shutil.which("docker-compose")
+
+
+@pytest.mark.skipif(COMPOSE is None, reason="docker-compose (Debian) is not installed")
+def test_docker_compose_validates_the_file(tmp_path) -> None:
+    """The compose tool itself validates the stack (no Docker daemon needed for `config`)."""
+    ok = subprocess.run(
+        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        (ROOT / "docker-compose.yml").read_text().replace("depends_on:", "depends_onn:", 1)
+    )
+    bad = subprocess.run(
+        [COMPOSE, "-f", str(broken), "config", "-q"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert bad.returncode != 0  # the check can fail

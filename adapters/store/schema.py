@@ -10,6 +10,7 @@ from adapters.store.exclusions_schema import EXCLUSIONS_SQL
 from adapters.store.health_schema import HEALTH_SQL
 from adapters.store.intake_schema import INTAKE_SQL
 from adapters.store.ledger_schema import LEDGER_SQL
+from adapters.store.notify_schema import NOTIFY_SQL
 from adapters.store.property_schema import PROPERTY_SQL
 from adapters.store.timescale_schema import DAILY_SQL
 from adapters.store.vee_schema import VEE_SQL
@@ -112,4 +113,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (11, "ledger", LEDGER_SQL),
     (12, "readings_daily_realtime", DAILY_SQL),
     (13, "property_register", PROPERTY_SQL),
+    (14, "notifications", NOTIFY_SQL),
 ]

@@ -1,0 +1,1 @@
+"""Senders of notifications: e-mail over SMTP (aiosmtplib) and signed webhooks (httpx)."""

@@ -60,6 +60,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "key-rate": ("api.commands.ledger", "Bank of Russia key rates (reference data)"),
     "epd": ("api.commands.ledger", "ЕПД PDFs of a month: every account, a house's, or some"),
     "reconcile": ("api.commands.reconcile", "property register vs accounts (неучтённые)"),
+    "notify": ("api.commands.notify", "notifications to residents: enqueue reminders, send, list"),
 }
 SIMULATE = "simulate"
 # uchet simulate <what> -> (module with register_simulate, one-line help)

@@ -1,0 +1,46 @@
+"""``uchet notify`` on a real database and a real local SMTP server."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from api.cli import main
+from api.runtime import migrate_url
+from tests.notify.seed import seed
+from tests.notify.servers import smtp_server
+
+pytestmark = pytest.mark.postgres
+
+
+async def test_cli_enqueue_send_list(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await migrate_url(db_url)
+    conn = await asyncpg.connect(db_url)
+    try:
+        await seed(conn, accounts=2, meters_each=1)
+    finally:
+        await conn.close()
+    monkeypatch.setenv("UCHET_DATABASE_URL", db_url)
+    run = _in_thread
+    assert await run(["notify", "contact", "ls0", "email", "a@example.ru", "--confirmed"]) == 0
+    assert await run(["notify", "contact", "ls1", "email", "b@example.ru", "--confirmed"]) == 0
+    assert await run(["notify", "opt", "ls1", "email", "reading_window_open", "out"]) == 0
+    assert await run(["notify", "enqueue-reminders", "--period", "2026-03"]) == 0
+    assert "enqueued 1 message(s) for 2026-03" in capsys.readouterr().out
+    with smtp_server() as (port, box):
+        code = await run(["notify", "send", "--once", "--smtp-host", "127.0.0.1",
+                          "--smtp-port", str(port)])  # fmt: skip
+    assert code == 0 and [str(m["To"]) for m in box.messages] == ["a@example.ru"]
+    assert "sent 1, to retry 0, dead 0" in capsys.readouterr().out
+    assert await run(["notify", "list"]) == 0
+    assert " sent reading_window_open 2026-03 ls0 email:a@example.ru" in capsys.readouterr().out
+    assert await run(["notify", "opt", "ls1", "email", "spam", "out"]) == 2
+    assert "unknown notification kind 'spam'" in capsys.readouterr().err
+
+
+async def _in_thread(argv: list[str]) -> int:
+    import asyncio
+
+    return await asyncio.to_thread(main, argv)

@@ -442,21 +442,36 @@ class MqttSource:
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            out.rejected.append(
-                Rejected(Reason.MALFORMED, f"{show(topic)}: not JSON: {exc}", raw, source="mqtt")
-            )
-            return
+            if any(_matches(m.topic, topic) for m in self.mappings):
+                obj = raw.decode("utf-8", "replace")  # a plain-text topic value ("ON")
+            else:
+                out.rejected.append(
+                    Rejected(
+                        Reason.MALFORMED, f"{show(topic)}: not JSON: {exc}", raw, source="mqtt"
+                    )
+                )
+                return
         mark = len(out.rejected), len(out.ts)
         try:
-            for m in self.mappings:
-                if _matches(m.topic, topic):
-                    out.extend(decode_mapped(obj, m, topic=topic, received=received))
-                    return
-            levels = topic.split("/")
-            topic_meter = (
-                levels[self._prefix_levels] if len(levels) == self._prefix_levels + 2 else None
-            )
-            self._decoder.decode(obj, topic_meter=topic_meter, out=out)
+            matched = next((m for m in self.mappings if _matches(m.topic, topic)), None)
+            if matched is not None:
+                out.extend(decode_mapped(obj, matched, topic=topic, received=received, raw=raw))
+            else:
+                levels = topic.split("/")
+                topic_meter = (
+                    levels[self._prefix_levels] if len(levels) == self._prefix_levels + 2 else None
+                )
+                self._decoder.decode(obj, topic_meter=topic_meter, out=out)
+            if (len(out.rejected), len(out.ts)) == mark:  # nothing stored, nothing refused
+                by = f"mapping {matched.name}" if matched is not None else "the canonical format"
+                out.rejected.append(
+                    Rejected(
+                        Reason.NO_READING,
+                        f"topic {show(topic, 200)}: no value {by} knows in the message",
+                        raw,
+                        source="mqtt",
+                    )
+                )
         except Exception as exc:  # a decoder bug must not stop intake: keep the message
             log.exception("MQTT message on %s could not be decoded; quarantined", show(topic))
             _truncate(out, *mark)

@@ -25,6 +25,7 @@ class Reason(StrEnum):
     INVALID_IDENTIFIER = "invalid_identifier"  # meter/channel with NUL, control chars, too long
     VALUE_TOO_LARGE = "value_too_large"  # beyond the register capacity or the value ceiling
     STORE_REFUSED = "store_refused"  # the database refused the row itself (isolated by bisection)
+    NO_READING = "no_reading"  # a message on a subscribed topic with no value to store
 
 
 class Flag(IntFlag):

@@ -50,8 +50,11 @@ class Settings(BaseSettings):
     mqtt_ca_file: Path | None = Field(
         default=None, description="CA certificate(s) to trust for mqtts:// (default: system)"
     )
-    mqtt_mappings: Path | None = Field(
-        default=None, description="JSON file of vendor payload mappings (Tasmota, Zigbee2MQTT)"
+    mqtt_mappings: str | Path | None = Field(
+        default=None,
+        description="vendor payload mappings: inline JSON (a list of mapping objects and/or"
+        " built-in names), a path to such a JSON file, or comma-separated built-in names"
+        " (docs/mqtt-payloads.md)",
     )
 
     # Modbus source

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.channels import conversion_factor, normalize_channel
 from core.codes import Reason
@@ -235,83 +235,182 @@ def _rejected(element: dict[str, Any], reason: str, detail: str, source: str) ->
     )
 
 
+_VAR = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
 class ValueMap(BaseModel):
-    """One value of a vendor payload: where it is and what it measures."""
+    """One value of a vendor payload: where it is, what it measures, and when it applies."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    path: str = Field(description="dotted path in the JSON object, e.g. SML.Total_in")
+    path: str = Field(
+        description="dotted path in the JSON object (SML.Total_in; * is any key, the first"
+        " that has the rest); empty: the whole payload is the value (a plain number)"
+    )
     channel: str
     unit: str | None = None
+    when_topic: dict[str, str] = Field(
+        default_factory=dict, description="only when these topic variables have these values"
+    )
+    when: dict[str, str] = Field(
+        default_factory=dict, description="only when these payload paths hold these values"
+    )
 
 
 class Mapping(BaseModel):
-    """A vendor payload format mapped onto the canonical fields."""
+    """A vendor payload format mapped onto the canonical fields.
+
+    ``topic`` is an MQTT filter whose levels may be named: ``shellies/{meter}/emeter/{ch}/total``
+    subscribes to ``shellies/+/emeter/+/total`` and names levels 1 and 3. The meter id is
+    ``meter`` (a template over the named levels, default ``{meter}``), or the payload's
+    ``meter_path``, or topic level ``meter_level``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str
-    topic: str = Field(description="MQTT topic filter, e.g. tele/+/SENSOR")
-    meter_level: int = Field(description="index of the topic level that names the meter")
-    meter_prefix: str = Field(default="", description="prepended to the meter id from the topic")
+    topic: str = Field(description="MQTT topic filter, e.g. tele/{meter}/SENSOR or tele/+/SENSOR")
+    pattern: tuple[str, ...] = Field(
+        default=(), description="the topic's levels as written (set from topic)"
+    )
+    meter: str | None = Field(default=None, description="meter id template, e.g. {node}-{name}")
+    meter_level: int | None = Field(default=None, description="topic level that names the meter")
+    meter_path: str | None = Field(default=None, description="payload path of the meter id")
+    meter_prefix: str = Field(default="", description="prepended to the meter id")
     ts: str | None = Field(default=None, description="path of the timestamp; none: receive time")
-    ts_timezone: str = Field(default="UTC", description="zone of timestamps without an offset")
+    ts_timezone: str | None = Field(
+        default=None, description="zone of device times without an offset; unset: UCHET_TIMEZONE"
+    )
     values: Sequence[ValueMap]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _named_levels(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("topic"), str) and "pattern" not in data:
+            levels = data["topic"].split("/")
+            data = {**data, "topic": "/".join("+" if _VAR.match(lv) else lv for lv in levels)}
+            data["pattern"] = tuple(levels)
+        return data
 
-BUILTIN_MAPPINGS: dict[str, Mapping] = {
-    # Tasmota with SML script: tele/<device>/SENSOR, "Time" is local time without offset.
-    "tasmota_sml": Mapping(
-        name="tasmota_sml",
-        topic="tele/+/SENSOR",
-        meter_level=1,
-        ts="Time",
-        ts_timezone="Europe/Moscow",
-        values=[
-            ValueMap(path="SML.Total_in", channel="1-0:1.8.0", unit="kWh"),
-            ValueMap(path="SML.Total_out", channel="1-0:2.8.0", unit="kWh"),
-        ],
-    ),
-    # Zigbee2MQTT: zigbee2mqtt/<friendly name>, energy in kWh, last_seen when enabled.
-    "zigbee2mqtt": Mapping(
-        name="zigbee2mqtt",
-        topic="zigbee2mqtt/+",
-        meter_level=1,
-        ts="last_seen",
-        values=[ValueMap(path="energy", channel="1-0:1.8.0", unit="kWh")],
-    ),
-}
+    @model_validator(mode="after")
+    def _check(self) -> Mapping:
+        names = {m.group(1) for m in map(_VAR.match, self.pattern) if m}
+        where = [self.meter is not None, self.meter_level is not None, self.meter_path is not None]
+        if sum(where) > 1:
+            raise ValueError("give only one of meter, meter_level, meter_path")
+        if not any(where) and "meter" not in names:
+            raise ValueError("no meter: name a topic level {meter}, or give meter/meter_path")
+        used = set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", self.meter or ""))
+        for vm in self.values:
+            used |= set(vm.when_topic)
+        if used - names:
+            raise ValueError(f"topic {self.topic!r} names no level {sorted(used - names)}")
+        if self.meter_level is not None and not 0 <= self.meter_level < len(self.pattern):
+            raise ValueError(f"meter_level {self.meter_level} is not a level of {self.topic!r}")
+        if self.ts_timezone is not None:
+            try:
+                ZoneInfo(self.ts_timezone)
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"ts_timezone {self.ts_timezone!r} is not a time zone") from exc
+        if not self.values:
+            raise ValueError("values is empty")
+        return self
+
+    def topic_vars(self, topic: str) -> dict[str, str] | None:
+        """The named levels of ``topic``, or None if it does not fit the pattern."""
+        levels = topic.split("/")
+        found: dict[str, str] = {}
+        for i, want in enumerate(self.pattern):
+            if want == "#":
+                return found
+            if i >= len(levels):
+                return None
+            m = _VAR.match(want)
+            if m:
+                found[m.group(1)] = levels[i]
+            elif want not in ("+", levels[i]):
+                return None
+        return found if len(levels) == len(self.pattern) else None
 
 
 def _lookup(obj: Any, path: str) -> object:
-    for part in path.split("."):
-        if not isinstance(obj, dict) or part not in obj:
-            return None
-        obj = obj[part]
-    return obj
+    """The value at a dotted ``path`` (``*``: the first key holding the rest), else None."""
+    if path == "":
+        return obj
+    head, _, rest = path.partition(".")
+    if not isinstance(obj, dict):
+        return None
+    if head == "*":
+        for key in obj:
+            found = _lookup(obj[key], rest) if rest else obj[key]
+            if found is not None:
+                return found
+        return None
+    if head not in obj:
+        return None
+    return _lookup(obj[head], rest) if rest else obj[head]
+
+
+def mapped_meter(obj: object, mapping: Mapping, variables: dict[str, str], topic: str) -> str:
+    """The meter id a mapped message names, or PayloadError(malformed)."""
+    if mapping.meter_path is not None:
+        raw = _lookup(obj, mapping.meter_path)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        if not isinstance(raw, str) or not raw:
+            raise PayloadError(Reason.MALFORMED, f"no meter id at {mapping.meter_path!r}")
+        meter = raw
+    elif mapping.meter_level is not None:
+        meter = topic.split("/")[mapping.meter_level]
+    else:
+        meter = (mapping.meter or "{meter}").format(**variables)
+    return check_identifier(mapping.meter_prefix + meter, "meter")
 
 
 def decode_mapped(
-    obj: object, mapping: Mapping, *, topic: str, received: datetime, source: str = "mqtt"
+    obj: object,
+    mapping: Mapping,
+    *,
+    topic: str,
+    received: datetime,
+    source: str = "mqtt",
+    raw: bytes | None = None,
 ) -> Iterator[Decoded]:
-    """Readings from a vendor payload by its mapping; values absent from it are skipped."""
-    levels = topic.split("/")
-    meter = mapping.meter_prefix + levels[mapping.meter_level]
-    if not isinstance(obj, dict):
+    """Readings from a vendor payload by its mapping; values absent from it are skipped.
+
+    A message with no value the mapping knows yields nothing: the caller accounts for it
+    (``no_reading``). ``raw``: the payload as received, kept by a rejection.
+    """
+    payload = raw if raw is not None else _dump(obj)
+    variables = mapping.topic_vars(topic)
+    if variables is None:
+        variables = {}
+    try:
+        meter = mapped_meter(obj, mapping, variables, topic)
+    except PayloadError as exc:
+        yield Rejected(exc.reason, f"{mapping.name}: {exc.detail}", payload, source=source)
+        return
+    wanted = [
+        vm
+        for vm in mapping.values
+        if all(variables.get(k) == v for k, v in vm.when_topic.items())
+        and all(_lookup(obj, k) == v for k, v in vm.when.items())
+    ]
+    if not isinstance(obj, dict) and any(vm.path for vm in wanted):
         yield Rejected(
-            Reason.MALFORMED, f"{mapping.name}: not an object", _dump(obj), source=source
+            Reason.MALFORMED, f"{mapping.name}: not an object", payload, meter, source=source
         )
         return
     raw_ts = _lookup(obj, mapping.ts) if mapping.ts else None
-    zone = ZoneInfo(mapping.ts_timezone)
-    for vm in mapping.values:
-        raw = _lookup(obj, vm.path)
-        if raw is None:
+    zone = ZoneInfo(mapping.ts_timezone) if mapping.ts_timezone else UTC
+    for vm in wanted:
+        value = _lookup(obj, vm.path)
+        if value is None:
             continue
         try:
             yield make_reading(
                 meter=meter,
                 channel=vm.channel,
                 ts=raw_ts if raw_ts is not None else received.isoformat(),
-                value=raw,
+                value=value,
                 unit=vm.unit,
                 source=source,
                 default_tz=zone,
@@ -319,8 +418,8 @@ def decode_mapped(
         except PayloadError as exc:
             yield Rejected(
                 exc.reason,
-                f"{mapping.name} {vm.path}: {exc.detail}",
-                _dump(obj),
+                f"{mapping.name} {vm.path or 'payload'}: {exc.detail}",
+                payload,
                 valid_identifier(meter),
                 None,
                 source,
@@ -328,8 +427,8 @@ def decode_mapped(
         except Exception as exc:  # whatever it is, it must not stop intake
             yield Rejected(
                 Reason.MALFORMED,
-                f"{mapping.name} {vm.path}: cannot decode: {type(exc).__name__}",
-                _dump(obj),
+                f"{mapping.name} {vm.path or 'payload'}: cannot decode: {type(exc).__name__}",
+                payload,
                 valid_identifier(meter),
                 None,
                 source,

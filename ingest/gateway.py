@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from adapters.modbus.devices import load_devices
 from adapters.modbus.poller import Poller
@@ -20,8 +20,9 @@ from adapters.mqtt import MqttSource
 from adapters.store import ReadingStore
 from core.backoff import Backoff
 from core.config import Settings
-from core.errors import StoreError
-from core.payload import BUILTIN_MAPPINGS, Mapping
+from core.errors import ConfigError, StoreError
+from core.mappings import parse_mappings
+from core.payload import Mapping
 from core.reading import Reading
 from ingest.file_import import FileImporter
 from ingest.health_http import serve_health
@@ -45,11 +46,23 @@ class Summary:
 
 
 def load_mappings(settings: Settings) -> list[Mapping]:
-    """Vendor payload mappings: a JSON list of mapping objects or built-in names."""
-    if settings.mqtt_mappings is None:
+    """Vendor payload mappings from UCHET_MQTT_MAPPINGS; ConfigError names what is wrong.
+
+    The setting is inline JSON (a list of mapping objects and/or built-in names), a path to a
+    JSON file of the same, or comma-separated built-in names. Mappings without a time zone of
+    their own read device times in UCHET_TIMEZONE.
+    """
+    value = settings.mqtt_mappings
+    if value is None:
         return []
-    doc = json.loads(settings.mqtt_mappings.read_text(encoding="utf-8"))
-    return [BUILTIN_MAPPINGS[m] if isinstance(m, str) else Mapping.model_validate(m) for m in doc]
+    text, origin = str(value), ""
+    inline = text.strip()[:1] in ("[", "{")
+    if not inline and (isinstance(value, Path) or "/" in text or text.endswith(".json")):
+        try:
+            text, origin = Path(value).read_text(encoding="utf-8"), f" file {value}"
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"UCHET_MQTT_MAPPINGS: cannot read {value}: {exc}") from exc
+    return parse_mappings(text, default_timezone=settings.timezone, origin=origin)
 
 
 async def _first(*aws: Awaitable[object]) -> None:

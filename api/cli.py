@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bill": ("api.commands.billing", "bill the store for a period (replaces its accruals)"),
     "askue": ("api.commands.askue", "ASKUE export files (макет 80020)"),
     "modbus": ("api.commands.modbus", "Modbus TCP devices: poll a device list, profiles"),
+    "mqtt": ("api.commands.mqtt_try", "MQTT payloads: try a message against the mappings"),
     "ledger-case": (
         "api.commands.ledger",
         "settle a self-contained JSON ledger case (payments, penalties)",

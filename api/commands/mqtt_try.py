@@ -1,0 +1,171 @@
+"""``uchet mqtt try``: what the gateway would do with one MQTT message (a dry run).
+
+Like Telegraf's ``--test``: the message goes through the same decoding as in the gateway
+(:meth:`adapters.mqtt.MqttSource.decode_into`, with the configured or given mappings) and the
+store-free checks of intake (negative value, future or too old time, value ceiling). Nothing
+is stored and no broker is needed. The checks that need the store (register rollback against
+the last stored value, ``UCHET_UNKNOWN_METERS=quarantine``) are named, not run.
+
+Only the standard library is imported up front: ``uchet --help`` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+STORE_ONLY = "register rollback against the last stored value; unknown_meters=quarantine"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    mqtt = sub.add_parser("mqtt", help="MQTT payloads: try a message against the mappings")
+    msub = mqtt.add_subparsers(dest="mqtt_command", metavar="ACTION", required=True)
+    try_ = msub.add_parser(
+        "try",
+        help="print what the gateway would store or quarantine for one message (dry run)",
+        description="Decode one MQTT message as the gateway would and print each reading it"
+        " would store and each entry it would quarantine, with the reason and the mapping"
+        " that matched. No store or broker is used.",
+    )
+    try_.add_argument("--topic", required=True, help="the message's MQTT topic")
+    what = try_.add_mutually_exclusive_group(required=True)
+    what.add_argument("--payload", help="the message's payload as text")
+    what.add_argument("--payload-file", help="read the payload from this file ('-': stdin)")
+    try_.add_argument(
+        "--mappings",
+        help="as UCHET_MQTT_MAPPINGS (inline JSON, names, or a path); default: the setting",
+    )
+    try_.add_argument(
+        "--received", help="receive time, ISO 8601 with offset (default: now)", default=None
+    )
+    try_.add_argument("--json", action="store_true", help="one JSON object per line")
+    try_.set_defaults(func=_try)
+
+
+def _payload(args: argparse.Namespace) -> bytes:
+    from core.errors import ConfigError
+
+    if args.payload is not None:
+        return str(args.payload).encode()
+    if args.payload_file == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(args.payload_file, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ConfigError(f"--payload-file: cannot read {args.payload_file}: {exc}") from exc
+
+
+def _received(text: str | None) -> datetime:
+    from core.errors import ConfigError
+
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"--received {text!r} is not ISO 8601") from exc
+    if ts.tzinfo is None:
+        raise ConfigError(f"--received {text!r} has no UTC offset")
+    return ts.astimezone(UTC)
+
+
+def dry_run(
+    topic: str, payload: bytes, *, mappings_setting: str | None, received: datetime
+) -> list[dict[str, Any]]:
+    """What the gateway would do with the message: one dict per stored or quarantined entry."""
+    from adapters.mqtt import MqttSource
+    from api.runtime import settings
+    from core.batch import EPOCH, NO_END, Columns
+    from core.codes import Reason
+    from core.validation import check_register
+    from ingest.gateway import load_mappings
+
+    s = settings()
+    if mappings_setting is not None:
+        s = s.model_copy(update={"mqtt_mappings": mappings_setting})
+    mappings = load_mappings(s)
+    source = MqttSource(
+        "mqtt://127.0.0.1", _no_submit, topic_prefix=s.mqtt_topic_prefix, mappings=mappings
+    )
+    matched = next((m.name for m in mappings if _fits(m.topic, topic)), None)
+    via = f"mapping {matched}" if matched else f"canonical ({s.mqtt_topic_prefix}/...)"
+    out = Columns()
+    source.decode_into(topic, payload, received, out)
+    result: list[dict[str, Any]] = []
+    future = received + timedelta(seconds=s.clock_tolerance_s)
+    too_old = received - timedelta(days=s.backfill_days)
+    for i in range(len(out.ts)):
+        ts = EPOCH + timedelta(microseconds=out.ts[i])
+        value = out.value[i]
+        entry: dict[str, Any] = {
+            "meter": out.meter[i],
+            "channel": out.channel[i],
+            "ts": ts.isoformat(),
+            "value": value,
+            "via": via,
+        }
+        if out.end[i] != NO_END:
+            entry["end"] = (EPOCH + timedelta(microseconds=out.end[i])).isoformat()
+        reason, detail = None, ""
+        verdict = check_register(value, ts, None)
+        if verdict.reason is not None:
+            reason, detail = verdict.reason, verdict.detail
+        elif ts > future:
+            reason, detail = Reason.FUTURE_TIMESTAMP, f"ts is after {future.isoformat()}"
+        elif ts < too_old:
+            reason, detail = Reason.TOO_OLD, f"ts is before {too_old.isoformat()}"
+        elif value > s.value_ceiling:
+            reason, detail = Reason.VALUE_TOO_LARGE, f"value above {s.value_ceiling:g}"
+        if reason is None:
+            result.append({"action": "store", **entry, "unchecked": STORE_ONLY})
+        else:
+            result.append(
+                {"action": "quarantine", "reason": str(reason), "detail": detail, **entry}
+            )
+    for r in out.rejected:
+        result.append(
+            {
+                "action": "quarantine",
+                "reason": str(r.reason),
+                "detail": r.detail,
+                "meter": r.meter,
+                "channel": r.channel,
+                "payload": r.payload.decode("utf-8", "replace"),
+                "via": via,
+            }
+        )
+    return result
+
+
+async def _no_submit(*_: object) -> None:  # pragma: no cover - never called by a dry run
+    raise AssertionError("a dry run submits nothing")
+
+
+def _fits(filter_: str, topic: str) -> bool:
+    import aiomqtt
+
+    return aiomqtt.Topic(topic).matches(filter_)
+
+
+def _try(args: argparse.Namespace) -> int:
+    entries = dry_run(
+        args.topic,
+        _payload(args),
+        mappings_setting=args.mappings,
+        received=_received(args.received),
+    )
+    for e in entries:
+        if args.json:
+            print(json.dumps(e, ensure_ascii=False))
+        elif e["action"] == "store":
+            print(f"store       {e['meter']} {e['channel']} {e['ts']} {e['value']!r}  [{e['via']}]")
+        else:
+            who = "".join(f" {e[k]}" for k in ("meter", "channel") if e.get(k))
+            print(f"quarantine  {e['reason']}: {e['detail']}{who}  [{e['via']}]")
+    if not args.json and any(e["action"] == "store" for e in entries):
+        print(f"not checked without the store: {STORE_ONLY}")
+    return 0 if any(e["action"] == "store" for e in entries) else 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from adapters.store import ReadingStore
-from adapters.store.vee import load_period, save_run
+from adapters.store.vee import load_period, premise_meters, save_run
 from core.periods import month_bounds, parse_period
 from core.vee import VeeSettings
 from core.vee.assemble import assess
@@ -46,6 +46,7 @@ async def run_vee(
     year, month = parse_period(period)
     start, nxt = month_bounds(year, month, timezone)
     meters, readings = await load_period(store, start, nxt, start - HISTORY)
+    bound = await premise_meters(store)
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     hours = int((nxt - start).total_seconds() // 3600)
@@ -59,6 +60,7 @@ async def run_vee(
         local_first_day=date(year, month, 1),
         timezone=timezone,
         settings=settings,
+        premise_meters=bound,
     )
     compute_s = time.perf_counter() - t1
     run_id, write_s = await save_run(

@@ -115,11 +115,19 @@ class HouseImbalance:
     house_volume: float
     premises_volume: float
     days: int
+    premises_with_data: int | None = None  # premise meters with daily data (None: not recorded)
+    premises_total: int | None = None  # premise meters of the house for the service
+
+    @property
+    def covered(self) -> bool:
+        """Every premise meter of the house had daily data (or coverage was not recorded)."""
+        return self.premises_with_data is None or self.premises_with_data == self.premises_total
 
     @property
     def ratio(self) -> float | None:
-        """(house − premises) / house over the days the house meter is known."""
-        if not self.house_volume:
+        """(house − premises) / house over the days the house meter is known; None when not
+        every premise has daily data (a partial sum is not an imbalance)."""
+        if not self.house_volume or not self.covered:
             return None
         return (self.house_volume - self.premises_volume) / self.house_volume
 
@@ -137,7 +145,8 @@ async def house_imbalances(
             " max(r.day) AS last_day, count(*) AS days,"
             " coalesce(sum(r.house_volume), 0) AS house_volume,"
             " coalesce(sum(r.premises_volume) FILTER (WHERE r.house_volume IS NOT NULL), 0)"
-            "  AS premises_volume"
+            "  AS premises_volume,"
+            " min(r.premises_with_data) AS with_data, max(r.premises_total) AS total"
             " FROM recent r LEFT JOIN houses h ON h.id = r.house_id"
             " GROUP BY r.house_id, h.address, r.service",
             days,
@@ -152,6 +161,8 @@ async def house_imbalances(
             float(r["house_volume"]),
             float(r["premises_volume"]),
             r["days"],
+            r["with_data"],
+            r["total"],
         )
         for r in rows
     ]

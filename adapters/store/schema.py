@@ -13,6 +13,7 @@ from adapters.store.ledger_schema import LEDGER_SQL
 from adapters.store.notify_schema import NOTIFY_SQL
 from adapters.store.property_schema import PROPERTY_SQL
 from adapters.store.timescale_schema import DAILY_SQL
+from adapters.store.vee_coverage_schema import VEE_COVERAGE_SQL
 from adapters.store.vee_schema import VEE_SQL
 
 _READINGS_COLUMNS = """
@@ -114,4 +115,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (12, "readings_daily_realtime", DAILY_SQL),
     (13, "property_register", PROPERTY_SQL),
     (14, "notifications", NOTIFY_SQL),
+    (15, "vee_balance_coverage", VEE_COVERAGE_SQL),
 ]

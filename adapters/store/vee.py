@@ -16,6 +16,16 @@ from core.periods import parse_period
 from core.vee.assemble import PeriodReadings, VeeMeter, VeeOutcome
 
 
+async def premise_meters(store: ReadingStore) -> dict[tuple[str, str], int]:
+    """(house, service) -> premise meters bound in the registry, with readings or not."""
+    async with store_errors("count premise meters"), store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT p.house_id, m.service, count(*) AS n FROM meters m"
+            " JOIN premises p ON p.id = m.premise_id GROUP BY 1, 2"
+        )
+    return {(r["house_id"], r["service"]): r["n"] for r in rows}
+
+
 async def load_period(
     store: ReadingStore, start: datetime, end: datetime, history_from: datetime
 ) -> tuple[list[VeeMeter], PeriodReadings]:
@@ -83,7 +93,8 @@ async def save_run(
                 "vee_house_balance",
                 records=[(period, *b, run_id) for b in outcome.balance],
                 columns=("period", "house_id", "service", "day", "house_volume",
-                         "premises_volume", "ratio", "run_id"),
+                         "premises_volume", "ratio", "premises_with_data", "premises_total",
+                         "run_id"),
             )  # fmt: skip
             if outcome.estimates:
                 await conn.execute(

@@ -86,8 +86,8 @@ async def dashboard(request: Request) -> Response:
         exclusions = await list_exclusions(conn, limit=20)
         charts = [
             (h, data.balance_chart(await data.house_balance_days(conn, h.house, h.service)))
-            for h in houses[:CHARTED_HOUSES]
-        ]
+            for h in [h for h in houses if h.ratio is not None][:CHARTED_HOUSES]
+        ]  # only houses whose balance compares like with like
     return render(
         request,
         "dashboard.html",

@@ -11,7 +11,7 @@ hour, with the history before the period kept for the estimation.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -59,7 +59,8 @@ class VeeOutcome:
     anomalies: Sequence[tuple[object, ...]]
     """type, severity, service, meter id, house, start, end, evidence (JSON)"""
     balance: Sequence[tuple[object, ...]]
-    """house, service, day, house volume, premises volume, ratio"""
+    """house, service, day, house volume, premises volume, ratio (None unless every premise
+    meter of the house has daily data), premises with data, premise meters"""
     estimates: list[tuple[int, datetime, float, str]]  # meter id, ts, value, method
     counts: dict[str, int]  # anomalies by type
     off_grid: int
@@ -76,8 +77,14 @@ def assess(
     local_first_day: date,
     timezone: str,
     settings: VeeSettings | None = None,
+    premise_meters: Mapping[tuple[str, str], int] | None = None,
 ) -> VeeOutcome:
-    """Runs the batch pass (:func:`core.vee.run_batch`) and the interval estimation."""
+    """Runs the batch pass (:func:`core.vee.run_batch`) and the interval estimation.
+
+    ``premise_meters``: (house, service) -> premise meters bound in the registry, including
+    those with no reading in the period (the fleet does not see them): a house with any of
+    them uncovered has no ratio.
+    """
     n = len(meters)
     mi, secs, val, kind = readings.meter_index, readings.seconds, readings.value, readings.kind
     t0 = start.timestamp()
@@ -150,18 +157,27 @@ def assess(
         for a in result.anomalies
     ]
     bal = result.balance
-    balance = [
-        (
-            houses[int(bal.house[g])],
-            SERVICES[int(bal.service[g])],
-            local_first_day + timedelta(days=d),
-            None if not np.isfinite(bal.house_daily[g, d]) else float(bal.house_daily[g, d]),
-            float(bal.premises_daily[g, d]),
-            None if not np.isfinite(bal.ratio[g, d]) else float(bal.ratio[g, d]),
-        )
-        for g in range(len(bal.house))
-        for d in range(bal.house_daily.shape[1])
-    ]
+    balance = []
+    for g in range(len(bal.house)):
+        house, service = houses[int(bal.house[g])], SERVICES[int(bal.service[g])]
+        covered = int(bal.covered[g])
+        total = max(int(bal.premises[g]), (premise_meters or {}).get((house, service), 0))
+        for d in range(bal.house_daily.shape[1]):
+            ratio = float(bal.ratio[g, d])
+            balance.append(
+                (
+                    house,
+                    service,
+                    local_first_day + timedelta(days=d),
+                    None
+                    if not np.isfinite(bal.house_daily[g, d])
+                    else float(bal.house_daily[g, d]),
+                    float(bal.premises_daily[g, d]),
+                    ratio if np.isfinite(ratio) and covered == total else None,
+                    covered,
+                    total,
+                )
+            )
     counts: dict[str, int] = {}
     for a in result.anomalies:
         counts[a.type.value] = counts.get(a.type.value, 0) + 1

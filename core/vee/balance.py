@@ -27,6 +27,9 @@ class BalanceTable:
     period_ratio: (G,) over the days with a known house volume.
     estimated_meter_days: (G,) premise meter-days filled by estimate.
     premises: (G,) premise meters in the group.
+    covered: (G,) of those, the ones with at least one trusted daily value. A group whose
+    premises are not all covered has no ratio (NaN): comparing the house meter with a partial
+    sum would show an imbalance that is not there.
     """
 
     house: I64
@@ -37,6 +40,7 @@ class BalanceTable:
     period_ratio: F64
     estimated_meter_days: I64
     premises: I64
+    covered: I64
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +88,19 @@ def house_balance(
     ps = premises_sum[rows]
     if unmetered_daily is not None:
         ps = ps + unmetered_daily.reshape(-1)[rows][:, None]
+    premises = np.bincount(group[ind], minlength=n_groups).astype(np.int64)
+    has_data = ind & ok.any(axis=1)
+    covered = np.bincount(group[has_data], minlength=n_groups).astype(np.int64)
+    complete = covered[rows] == premises[rows]
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(hs > 0, (hs - ps) / hs, np.nan)
+        ratio = np.where(complete[:, None] & (hs > 0), (hs - ps) / hs, np.nan)
         known = np.isfinite(hs)
         h_total = np.where(known, hs, 0.0).sum(axis=1)
         p_total = np.where(known, ps, 0.0).sum(axis=1)
-        period = np.where(h_total > 0, (h_total - p_total) / h_total, np.nan)
+        period = np.where(complete & (h_total > 0), (h_total - p_total) / h_total, np.nan)
     est_days = np.bincount(group[ind], weights=(~ok[ind]).sum(axis=1), minlength=n_groups).astype(
         np.int64
     )
-    premises = np.bincount(group[ind], minlength=n_groups).astype(np.int64)
     return BalanceTable(
         house=(rows // n_services).astype(np.int64),
         service=(rows % n_services).astype(np.int64),
@@ -103,6 +110,7 @@ def house_balance(
         period_ratio=period,
         estimated_meter_days=est_days[rows],
         premises=premises[rows],
+        covered=covered[rows],
     )
 
 

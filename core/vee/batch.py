@@ -319,6 +319,7 @@ def _balance_anomalies(fleet: Fleet, table: BalanceTable, s: VeeSettings) -> lis
                     "period_ratio": _finite_or_none(float(table.period_ratio[row])),
                     "threshold": s.balance_threshold,
                     "premises": int(table.premises[row]),
+                    "premises_with_data": int(table.covered[row]),
                     "estimated_meter_days": int(table.estimated_meter_days[row]),
                 },
             )

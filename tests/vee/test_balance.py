@@ -54,6 +54,16 @@ def test_unknown_house_day_and_unmetered_normative() -> None:
     assert t.period_ratio[0] == pytest.approx(1 / 6)
 
 
+def test_a_premise_without_daily_data_leaves_the_balance_unknown() -> None:
+    daily, house, service, odpu = _house([1.0] * 5, [2.0] * 5)
+    daily[1] = np.nan  # premise 1 is read monthly: no daily value at all
+    t = house_balance(daily, np.isfinite(daily), house, service, odpu, n_services=N_S)
+    assert (t.premises.tolist(), t.covered.tolist()) == ([2], [1])
+    assert np.isnan(t.ratio[0]).all() and np.isnan(t.period_ratio[0])  # not a 50 % "loss"
+    found = persistent_imbalances(t, balance_threshold=0.15, balance_persistent_days=3)
+    assert len(found.row) == 0
+
+
 def test_groups_without_odpu_are_not_listed() -> None:
     daily = np.ones((3, 5))
     t = house_balance(

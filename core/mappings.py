@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -126,6 +127,10 @@ def parse_mappings(text: str | None, *, default_timezone: str, origin: str = "")
     ``ts_timezone`` get ``default_timezone``.
     """
     where = f"UCHET_MQTT_MAPPINGS{origin}"
+    try:
+        ZoneInfo(default_timezone)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"UCHET_TIMEZONE {default_timezone!r} is not a time zone") from exc
     if text is None or not text.strip():
         return []
     stripped = text.strip()

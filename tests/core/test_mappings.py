@@ -93,6 +93,8 @@ def test_bad_json_and_duplicates():
     with pytest.raises(ConfigError, match="entry 1 is int"):
         parse_mappings("[5]", default_timezone="UTC")
     assert parse_mappings("  ", default_timezone="UTC") == []
+    with pytest.raises(ConfigError, match="UCHET_TIMEZONE 'Mars/Olympus'"):
+        parse_mappings("esphome", default_timezone="Mars/Olympus")
 
 
 def test_old_meter_level_mappings_still_work():

@@ -30,10 +30,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " would store and each entry it would quarantine, with the reason and the mapping"
         " that matched. No store or broker is used.",
     )
-    try_.add_argument("--topic", required=True, help="the message's MQTT topic")
+    try_.add_argument(
+        "--topic", required=True, help="the message's MQTT topic (with --subscribe: a filter)"
+    )
     what = try_.add_mutually_exclusive_group(required=True)
     what.add_argument("--payload", help="the message's payload as text")
     what.add_argument("--payload-file", help="read the payload from this file ('-': stdin)")
+    what.add_argument(
+        "--subscribe",
+        type=float,
+        metavar="SECONDS",
+        help="listen on UCHET_MQTT_URL (or --url) to --topic this long (retained messages"
+        " too; QoS 0, a clean session: the gateway's queue is not touched) and try each message",
+    )
+    try_.add_argument("--url", help="broker for --subscribe (default: UCHET_MQTT_URL)")
     try_.add_argument(
         "--mappings",
         help="as UCHET_MQTT_MAPPINGS (inline JSON, names, or a path); default: the setting",
@@ -151,21 +161,86 @@ def _fits(filter_: str, topic: str) -> bool:
     return aiomqtt.Topic(topic).matches(filter_)
 
 
+async def _listen(
+    url: str, filter_: str, seconds: float, ca_file: str | None = None
+) -> list[tuple[str, bytes]]:
+    """The messages (retained ones too) on ``filter_`` within ``seconds``."""
+    import asyncio
+    import contextlib
+    import os
+    import ssl
+
+    import aiomqtt
+
+    from adapters.mqtt import BrokerAddress
+    from core.errors import ConfigError
+
+    address = BrokerAddress.parse(url)
+    got: list[tuple[str, bytes]] = []
+
+    async def collect(client: aiomqtt.Client) -> None:
+        async for msg in client.messages:
+            payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
+            got.append((msg.topic.value, payload))
+
+    try:
+        async with aiomqtt.Client(
+            address.host,
+            address.port,
+            username=address.username,
+            password=address.password,
+            identifier=f"uchet-mqtt-try-{os.getpid()}",
+            tls_context=ssl.create_default_context(cafile=ca_file) if address.tls else None,
+        ) as client:
+            await client.subscribe(filter_, qos=0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(collect(client), seconds)
+    except aiomqtt.MqttError as exc:
+        raise ConfigError(f"--subscribe: broker {address.host}:{address.port}: {exc}") from exc
+    return got
+
+
+def _messages(args: argparse.Namespace) -> list[tuple[str, bytes]]:
+    if args.subscribe is None:
+        return [(args.topic, _payload(args))]
+    import asyncio
+
+    from api.runtime import settings
+    from core.errors import ConfigError
+
+    s = settings()
+    url = args.url or s.mqtt_url
+    if not url:
+        raise ConfigError("--subscribe needs a broker: --url or UCHET_MQTT_URL")
+    ca_file = str(s.mqtt_ca_file) if s.mqtt_ca_file else None
+    return asyncio.run(_listen(url, args.topic, args.subscribe, ca_file))
+
+
 def _try(args: argparse.Namespace) -> int:
-    entries = dry_run(
-        args.topic,
-        _payload(args),
-        mappings_setting=args.mappings,
-        received=_received(args.received),
-    )
+    received = _received(args.received)
+    messages = _messages(args)
+    entries: list[dict[str, Any]] = []
+    for topic, payload in messages:
+        found = dry_run(topic, payload, mappings_setting=args.mappings, received=received)
+        if args.subscribe is not None:
+            found = [{"topic": topic, **e} for e in found]
+            if not args.json:
+                print(f"# {topic}")
+        _print(found, as_json=args.json)
+        entries += found
+    if args.subscribe is not None and not messages:
+        print(f"no message on {args.topic} in {args.subscribe:g} s", file=sys.stderr)
+    if not args.json and any(e["action"] == "store" for e in entries):
+        print(f"not checked without the store: {STORE_ONLY}")
+    return 0 if any(e["action"] == "store" for e in entries) else 1
+
+
+def _print(entries: list[dict[str, Any]], *, as_json: bool) -> None:
     for e in entries:
-        if args.json:
+        if as_json:
             print(json.dumps(e, ensure_ascii=False))
         elif e["action"] == "store":
             print(f"store       {e['meter']} {e['channel']} {e['ts']} {e['value']!r}  [{e['via']}]")
         else:
             who = "".join(f" {e[k]}" for k in ("meter", "channel") if e.get(k))
             print(f"quarantine  {e['reason']}: {e['detail']}{who}  [{e['via']}]")
-    if not args.json and any(e["action"] == "store" for e in entries):
-        print(f"not checked without the store: {STORE_ONLY}")
-    return 0 if any(e["action"] == "store" for e in entries) else 1

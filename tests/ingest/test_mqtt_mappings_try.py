@@ -71,3 +71,38 @@ def test_unknown_mapping_is_one_line_error(capsys):
 @pytest.mark.parametrize("bad", ["yesterday", "2026-03-22T07:00:00"])
 def test_bad_received_time(capsys, bad):
     assert main(["mqtt", "try", "--topic", "a", "--payload", "1", "--received", bad]) == 2
+
+
+@pytest.mark.mqtt
+def test_subscribe_tries_each_message_on_a_real_broker(capsys, mosquitto):
+    import paho.mqtt.publish as publish
+
+    for topic, payload in [
+        ("shellies/em1/emeter/0/total", "2000"),
+        ("shellies/em1/emeter/1/total", "oops"),
+    ]:
+        publish.single(topic, payload, retain=True, hostname="127.0.0.1", port=mosquitto.port)
+    code, out = run(
+        capsys,
+        "--subscribe",
+        "1.5",
+        "--url",
+        mosquitto.url,
+        "--topic",
+        "shellies/+/emeter/+/total",
+        "--mappings",
+        "shelly_gen1",
+    )
+    assert code == 0
+    got = sorted((e["topic"], e["action"], e.get("reason"), e["meter"]) for e in out)
+    assert got == [
+        ("shellies/em1/emeter/0/total", "store", None, "em1-0"),
+        ("shellies/em1/emeter/1/total", "quarantine", "malformed", "em1-1"),
+    ]
+    assert [e["value"] for e in out if e["action"] == "store"] == [2.0]
+
+
+def test_subscribe_without_a_broker_is_a_clear_error(capsys, monkeypatch):
+    monkeypatch.delenv("UCHET_MQTT_URL", raising=False)
+    assert main(["mqtt", "try", "--subscribe", "1", "--topic", "#"]) == 2
+    assert "needs a broker" in capsys.readouterr().err

@@ -61,3 +61,11 @@ class Buffer:
         if self.size < self.capacity:
             self._not_full.set()
         return out
+
+    def put_back(self, envelopes: list[Envelope]) -> None:
+        """Returns taken envelopes to the front, in their order (their batch failed)."""
+        for env in reversed(envelopes):
+            self._queue.appendleft(env)
+            self.size += len(env.items)
+        if envelopes:
+            self._not_empty.set()

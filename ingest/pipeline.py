@@ -106,13 +106,24 @@ class Pipeline:
                 self._flush = False
                 envelopes = self.buffer.take(self.batch_size)
                 items = _merge(envelopes)
-                validated = await self.intake.prepare(items)
+                try:
+                    validated = await self.intake.prepare(items)
+                except BaseException:
+                    self.buffer.put_back(envelopes)  # not lost: the next run takes them again
+                    raise
                 job = (validated, envelopes, items.source[0] if items.source else "-")
                 put = asyncio.ensure_future(writes.put(job))
                 await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
-                if writer.done():
-                    put.cancel()
-                    writer.result()  # the writer failed: raise its error
+                if writer.done():  # the writer failed: this batch goes back, then its error
+                    if put.done():
+                        while not writes.empty():
+                            queued = writes.get_nowait()
+                            if queued is not None:
+                                self.buffer.put_back(queued[1])
+                    else:
+                        put.cancel()
+                        self.buffer.put_back(envelopes)
+                    writer.result()
         finally:
             if not writer.done():
                 await writes.put(None)
@@ -123,7 +134,18 @@ class Pipeline:
     ) -> None:
         while (job := await writes.get()) is not None:
             validated, envelopes, source = job
-            await self.intake.write(validated, source=source)
+            try:
+                await self.intake.write(validated, source=source)
+            except BaseException:
+                # An unexpected failure (the intake retries outages and isolates refusals):
+                # this batch and any queued behind it go back, unacknowledged, for the next
+                # run of the pipeline (its supervisor restarts it); nothing is lost.
+                while not writes.empty():
+                    queued = writes.get_nowait()
+                    if queued is not None:
+                        self.buffer.put_back(queued[1])
+                self.buffer.put_back(envelopes)
+                raise
             for env in envelopes:
                 if env.ack is not None:
                     env.ack()

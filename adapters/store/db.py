@@ -20,6 +20,9 @@ RETRYABLE = (
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
+    # the connection's protocol state broke (seen when the server restarts mid-COPY): a new
+    # connection from the pool does the same work
+    asyncpg.exceptions.InternalClientError,
     TimeoutError,
 )
 

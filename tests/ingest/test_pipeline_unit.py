@@ -186,3 +186,52 @@ async def test_without_retry_a_transient_error_reaches_the_caller() -> None:
     intake = Intake(store, retry=False)  # type: ignore[arg-type]
     with pytest.raises(StoreError):
         await intake.ingest(_cols(2), source="api")
+
+
+async def test_an_unexpected_failure_puts_the_batch_back_for_the_next_run() -> None:
+    store = TwinStore()
+    failures = [RuntimeError("driver state broke")]
+    write = store.write_arrays
+
+    async def flaky(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return await write(*args, **kwargs)
+
+    store.write_arrays = flaky  # type: ignore[method-assign]
+    acked: list[int] = []
+    p = Pipeline(Intake(store), batch_size=10, batch_delay=0.001)  # type: ignore[arg-type]
+    await p.submit(_cols(4), ack=lambda: acked.append(4))
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(p.run(), 5)
+    assert acked == [] and len(p.buffer) == 4  # back in the buffer, unacknowledged
+    task = await _run(p)  # what the supervisor does: run again
+    await _stop(p, task)
+    assert acked == [4] and p.metrics.stored == 4
+
+
+async def test_nothing_is_lost_when_the_writer_fails_behind_a_queued_batch() -> None:
+    store = TwinStore()
+    failures = [RuntimeError("driver state broke")]
+    write = store.write_arrays
+    gate = asyncio.Event()
+
+    async def slow_then_flaky(*args, **kwargs):
+        await gate.wait()
+        if failures:
+            raise failures.pop()
+        return await write(*args, **kwargs)
+
+    store.write_arrays = slow_then_flaky  # type: ignore[method-assign]
+    acked: list[int] = []
+    p = Pipeline(Intake(store), batch_size=5, batch_delay=0.001)  # type: ignore[arg-type]
+    run = await _run(p)
+    for i in range(4):  # batches pile up behind the stuck writer
+        await p.submit(_cols(5, start=5 * i), ack=lambda i=i: acked.append(i))
+    await asyncio.sleep(0.05)
+    gate.set()
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(run, 5)
+    again = await _run(p)
+    await _stop(p, again)
+    assert sorted(acked) == [0, 1, 2, 3] and p.metrics.stored == 20

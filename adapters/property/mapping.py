@@ -9,13 +9,12 @@ names (case, ё and runs of spaces ignored, as for register exports).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from adapters.registers.mapping import ColumnRef, header_key
+from adapters.registers.mapping import ColumnRef, TableLayout, header_key
 from core.errors import ConfigError
 
 SHIPPED = Path(__file__).resolve().parent / "mappings"
@@ -35,21 +34,9 @@ DEFAULT_PURPOSES = {
 """Purpose texts (case-folded) -> residential; a mapping's ``purposes`` add to them."""
 
 
-class PropertyMapping(BaseModel):
-    """How to read one layout of property register."""
+class PropertyMapping(TableLayout):
+    """How to read one layout of property register (the table layout of register exports)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
-    format: Literal["csv", "xlsx", "any"] = "any"
-    encoding: Literal["auto", "utf-8", "windows-1251"] = "auto"
-    delimiter: str = "auto"
-    decimal: Literal["auto", ",", "."] = "auto"
-    header: bool = True
-    skip_rows: int = Field(default=0, ge=0)
-    skip_if: list[str] = Field(default_factory=list)
-    sheet: str | int | None = None
     address: ColumnRef
     premise: ColumnRef | None = None
     cadastral: ColumnRef | None = None
@@ -67,20 +54,6 @@ class PropertyMapping(BaseModel):
             "premise", "cadastral", "fias", "area", "purpose", "owners", "owner_names", "residents"
         ]
     ] = Field(default_factory=list, description="roles whose column a file may lack")
-
-    @field_validator("delimiter")
-    @classmethod
-    def _one_char(cls, v: str) -> str:
-        if v != "auto" and len(v) != 1:
-            raise ValueError(f"delimiter must be 'auto' or one character, not {v!r}")
-        return v
-
-    @field_validator("skip_if")
-    @classmethod
-    def _regexes(cls, v: list[str]) -> list[str]:
-        for pattern in v:
-            re.compile(pattern)
-        return v
 
     @field_validator("purposes")
     @classmethod

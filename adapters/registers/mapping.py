@@ -83,16 +83,16 @@ class ValueColumn(BaseModel):
         return None if v is None else _channel(v)
 
 
-class Mapping(BaseModel):
-    """How to read one layout of register export."""
+class TableLayout(BaseModel):
+    """How a CSV/XLSX table is laid out: what register exports and property registers share."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    source: str = Field(default="askue_csv", pattern=r"^[a-z0-9_]+$")
     format: Literal["csv", "xlsx", "any"] = Field(
-        description="csv, xlsx, or any (the same table saved either way; told by content)"
+        default="any",
+        description="csv, xlsx, or any (the same table saved either way; told by content)",
     )
     # csv
     encoding: Literal["auto", "utf-8", "windows-1251"] = "auto"
@@ -105,6 +105,29 @@ class Mapping(BaseModel):
         default_factory=list, description="regexes: a row with a cell matching one is skipped"
     )
     sheet: str | int | None = Field(default=None, description="xlsx: name or 1-based index")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str) -> str:
+        if v != "auto" and len(v) != 1:
+            raise ValueError(f"delimiter must be 'auto' or one character, not {v!r}")
+        return v
+
+    @field_validator("skip_if")
+    @classmethod
+    def _regexes(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            re.compile(pattern)
+        return v
+
+
+class Mapping(TableLayout):
+    """How to read one layout of register export."""
+
+    source: str = Field(default="askue_csv", pattern=r"^[a-z0-9_]+$")
+    format: Literal["csv", "xlsx", "any"] = Field(
+        description="csv, xlsx, or any (the same table saved either way; told by content)"
+    )
     detect: str | None = Field(
         default=None, description="regex found in the file's first lines: picks this mapping"
     )
@@ -156,20 +179,6 @@ class Mapping(BaseModel):
         default_factory=dict, description="unit text of the file -> unit (added to UNIT_NAMES)"
     )
     values: list[ValueColumn] = Field(min_length=1)
-
-    @field_validator("delimiter")
-    @classmethod
-    def _one_char(cls, v: str) -> str:
-        if v != "auto" and len(v) != 1:
-            raise ValueError(f"delimiter must be 'auto' or one character, not {v!r}")
-        return v
-
-    @field_validator("skip_if")
-    @classmethod
-    def _regexes(cls, v: list[str]) -> list[str]:
-        for pattern in v:
-            re.compile(pattern)
-        return v
 
     @field_validator("meter_from_name")
     @classmethod

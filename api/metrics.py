@@ -168,7 +168,10 @@ def route_template(scope: Mapping[str, Any]) -> str:
     if path:
         return str(path)
     for route in getattr(getattr(scope.get("app"), "router", None), "routes", ()):
+        template = getattr(route, "path", None)  # included routers have no single path
+        if not isinstance(template, str):
+            continue
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            return str(route.path)
+            return template
     return "unmatched"

@@ -30,8 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.billing.accruals import ACCRUAL_COLUMNS, accrual_stream
-from adapters.billing.period import month_start
+from adapters.store.billing_accruals import ACCRUAL_COLUMNS, accrual_stream
+from adapters.store.billing_period import month_start
 from adapters.store.partitions import Partitions
 from api.runtime import migrate_url
 from core.billing import METHODS, month_index, month_name

@@ -1,6 +1,6 @@
 """One billing run of the store for a period — the use case shared by ``uchet bill``, the
-operators' API and the city replay: load (:mod:`adapters.billing.period`), compute and explain
-(:mod:`core.billing`, off the event loop), write (:mod:`adapters.billing.accruals`), timed."""
+operators' API and the city replay: load (:mod:`adapters.store.billing_period`), compute and explain
+(:mod:`core.billing`, off the event loop), write (:mod:`adapters.store.billing_accruals`), timed."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from adapters.billing.accruals import ServiceTotal, totals, write_result
-from adapters.billing.period import load_period, month_date
 from adapters.billing.reference import parse_period
+from adapters.store.billing_accruals import ServiceTotal, totals, write_result
+from adapters.store.billing_period import load_period, month_date
 from adapters.store.billing_runs import billed_after, period_lock
 from adapters.store.connections import Connection
 from core.billing import BillingResult, BillingSettings, bill, explanations, month_index

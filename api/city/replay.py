@@ -25,11 +25,12 @@ import httpx
 import numpy as np
 
 import simulators.city
-from adapters.billing import load_reference, parse_reference
+from adapters.billing import parse_reference
 from adapters.modbus.devices import devices_from_dict
 from adapters.modbus.poller import Poller
 from adapters.mqtt import BrokerAddress
 from adapters.store import ReadingStore
+from adapters.store.billing_load import load_reference
 from api.app import create_app
 from api.runtime import migrate_url
 from api.security import hash_password

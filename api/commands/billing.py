@@ -13,7 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from adapters.billing import LoadReport, load_reference, parse_reference
+from adapters.billing import parse_reference
+from adapters.store.billing_load import LoadReport, load_reference
 from adapters.store.db import store_errors
 from api.runtime import database_url, settings
 from core.billing import METHODS, SERVICES

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, Field
 
-from adapters.billing import load_reference, parse_reference
+from adapters.billing import parse_reference
+from adapters.store.billing_load import load_reference
 from api.auth_db import set_password
 from api.deps import OperatorDep, ServicesDep, connection
 from api.problems import ProblemError, responses

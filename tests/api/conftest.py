@@ -13,7 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from adapters.billing import load_reference, parse_reference
+from adapters.billing import parse_reference
+from adapters.store.billing_load import load_reference
 from api.app import create_app
 from api.auth_db import create_api_key, set_password
 from api.runtime import migrate_url

@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from adapters.billing import load_reference, parse_reference
-from adapters.billing.load import LoadReport
+from adapters.billing import parse_reference
+from adapters.store.billing_load import LoadReport, load_reference
 from core.billing import month_index
 from ingest.billing import BillReport, bill_period
 

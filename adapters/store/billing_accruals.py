@@ -15,7 +15,7 @@ import asyncpg
 import numpy as np
 
 from adapters.billing.copy_binary import accrual_rows, numeric_field, text_field
-from adapters.billing.period import month_date
+from adapters.store.billing_period import month_date
 from core.billing import METHODS, SERVICES, BillingResult
 from core.billing.model import M_AVERAGE, M_NORMATIVE, Int64Array
 

@@ -11,11 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from adapters.billing import parse_reference
 from adapters.store.billing_load import LoadReport, load_reference
-from adapters.store.db import store_errors
+from adapters.store.connections import Connection, connect
 from api.runtime import database_url, settings
 from core.billing import METHODS, SERVICES
 from core.billing.case import bill_case
@@ -81,9 +79,8 @@ def _read_json(path: Path) -> Any:
         raise BillingError(f"{path}: line {exc.lineno}: not JSON ({exc.msg})") from exc
 
 
-async def _connect(url: str) -> asyncpg.Connection:
-    async with store_errors("connect"):
-        return await asyncpg.connect(url)
+async def _connect(url: str) -> Connection:
+    return await connect(url)
 
 
 async def _load(url: str, path: Path) -> LoadReport:

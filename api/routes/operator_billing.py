@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from adapters.store.billing_reads import house_balances
 from api.deps import PERIOD, OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import responses
 from api.schemas import DECIMAL_PATTERN
@@ -84,14 +85,7 @@ async def balance(
     """The house balance of billed periods (newest first): house meter against premises."""
     day = date(int(period[:4]), int(period[5:7]), 1) if period else None
     async with connection(services, "house balance") as conn:
-        rows = await conn.fetch(
-            "SELECT period, service, house_volume, individual_volume, excess_volume,"
-            " distributed_volume, operator_volume FROM house_balances"
-            " WHERE house_id = $1 AND ($2::date IS NULL OR period = $2)"
-            " ORDER BY period DESC, service LIMIT 1000",
-            house_id,
-            day,
-        )
+        rows = await house_balances(conn, house_id, period=day)
 
     def text(v: object) -> str | None:
         return None if v is None else f"{v:f}"

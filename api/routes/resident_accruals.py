@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from adapters.store.billing_reads import premise_accruals
 from api.deps import PERIOD, ResidentDep, ServicesDep, connection
 from api.problems import responses
 from api.schemas import AccrualLine, PeriodAccruals
@@ -27,16 +28,7 @@ async def accruals(
     """Accruals of the resident's premise by period, newest first."""
     day = date(int(period[:4]), int(period[5:7]), 1) if period else None
     async with connection(services, "accruals") as conn:
-        rows = await conn.fetch(
-            "SELECT period, service, method, volume, tariff, coefficient, amount, explanation"
-            " FROM accruals WHERE premise_id = $1 AND ($2::date IS NULL OR period = $2)"
-            " AND ($2::date IS NOT NULL OR period IN (SELECT DISTINCT period FROM accruals"
-            "  WHERE premise_id = $1 ORDER BY period DESC LIMIT $3))"
-            " ORDER BY period DESC, service, method",
-            resident.premise_id,
-            day,
-            limit,
-        )
+        rows = await premise_accruals(conn, resident.premise_id, period=day, limit=limit)
     out: dict[date, PeriodAccruals] = {}
     totals: dict[date, Decimal] = {}
     for r in rows:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import numpy as np
 
@@ -30,7 +29,9 @@ from adapters.modbus.devices import devices_from_dict
 from adapters.modbus.poller import Poller
 from adapters.mqtt import BrokerAddress
 from adapters.store import ReadingStore
+from adapters.store import city as city_store
 from adapters.store.billing_load import load_reference
+from adapters.store.connections import Connection, connect
 from api.app import create_app
 from api.runtime import migrate_url
 from api.security import hash_password
@@ -201,10 +202,9 @@ class _CountingSink:
 
 
 async def _check_empty(url: str) -> None:
-    conn = await asyncpg.connect(url)
+    conn = await connect(url)
     try:
-        premises = await conn.fetchval("SELECT count(*) FROM premises")
-        readings = await conn.fetchval("SELECT count(*) FROM readings")
+        premises, readings = await city_store.counts(conn)
     finally:
         await conn.close()
     if premises or readings:
@@ -290,7 +290,7 @@ async def run_city(
         f" {len(town.premise_meters())} premise meters; months {spec.start:%Y-%m} +{spec.months}"
     )
     store = await ReadingStore.open(database_url, max_size=4)
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     paths = {p: PathTally() for p in ("mqtt", "modbus", "askue", "api")}
     months = [spec.first_month + i for i in range(spec.months)]
     bills: list[dict[str, Any]] = []
@@ -352,7 +352,7 @@ async def _replay_months(
     months: list[int],
     pipeline: Pipeline,
     store: ReadingStore,
-    conn: asyncpg.Connection,
+    conn: Connection,
     paths: dict[str, PathTally],
     bills: list[dict[str, Any]],
     vees: list[dict[str, Any]],
@@ -515,7 +515,7 @@ async def _run_askue(
 
 
 async def _residents(
-    conn: asyncpg.Connection, town: Town, app: Any, client: httpx.AsyncClient
+    conn: Connection, town: Town, app: Any, client: httpx.AsyncClient
 ) -> tuple[dict[str, str], dict[str, int]]:
     """Resident logins for every account with a manual meter, and the API's meter ids.
 
@@ -525,12 +525,7 @@ async def _residents(
     accounts = sorted({town.accounts[m.premise] for m in town.premise_meters() if m.path == "api"})
     password = "city-replay-resident"
     digest = await asyncio.to_thread(hash_password, password)
-    await conn.execute(
-        "INSERT INTO resident_logins (account, password_hash)"
-        " SELECT a, $2 FROM unnest($1::text[]) AS a ON CONFLICT (account) DO NOTHING",
-        accounts,
-        digest,
-    )
+    await city_store.set_logins(conn, accounts, digest)
     signer = app.state.services.signer
     tokens = {a: signer.issue(a, 1) for a in accounts}
     if accounts:
@@ -540,8 +535,7 @@ async def _residents(
         if r.status_code != 200:
             raise CityError(f"resident login through the API failed: {r.status_code} {r.text}")
         tokens[accounts[0]] = r.json()["access_token"]
-    rows = await conn.fetch("SELECT id, external_id FROM meters WHERE source = 'api'")
-    return tokens, {r["external_id"]: r["id"] for r in rows}
+    return tokens, await city_store.meter_ids(conn, "api")
 
 
 async def _run_api(
@@ -586,55 +580,8 @@ async def _run_api(
             tally.rejected[k] += v
 
 
-async def _read_back(
-    conn: asyncpg.Connection, town: Town, months: list[int], tz: str
-) -> dict[str, Any]:
+async def _read_back(conn: Connection, town: Town, months: list[int], tz: str) -> dict[str, Any]:
     from datetime import date
 
     periods = [date(m // 12, m % 12 + 1, 1) for m in months]
-    accruals = await conn.fetch(
-        "SELECT period, premise_id, service, method, volume, amount FROM accruals"
-        " WHERE period = ANY($1::date[]) ORDER BY period, premise_id, service, method",
-        periods,
-    )
-    balances = await conn.fetch(
-        "SELECT period, house_id, service, house_volume, individual_volume, excess_volume,"
-        " distributed_volume, operator_volume FROM house_balances"
-        " WHERE period = ANY($1::date[]) ORDER BY period, house_id, service",
-        periods,
-    )
-    daily = await conn.fetch(
-        "SELECT house_id, service, day, house_volume, premises_volume FROM vee_house_balance"
-        " WHERE period = ANY($1::date[]) ORDER BY house_id, service, day",
-        periods,
-    )
-    anomalies = await conn.fetch(
-        "SELECT a.period, a.type, a.service, a.house_id, m.external_id AS meter, m.source"
-        " FROM anomalies a LEFT JOIN meters m ON m.id = a.meter_id"
-        " WHERE a.period = ANY($1::date[])"
-        " ORDER BY a.period, a.type, a.house_id NULLS LAST, m.external_id NULLS LAST, a.service",
-        periods,
-    )
-    by_source = await conn.fetch(
-        "SELECT m.source, count(*) AS n FROM readings r JOIN meters m ON m.id = r.meter_id"
-        " GROUP BY m.source ORDER BY m.source"
-    )
-    quarantine = await conn.fetch(
-        "SELECT source, reason, count(*) AS n FROM quarantine GROUP BY source, reason"
-        " ORDER BY source, reason"
-    )
-    dups = await conn.fetchval(
-        "SELECT coalesce(sum(value), 0) FROM ingest_counters WHERE name = 'duplicates'"
-    )
-    return {
-        "accruals": [dict(r) for r in accruals],
-        "balances": [dict(r) for r in balances],
-        "daily": [dict(r) for r in daily],
-        "anomalies": [dict(r) for r in anomalies],
-        "store": {
-            "readings_by_source": {r["source"]: r["n"] for r in by_source},
-            "quarantine_by_source": {f"{r['source']}:{r['reason']}": r["n"] for r in quarantine},
-            "duplicates": int(dups),
-        },
-        "timezone": tz,
-    }
+    return {**await city_store.read_back(conn, periods), "timezone": tz}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import date
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -42,6 +42,17 @@ class ApiSettings(Settings):
         default=45, ge=1, description="how far back a resident may date a reading"
     )
     api_batch_max: int = Field(default=512, ge=1, description="submissions per group commit")
+    web_session_ttl_s: int = Field(
+        default=8 * 3600, ge=300, le=30 * 86400, description="a session ends this long after login"
+    )
+    web_secure_cookie: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="auto: Secure when the request came over https (behind a proxy, run uvicorn "
+        "with --proxy-headers); always: for deployments behind TLS; never: plain-http tests",
+    )
+    web_offline_hours: int = Field(
+        default=24, ge=1, le=24 * 90, description="a meter with no reading this long is offline"
+    )
     api_docs: bool = Field(
         default=True,
         description="serve /docs (Swagger UI) and /redoc, from assets installed with the package",

@@ -29,7 +29,7 @@ def install(app: FastAPI, settings: ApiSettings, web_settings: WebSettings | Non
     secret = settings.api_secret.get_secret_value() if settings.api_secret else None
     tz = ZoneInfo(settings.timezone)
     app.state.web = WebState(
-        Sealer(derive_key(secret)), web_settings or WebSettings(), make_templates(tz), tz
+        Sealer(derive_key(secret)), web_settings or WebSettings.of(settings), make_templates(tz), tz
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(resident_pages.router)

@@ -1,24 +1,26 @@
-"""Settings of the web pages (``UCHET_WEB_*``): session lifetime and the Secure cookie flag."""
+"""Settings of the web pages (``UCHET_WEB_*``): session lifetime, the Secure cookie flag, when a
+meter counts as offline. Read with every other setting into the process's one
+:class:`api.settings.ApiSettings`; this is the pages' view of it."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from api.settings import ApiSettings
 
 
-class WebSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="UCHET_WEB_", env_file=None, extra="ignore")
+class WebSettings(BaseModel):
+    session_ttl_s: int = 8 * 3600
+    secure_cookie: Literal["auto", "always", "never"] = "auto"
+    offline_hours: int = 24
 
-    session_ttl_s: int = Field(
-        default=8 * 3600, ge=300, le=30 * 86400, description="a session ends this long after login"
-    )
-    secure_cookie: Literal["auto", "always", "never"] = Field(
-        default="auto",
-        description="auto: Secure when the request came over https (behind a proxy, run uvicorn "
-        "with --proxy-headers); always: for deployments behind TLS; never: plain-http tests",
-    )
-    offline_hours: int = Field(
-        default=24, ge=1, le=24 * 90, description="a meter with no reading this long is offline"
-    )
+    @classmethod
+    def of(cls, settings: ApiSettings) -> WebSettings:
+        return cls(
+            session_ttl_s=settings.web_session_ttl_s,
+            secure_cookie=settings.web_secure_cookie,
+            offline_hours=settings.web_offline_hours,
+        )

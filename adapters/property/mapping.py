@@ -8,13 +8,12 @@ names (case, ё and runs of spaces ignored, as for register exports).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from adapters.registers.mapping import ColumnRef, TableLayout, header_key
+from adapters.registers.mapping import ColumnRef, TableLayout, header_key, load_layout
 from core.errors import ConfigError
 
 SHIPPED = Path(__file__).resolve().parent / "mappings"
@@ -88,19 +87,7 @@ class PropertyMapping(TableLayout):
 
 
 def load_property_mapping(path: Path) -> PropertyMapping:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"mapping {path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"mapping {path}: not UTF-8 JSON: {exc}") from None
-    try:
-        return PropertyMapping.model_validate(doc)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"mapping {path}: {problems}") from None
+    return load_layout(path, PropertyMapping)
 
 
 def property_mappings(home: Path | None) -> dict[str, PropertyMapping]:

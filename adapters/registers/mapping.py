@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -119,6 +119,9 @@ class TableLayout(BaseModel):
         for pattern in v:
             re.compile(pattern)
         return v
+
+
+L = TypeVar("L", bound=TableLayout)
 
 
 class Mapping(TableLayout):
@@ -259,6 +262,12 @@ class Mapping(TableLayout):
 
 def load_mapping_file(path: Path) -> Mapping:
     """A mapping from its JSON file; ConfigError naming the file and the field otherwise."""
+    return load_layout(path, Mapping)
+
+
+def load_layout(path: Path, kind: type[L]) -> L:
+    """A table layout of ``kind`` from its JSON file; ConfigError naming the file and the
+    field otherwise (register exports and property registers alike)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -266,7 +275,7 @@ def load_mapping_file(path: Path) -> Mapping:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"mapping {path}: not UTF-8 JSON: {exc}") from None
     try:
-        return Mapping.model_validate(doc)
+        return kind.model_validate(doc)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()

@@ -19,8 +19,7 @@ from pathlib import Path
 from adapters.property.mapping import PropertyMapping
 from adapters.registers import csvfile, xlsxfile
 from adapters.registers.errors import RegisterFileError
-from adapters.registers.mapping import header_key
-from adapters.registers.table import bad_identifier, cell_text, shown
+from adapters.registers.table import bad_identifier, cell_text, column_index, shown
 from core.reconcile.model import RegisterRow
 
 MAX_AREA = Decimal(1_000_000)
@@ -55,30 +54,6 @@ def _decimal(cell: object, decimal: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def _columns(m: PropertyMapping, header: Sequence[object] | None, file: str, line: int | None):
-    names: dict[str, int] = {}
-    for i, cell in enumerate(header or ()):
-        names.setdefault(header_key(cell_text(cell)), i)
-    index: dict[str, int] = {}
-    missing = []
-    for role, ref in m.columns().items():
-        if isinstance(ref, int):
-            index[role] = ref - 1
-        elif header_key(ref) in names:
-            index[role] = names[header_key(ref)]
-        elif role not in m.optional:
-            missing.append(ref)
-    if missing:
-        found = ", ".join(repr(cell_text(c)) for c in header or () if cell_text(c))
-        raise RegisterFileError(
-            file,
-            f"property mapping {m.name!r}: column(s) {', '.join(map(repr, missing))} not in"
-            f" the header row; it has {found or 'no names'}",
-            line=line,
-        )
-    return index
-
-
 def read_rows(
     m: PropertyMapping, rows: Iterable[tuple[int, Sequence[object]]], *, file: str
 ) -> RegisterFile:
@@ -93,7 +68,10 @@ def read_rows(
                 break
         else:
             raise RegisterFileError(file, "no header row: the file has no rows")
-    index = _columns(m, header, file, header_line)
+    index = column_index(
+        m.columns(), header, what=f"property mapping {m.name!r}", file=file, line=header_line,
+        optional=m.optional,
+    )  # fmt: skip
     label = {r: (repr(c) if isinstance(c, str) else f"#{c}") for r, c in m.columns().items()}
     skip = re.compile("(?m)" + "|".join(f"(?:{p})" for p in m.skip_if)) if m.skip_if else None
     for number, cells in rows:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 from adapters.registers.errors import RegisterFileError
-from adapters.registers.mapping import Mapping, header_key
+from adapters.registers.mapping import ColumnRef, Mapping, header_key
 from core.batch import NO_END, Columns, to_us
 from core.channels import canonical_unit, conversion_factor
 from core.codes import Reason
@@ -125,25 +125,41 @@ def resolve_columns(
     mapping: Mapping, header: Sequence[object] | None, *, file: str, line: int | None
 ) -> dict[str, int]:
     """0-based cell index of every mapped role; RegisterFileError naming a missing column."""
+    return column_index(
+        mapping.columns(), header, what=f"mapping {mapping.name!r}", file=file, line=line
+    )
+
+
+def column_index(
+    columns: dict[str, ColumnRef],
+    header: Sequence[object] | None,
+    *,
+    what: str,
+    file: str,
+    line: int | None,
+    optional: Collection[str] = (),
+) -> dict[str, int]:
+    """0-based cell index of each role's column (by 1-based position or header name); a named
+    column missing from the header is a RegisterFileError naming it, unless its role is
+    ``optional`` (then the role is left out)."""
     names: dict[str, int] = {}
-    if header is not None:
-        for i, cell in enumerate(header):
-            names.setdefault(header_key(cell_text(cell)), i)
+    for i, cell in enumerate(header or ()):
+        names.setdefault(header_key(cell_text(cell)), i)
     index: dict[str, int] = {}
     missing = []
-    for role, ref in mapping.columns().items():
+    for role, ref in columns.items():
         if isinstance(ref, int):
             index[role] = ref - 1
         elif header_key(ref) in names:
             index[role] = names[header_key(ref)]
-        else:
+        elif role not in optional:
             missing.append(ref)
     if missing:
         found = ", ".join(repr(cell_text(c)) for c in header or () if cell_text(c))
         raise RegisterFileError(
             file,
-            f"mapping {mapping.name!r}: column(s) {', '.join(map(repr, missing))} not in the"
-            f" header row; it has {found or 'no names'}",
+            f"{what}: column(s) {', '.join(map(repr, missing))} not in the header row;"
+            f" it has {found or 'no names'}",
             line=line,
         )
     return index

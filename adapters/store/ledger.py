@@ -204,22 +204,29 @@ async def set_opening_debt(
         )
 
 
-_CHARGES = """
-SELECT coalesce(p.account, p.id) AS account, a.period, sum(a.amount) * 100 AS kopecks
+_KEY = "coalesce(p.account, p.id)"
+
+_CHARGES = f"""
+SELECT {_KEY} AS account, a.period, sum(a.amount) * 100 AS kopecks
 FROM accruals a JOIN premises p ON p.id = a.premise_id
-WHERE a.period <= $1
+WHERE a.period <= $1 AND ($2::text[] IS NULL OR {_KEY} = ANY($2::text[]))
 GROUP BY 1, 2
 UNION ALL
-SELECT account, period, amount * 100 FROM opening_debts WHERE period <= $1
+SELECT account, period, amount * 100 FROM opening_debts
+WHERE period <= $1 AND ($2::text[] IS NULL OR account = ANY($2::text[]))
 """
 
 
-async def load_accounts(conn: asyncpg.Connection, until: date) -> list[Account]:
-    """Every account with a charge, opening debt or payment by ``until``, ordered by id."""
-    charges: dict[str, dict[int, int]] = {}
-    payments: dict[str, list[Payment]] = {}
+async def load_accounts(
+    conn: asyncpg.Connection, until: date, keys: Sequence[str] | None = None
+) -> list[Account]:
+    """Every account with a charge, opening debt or payment by ``until``, ordered by id; or
+    exactly the accounts ``keys`` (a resident, one ЕПД), each even without any."""
+    wanted = None if keys is None else list(keys)
+    charges: dict[str, dict[int, int]] = {k: {} for k in wanted or ()}
+    payments: dict[str, list[Payment]] = {k: [] for k in wanted or ()}
     async with store_errors("read the ledger"):
-        for r in await conn.fetch(_CHARGES, until):
+        for r in await conn.fetch(_CHARGES, until, wanted):
             period = month_index(r["period"].year, r["period"].month)
             book = charges.setdefault(r["account"], {})
             if period in book:
@@ -230,8 +237,10 @@ async def load_accounts(conn: asyncpg.Connection, until: date) -> list[Account]:
             book[period] = int(r["kopecks"])
         for r in await conn.fetch(
             "SELECT id, account, day, amount * 100 AS kopecks, period, target FROM payments"
-            " WHERE day <= $1 ORDER BY account, day, id",
+            " WHERE day <= $1 AND ($2::text[] IS NULL OR account = ANY($2::text[]))"
+            " ORDER BY account, day, id",
             until,
+            wanted,
         ):
             p = r["period"]
             payments.setdefault(r["account"], []).append(
@@ -248,8 +257,6 @@ async def load_accounts(conn: asyncpg.Connection, until: date) -> list[Account]:
 
 
 # --- reads for the ledger's API, ЕПД and pages (issue 19) ---
-
-_KEY = "coalesce(p.account, p.id)"
 
 
 async def account_key(conn: asyncpg.Connection, premise_id: str) -> str | None:
@@ -274,49 +281,6 @@ async def account_details(
                 house,
             )
         )
-
-
-async def load_accounts_of(
-    conn: asyncpg.Connection, until: date, keys: Sequence[str]
-) -> list[Account]:
-    """``load_accounts`` for the given account keys only (a resident, one ЕПД)."""
-    charges: dict[str, dict[int, int]] = {k: {} for k in keys}
-    payments: dict[str, list[Payment]] = {k: [] for k in keys}
-    async with store_errors("read the ledger"):
-        for r in await conn.fetch(
-            f"SELECT {_KEY} AS account, a.period, sum(a.amount) * 100 AS kopecks"
-            " FROM accruals a JOIN premises p ON p.id = a.premise_id"
-            f" WHERE a.period <= $1 AND {_KEY} = ANY($2::text[]) GROUP BY 1, 2"
-            " UNION ALL SELECT account, period, amount * 100 FROM opening_debts"
-            " WHERE period <= $1 AND account = ANY($2::text[])",
-            until,
-            list(keys),
-        ):
-            period = month_index(r["period"].year, r["period"].month)
-            book = charges[r["account"]]
-            if period in book:
-                raise LedgerError(
-                    f"account {r['account']}: period {r['period']:%Y-%m} has both accruals "
-                    "and an opening debt"
-                )
-            book[period] = int(r["kopecks"])
-        for r in await conn.fetch(
-            "SELECT id, account, day, amount * 100 AS kopecks, period, target FROM payments"
-            " WHERE day <= $1 AND account = ANY($2::text[]) ORDER BY account, day, id",
-            until,
-            list(keys),
-        ):
-            p = r["period"]
-            payments[r["account"]].append(
-                Payment(
-                    id=r["id"],
-                    day=r["day"].toordinal(),
-                    amount=int(r["kopecks"]),
-                    period=None if p is None else month_index(p.year, p.month),
-                    to=r["target"],
-                )
-            )
-    return [Account(k, charges[k], tuple(payments[k])) for k in sorted(set(keys))]
 
 
 async def month_accruals(

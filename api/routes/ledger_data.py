@@ -16,7 +16,6 @@ from adapters.store.ledger import (
     Connection,
     account_details,
     load_accounts,
-    load_accounts_of,
     month_accruals,
     stored_key_rates,
 )
@@ -65,11 +64,7 @@ async def months(
     day = last_day(month) if day is None else min(day, last_day(month))
     until = date.fromordinal(day)
     rates = merged(await stored_key_rates(conn))
-    accounts = (
-        await load_accounts(conn, until)
-        if keys is None
-        else await load_accounts_of(conn, until, keys)
-    )
+    accounts = await load_accounts(conn, until, keys)
     out = []
     for a in accounts:
         try:
@@ -254,11 +249,7 @@ async def epd_documents(
     day = first_day(month + 1)
     rates = merged(await stored_key_rates(conn))
     until = date.fromordinal(day)
-    accounts = (
-        await load_accounts(conn, until)
-        if chosen is None
-        else await load_accounts_of(conn, until, chosen)
-    )
+    accounts = await load_accounts(conn, until, chosen)
     items = [a for a in accounts if a.id in by_key and (a.charges or a.payments)]
     accruals: dict[str, list[Any]] = {}
     period = date.fromordinal(first_day(month))

@@ -17,14 +17,17 @@ from api.middleware import LimitsAndMetrics
 from api.problems import Problem
 from api.ratelimit import RateLimiter
 from api.routes import (
+    claims,
     health,
     ledger,
     login,
+    notify,
     operator_billing,
     operator_ingest,
     operator_meters,
     operator_readings,
     operator_reference,
+    reconcile,
     resident_accruals,
     resident_meters,
 )
@@ -118,6 +121,9 @@ def create_app(
         operator_ingest,
         operator_readings,
         ledger,
+        claims,
+        notify,
+        reconcile,
     ):
         app.include_router(module.router)
     web.install(app, s)

@@ -60,6 +60,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "payments": ("api.commands.ledger", "bank payment registers and single payments"),
     "key-rate": ("api.commands.ledger", "Bank of Russia key rates (reference data)"),
     "epd": ("api.commands.ledger", "ЕПД PDFs of a month: every account, a house's, or some"),
+    "claims": (
+        "api.commands.claims",
+        "debtors' claims: notice, warning, lawyers, court, writ",
+    ),
     "reconcile": ("api.commands.reconcile", "property register vs accounts (неучтённые)"),
     "notify": ("api.commands.notify", "notifications to residents: enqueue reminders, send, list"),
 }

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import numpy as np
 
+from adapters.store.billing_stale import refuse_stale
 from core.billing import (
     NO_INSTALL,
     SERVICES,
@@ -494,51 +495,6 @@ def _integers(values: list[Decimal]) -> Int64Array:
     return np.array(ints, dtype=_I64)
 
 
-async def _stale(
-    conn: asyncpg.Connection, period: int, lo: int, pm: _MeterSet, regs: Registers
-) -> None:
-    """Refuses to bill ``period`` over an earlier month that was billed by an estimate for a
-    meter which now has a reading in that very month: that month's bill is stale (the
-    reading would otherwise never be billed against the previous one, and the estimate
-    never reversed), so it must be billed again first. Names the months and meters."""
-    rows = await conn.fetchrow(
-        "SELECT array_agg(meter_id), array_agg(extract(year FROM period)::int * 12"
-        " + extract(month FROM period)::int - 1), array_agg(method)"
-        " FROM billed_estimates JOIN unnest($3::integer[]) AS k(id) ON k.id = meter_id"
-        " WHERE period >= $1 AND period < $2",
-        month_date(max(lo, _EARLIEST)),
-        month_date(period),
-        pm.db_ids.tolist(),
-    )
-    assert rows is not None
-    if not rows[0]:
-        return
-    # (meter index, month) of each stored estimate, looked up among this run's registers
-    order = np.argsort(pm.db_ids)
-    est_db = np.array(rows[0], dtype=_I64)
-    est_month = np.array(rows[1], dtype=_I64)
-    where = np.minimum(np.searchsorted(pm.db_ids[order], est_db), max(pm.db_ids.size - 1, 0))
-    est_meter = order[where]
-    span = 1 << 32
-    have = regs.meter * span + (regs.month - _EARLIEST)
-    hit = np.flatnonzero(np.isin(est_meter * span + (est_month - _EARLIEST), have))
-    stale = sorted(
-        (int(est_month[i]), pm.meters.ids[int(est_meter[i])], str(rows[2][i])) for i in hit.tolist()
-    )
-    if not stale:
-        return
-    months = sorted({month_name(mo) for mo, _, _ in stale})
-    shown = "; ".join(
-        f"meter {mid}: {month_name(mo)} billed by {how}" for mo, mid, how in stale[:10]
-    )
-    raise BillingError(
-        f"readings arrived for months already billed without them ({shown}"
-        f"{' …' if len(stale) > 10 else ''}): bill {', '.join(months)} again first "
-        f"(uchet bill --period {months[0]}, then each later month in order), so the estimates "
-        f"are reversed and nothing is billed twice; {month_name(period)} was not billed"
-    )
-
-
 async def load_period(
     conn: asyncpg.Connection,
     period: int,
@@ -583,7 +539,9 @@ async def load_period(
         unbilled += [(names[db_id], why) for db_id, why in sorted(bad.items())]
         regs = _to_registers(pm, readings, warnings)
         hregs = _to_registers(hm, readings, warnings)
-        await _stale(conn, period, lo, pm, regs)
+        await refuse_stale(
+            conn, period, month_date(max(lo, _EARLIEST)), pm.db_ids, pm.meters.ids, regs
+        )
         prior = await _prior(conn, period, pm.db_ids, regs)
     inp = BillingInput(
         first_period=period,

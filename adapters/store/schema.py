@@ -5,13 +5,19 @@ from __future__ import annotations
 from adapters.store.askue_schema import ASKUE_SQL
 from adapters.store.auth_schema import AUTH_NOTIFY_SQL, AUTH_SQL
 from adapters.store.billing_exact_schema import BILLING_EXACT_SQL
+from adapters.store.billing_late_schema import BILLING_LATE_SQL
 from adapters.store.billing_schema import BILLING_SQL
+from adapters.store.billing_speed_schema import BILLING_SPEED_SQL
+from adapters.store.claims_schema import CLAIMS_SQL
 from adapters.store.exclusions_schema import EXCLUSIONS_SQL
 from adapters.store.health_schema import HEALTH_SQL
 from adapters.store.intake_schema import INTAKE_SQL
 from adapters.store.ledger_schema import LEDGER_SQL
+from adapters.store.meters_search_schema import METERS_SEARCH_SQL
+from adapters.store.notify_prefs_schema import NOTIFY_PREFS_SQL
 from adapters.store.notify_schema import NOTIFY_SQL
 from adapters.store.property_schema import PROPERTY_SQL
+from adapters.store.reconcile_schema import RECONCILE_SQL
 from adapters.store.timescale_schema import DAILY_SQL
 from adapters.store.vee_coverage_schema import VEE_COVERAGE_SQL
 from adapters.store.vee_schema import VEE_SQL
@@ -116,4 +122,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (13, "property_register", PROPERTY_SQL),
     (14, "notifications", NOTIFY_SQL),
     (15, "vee_balance_coverage", VEE_COVERAGE_SQL),
+    (16, "claims", CLAIMS_SQL),
+    (17, "notify_preferences", NOTIFY_PREFS_SQL),
+    (18, "reconcile_accounts", RECONCILE_SQL),
+    (19, "billing_runs_speed", BILLING_SPEED_SQL),
+    (20, "billing_late_readings", BILLING_LATE_SQL),
+    (21, "meters_search", METERS_SEARCH_SQL),
 ]

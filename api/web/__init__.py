@@ -9,7 +9,16 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.settings import ApiSettings
-from api.web import exclusion_pages, ledger_pages, operator_pages, resident_pages
+from api.web import (
+    claims_pages,
+    debtor_pages,
+    exclusion_pages,
+    ledger_pages,
+    notify_pages,
+    operator_pages,
+    reconcile_pages,
+    resident_pages,
+)
 from api.web.common import (
     HERE,
     SECURITY_HEADERS,
@@ -36,6 +45,10 @@ def install(app: FastAPI, settings: ApiSettings, web_settings: WebSettings | Non
     app.include_router(operator_pages.router)
     app.include_router(exclusion_pages.router)
     app.include_router(ledger_pages.router)
+    app.include_router(debtor_pages.router)
+    app.include_router(claims_pages.router)
+    app.include_router(notify_pages.router)
+    app.include_router(reconcile_pages.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

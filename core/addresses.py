@@ -138,6 +138,14 @@ def _value(tokens: list[str], i: int) -> tuple[str, str, int]:
     return "", "", i
 
 
+def _dash_flat(tokens: list[str], i: int) -> tuple[str, int] | None:
+    """The flat written after the house with a dash (``44-2``, ``5к2-17``) at tokens[i], and
+    the index after it; None when there is none."""
+    if i + 1 < len(tokens) and tokens[i] == "-" and tokens[i + 1].isdigit():
+        return tokens[i + 1].lstrip("0") or "0", i + 2
+    return None
+
+
 def normalize_address(text: str) -> Address:
     """The parts of ``text`` (see the module); never raises, missing parts stay empty."""
     city = street = street_type = house = corpus = building = liter = flat = ""
@@ -157,35 +165,18 @@ def normalize_address(text: str) -> Address:
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
             if w in HOUSE and nxt.isdigit() and not house:
                 house, i = _house_number(tokens, i + 1)
-                if (
-                    not flat
-                    and i + 1 < len(tokens)
-                    and tokens[i] == "-"
-                    and tokens[i + 1].isdigit()
-                ):
-                    flat, i = tokens[i + 1].lstrip("0") or "0", i + 2
+                if not flat and (dash := _dash_flat(tokens, i)):
+                    flat, i = dash
                 continue
-            if w in CORPUS and nxt and house and not names:
-                corpus, liter_, i = _value(tokens, i + 1)
+            if (w in CORPUS or w in BUILDING) and nxt and house and not names:
+                value, liter_, i = _value(tokens, i + 1)
+                if w in CORPUS:
+                    corpus = value
+                else:
+                    building = value
                 liter = liter or liter_
-                if (
-                    not flat
-                    and i + 1 < len(tokens)
-                    and tokens[i] == "-"
-                    and tokens[i + 1].isdigit()
-                ):
-                    flat, i = tokens[i + 1].lstrip("0") or "0", i + 2
-                continue
-            if w in BUILDING and nxt and house and not names:
-                building, liter_, i = _value(tokens, i + 1)
-                liter = liter or liter_
-                if (
-                    not flat
-                    and i + 1 < len(tokens)
-                    and tokens[i] == "-"
-                    and tokens[i + 1].isdigit()
-                ):
-                    flat, i = tokens[i + 1].lstrip("0") or "0", i + 2
+                if not flat and (dash := _dash_flat(tokens, i)):
+                    flat, i = dash
                 continue
             if w in LITER and nxt and house and not names:
                 liter, _, i = _value(tokens, i + 1)
@@ -196,8 +187,8 @@ def normalize_address(text: str) -> Address:
                 continue
             if tokens[i].isdigit() and not house and (names or not has_name):
                 house, i = _house_number(tokens, i)
-                if i + 1 < len(tokens) and tokens[i] == "-" and tokens[i + 1].isdigit():
-                    flat, i = tokens[i + 1].lstrip("0") or "0", i + 2
+                if dash := _dash_flat(tokens, i):
+                    flat, i = dash
                 continue
             if w in CITY and not ctype and not stype and (len(words) > 1):
                 # «д» before a name is a деревня, before a number a дом (handled above)

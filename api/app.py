@@ -14,6 +14,7 @@ from adapters.store import ReadingStore
 from api import problems, web
 from api.metrics import Metrics
 from api.middleware import LimitsAndMetrics
+from api.operation_ids import operation_id
 from api.problems import Problem
 from api.ratelimit import RateLimiter
 from api.routes import (
@@ -91,6 +92,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         docs_url=None,  # api.web.docs serves them from the package, not a CDN
         redoc_url=None,
         responses={"default": {"model": Problem, "description": "problem details"}},

@@ -39,7 +39,13 @@ from api.submissions import SubmissionQueue
 from api.web import docs
 from ingest.intake import Intake
 
-UPLOAD_PATHS = ("/v1/operator/reference", "/v1/operator/askue", "/v1/operator/payments/register")
+UPLOAD_PATHS = (
+    "/v1/operator/reference",
+    "/v1/operator/askue",
+    "/v1/operator/payments/register",
+    "/v1/operator/meters/bind-csv",  # CSV files of meter bindings (issue #20)
+    "/operator/meters/bind-csv",
+)
 
 DESCRIPTION = """
 Residents log in with their account (лицевой счёт) and password and see their meters,

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 
 from adapters.notify.email import SmtpConfig, SmtpSender
-from adapters.store.outbox import set_contact
+from adapters.store.notify_prefs import set_contact
 from api.runtime import migrate_url
 from core.notify.backoff import RetryPolicy
 from ingest.notify import enqueue_reading_reminders, run

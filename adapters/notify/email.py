@@ -1,9 +1,11 @@
-"""E-mail over SMTP with aiosmtplib: STARTTLS and auth when configured, one connection per
-batch, a deterministic Message-ID (``<idempotency key@domain>``) so a message re-sent after a
-crash is recognisable as the same one."""
+"""E-mail over SMTP with aiosmtplib: STARTTLS and auth when configured, connections kept
+open and reused (several at once to go faster), a deterministic Message-ID
+(``<idempotency key@domain>``) so a message re-sent after a crash is recognisable as the same
+one. A 5xx refusal of the recipient (RCPT or DATA) is a bounce."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -43,11 +45,20 @@ def build(message: Message, config: SmtpConfig) -> EmailMessage:
 
 
 class SmtpSender:
-    def __init__(self, config: SmtpConfig) -> None:
+    """Up to ``connections`` SMTP connections kept open and reused message after message;
+    ``send`` may be awaited concurrently (one connection each)."""
+
+    def __init__(self, config: SmtpConfig, connections: int = 1) -> None:
         self.config = config
-        self._smtp: aiosmtplib.SMTP | None = None
+        self.connections = max(1, connections)
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(self.connections)
 
     async def open(self) -> None:
+        """Checks that the server answers (a connection kept for the first message)."""
+        self._idle.append(await self._connect())
+
+    async def _connect(self) -> aiosmtplib.SMTP:
         c = self.config
         smtp = aiosmtplib.SMTP(
             hostname=c.host, port=c.port, timeout=c.timeout, start_tls=c.starttls,
@@ -57,28 +68,43 @@ class SmtpSender:
             await smtp.connect()
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise SendFailed(f"SMTP {c.host}:{c.port}: {exc}") from exc
-        self._smtp = smtp
+        return smtp
 
     async def send(self, message: Message) -> None:
-        if self._smtp is None or not self._smtp.is_connected:
-            await self.open()
-        assert self._smtp is not None
-        try:
-            await self._smtp.send_message(build(message, self.config))
-        except aiosmtplib.SMTPRecipientsRefused as exc:  # a bounce at the door: 5xx on RCPT
-            permanent = all(500 <= e.code < 600 for e in exc.recipients)
-            raise SendFailed(f"refused: {exc}", permanent=permanent) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            permanent = 500 <= exc.code < 600
-            raise SendFailed(f"SMTP {exc.code} {exc.message}", permanent=permanent) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            self._smtp = None
-            raise SendFailed(f"SMTP: {exc}") from exc
+        async with self._slots:
+            smtp = self._idle.pop() if self._idle else None
+            if smtp is None or not smtp.is_connected:
+                smtp = await self._connect()
+            try:
+                await smtp.send_message(build(message, self.config))
+            except aiosmtplib.SMTPRecipientsRefused as exc:  # a bounce at the door: RCPT 5xx
+                self._idle.append(smtp)
+                codes = [e.code for e in exc.recipients]
+                bounce = bool(codes) and all(500 <= code < 600 for code in codes)
+                raise SendFailed(
+                    f"refused: {exc}", bounce=bounce, code=codes[0] if codes else 0
+                ) from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                self._idle.append(smtp)
+                permanent = 500 <= exc.code < 600
+                bounce = permanent and isinstance(exc, aiosmtplib.SMTPDataError)
+                raise SendFailed(
+                    f"SMTP {exc.code} {exc.message}",
+                    permanent=permanent, bounce=bounce, code=exc.code,
+                ) from exc  # fmt: skip
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                smtp.close()
+                raise SendFailed(f"SMTP: {exc}") from exc
+            except BaseException:  # cancelled mid-transaction: the connection is unusable
+                smtp.close()
+                raise
+            self._idle.append(smtp)
 
     async def close(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None and smtp.is_connected:
-            try:
-                await smtp.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                smtp.close()
+        idle, self._idle = self._idle, []
+        for smtp in idle:
+            if smtp.is_connected:
+                try:
+                    await smtp.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    smtp.close()

@@ -1,5 +1,6 @@
-"""All SQL of notifications (issue 21): contacts, opt-in/opt-out, the outbox and its sender's
-claims. Tables: migration 14 (adapters.store.notify_schema)."""
+"""SQL of the notification outbox (issue 21): enqueueing once per (account, kind, period,
+channel), the sender's claims, marks and deferrals, and the operators' log of it.
+Tables: migrations 14 and 17; contacts and choices are adapters.store.notify_prefs."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from adapters.store.connections import Connection
-from core.notify.kinds import check_channel, check_kind
+from core.notify.kinds import check_channel
 from core.notify.signing import idempotency_key
-from core.notify.templates import render
+from core.notify.templates import Rendered, render
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,29 +42,6 @@ def _message(r: Any) -> Message:
     return Message(**{**dict(r), "params": json.loads(r["params"])})
 
 
-async def set_contact(
-    conn: Connection, account: str, channel: str, address: str, *, confirmed: bool
-) -> None:
-    """The resident's address on a channel; a changed address must be confirmed again."""
-    await conn.execute(
-        """INSERT INTO notify_contacts (account, channel, address, confirmed)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (account, channel) DO UPDATE
-           SET address = EXCLUDED.address, confirmed = EXCLUDED.confirmed, updated_at = now()""",
-        account, check_channel(channel), address, confirmed,
-    )  # fmt: skip
-
-
-async def set_pref(conn: Connection, account: str, channel: str, kind: str, enabled: bool) -> None:
-    """Opt in (``enabled``) or out of one kind on one channel."""
-    await conn.execute(
-        """INSERT INTO notify_prefs (account, channel, kind, enabled) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (account, channel, kind) DO UPDATE
-           SET enabled = EXCLUDED.enabled, updated_at = now()""",
-        account, check_channel(channel), check_kind(kind), enabled,
-    )  # fmt: skip
-
-
 async def enqueue(
     conn: Connection, account: str, kind: str, period: str, params: Mapping[str, Any]
 ) -> int:
@@ -73,7 +51,7 @@ async def enqueue(
     text = render(kind, params)  # refuses params it cannot render, before anything is written
     contacts = await conn.fetch(
         """SELECT c.channel, c.address FROM notify_contacts c
-           WHERE c.account = $1 AND c.confirmed
+           WHERE c.account = $1 AND c.confirmed AND c.undeliverable_at IS NULL
              AND NOT EXISTS (SELECT 1 FROM notify_prefs p WHERE p.account = c.account
                              AND p.channel = c.channel AND p.kind = $2 AND NOT p.enabled)
            ORDER BY c.channel""",
@@ -81,17 +59,49 @@ async def enqueue(
     )  # fmt: skip
     written = 0
     for c in contacts:
-        row = await conn.fetchval(
-            """INSERT INTO notify_outbox (account, kind, period, channel, address, idem_key,
-                   subject, body_text, body_html, params)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
-               ON CONFLICT DO NOTHING RETURNING id""",
-            account, kind, period, c["channel"], c["address"],
-            idempotency_key(account, kind, period, c["channel"]),
-            text.subject, text.text, text.html, json.dumps(dict(params), ensure_ascii=False),
-        )  # fmt: skip
-        written += row is not None
+        written += await _insert(conn, account, kind, period, c["channel"], c["address"],
+                                 params, text)  # fmt: skip
     return written
+
+
+async def enqueue_to(
+    conn: Connection,
+    account: str,
+    kind: str,
+    period: str,
+    channel: str,
+    address: str,
+    params: Mapping[str, Any],
+) -> int:
+    """Writes one message to this address whatever the contacts say: the e-mail confirmation
+    (to an address not confirmed yet) and the operators' alerts. Once per (account, kind,
+    period, channel); returns 1 when written."""
+    return await _insert(
+        conn, account, kind, period, check_channel(channel), address, params,
+        render(kind, params),
+    )  # fmt: skip
+
+
+async def _insert(
+    conn: Connection,
+    account: str,
+    kind: str,
+    period: str,
+    channel: str,
+    address: str,
+    params: Mapping[str, Any],
+    text: Rendered,
+) -> int:
+    row = await conn.fetchval(
+        """INSERT INTO notify_outbox (account, kind, period, channel, address, idem_key,
+               subject, body_text, body_html, params)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+           ON CONFLICT DO NOTHING RETURNING id""",
+        account, kind, period, channel, address,
+        idempotency_key(account, kind, period, channel),
+        text.subject, text.text, text.html, json.dumps(dict(params), ensure_ascii=False),
+    )  # fmt: skip
+    return int(row is not None)
 
 
 async def claim(
@@ -150,34 +160,81 @@ async def release(conn: Connection, message_ids: list[int]) -> None:
     )
 
 
+async def defer(conn: Connection, message_id: int, until: datetime) -> None:
+    """Gives a claimed message back to be sent at ``until`` (the domain's rate limit): the
+    attempt is not counted."""
+    await conn.execute(
+        """UPDATE notify_outbox SET status = 'pending', attempts = attempts - 1,
+               lease_until = NULL, next_at = $2
+           WHERE id = $1 AND status = 'sending'""",
+        message_id, until,
+    )  # fmt: skip
+
+
+# what an operator filters by: a status of the log → its condition
+STATES: dict[str, str] = {
+    "sent": "status = 'sent'",
+    "failed": "status = 'pending' AND last_error IS NOT NULL",  # failed, to be tried again
+    "dead": "status = 'dead'",
+    "bounced": "bounced",
+    "waiting": "status IN ('pending', 'sending') AND last_error IS NULL",
+}
+
+
 async def messages(
-    conn: Connection, status: str | None = None, account: str | None = None, limit: int = 100
+    conn: Connection,
+    status: str | None = None,
+    account: str | None = None,
+    limit: int = 100,
+    *,
+    kind: str | None = None,
+    channel: str | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """What was sent, failed and why, newest first (for operators)."""
+    """What was sent, failed and why, newest first (for operators). ``status`` is a key of
+    STATES or a stored status (pending, sending)."""
     rows = await conn.fetch(
-        """SELECT id, account, kind, period, channel, address, status, attempts, last_error,
-                  created_at, sent_at, next_at
-           FROM notify_outbox
-           WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR account = $2)
-           ORDER BY id DESC LIMIT $3""",
-        status, account, limit,
+        f"""SELECT id, account, kind, period, channel, address, status, attempts, last_error,
+                  bounced, created_at, sent_at, next_at, subject
+           FROM notify_outbox WHERE {_where(status)}
+           ORDER BY id DESC LIMIT $4 OFFSET $5""",
+        account, kind, channel, limit, offset,
     )  # fmt: skip
     return [dict(r) for r in rows]
 
 
-async def meters_without_reading(
-    conn: Connection, start: datetime, end: datetime
-) -> list[tuple[str, str, str]]:
-    """(account, service, meter external id) of meters bound to a premise with an account
-    and without any reading in [start, end)."""
-    rows = await conn.fetch(
-        """SELECT p.account, m.service, m.external_id FROM meters m
-           JOIN premises p ON p.id = m.premise_id
-           WHERE p.account IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = m.id
-                             AND r.ts >= $1 AND r.ts < $2)
-           ORDER BY p.account, m.service, m.external_id""",
-        start,
-        end,
+async def count_messages(
+    conn: Connection,
+    status: str | None = None,
+    account: str | None = None,
+    *,
+    kind: str | None = None,
+    channel: str | None = None,
+) -> int:
+    found = await conn.fetchval(
+        f"SELECT count(*) FROM notify_outbox WHERE {_where(status)}", account, kind, channel
     )
-    return [(r["account"], r["service"], r["external_id"]) for r in rows]
+    return int(found)
+
+
+def _where(status: str | None) -> str:
+    if status is None:
+        state = "true"
+    elif status in STATES:
+        state = STATES[status]
+    elif status in ("pending", "sending"):
+        state = f"status = '{status}'"
+    else:
+        raise ValueError(f"unknown status {status!r}; known: {', '.join(STATES)}")
+    return (
+        f"({state}) AND ($1::text IS NULL OR account = $1)"
+        " AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR channel = $3)"
+    )
+
+
+async def counts_by_state(conn: Connection) -> dict[str, int]:
+    row = await conn.fetchrow(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c}) AS {k}" for k, c in STATES.items())
+        + " FROM notify_outbox"
+    )  # fmt: skip
+    return dict(row) if row is not None else {}

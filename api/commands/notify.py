@@ -142,7 +142,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_contact(args: argparse.Namespace) -> int:
-    from adapters.store.outbox import set_contact
+    from adapters.store.notify_prefs import set_contact
 
     _with_conn(
         lambda conn: set_contact(
@@ -153,7 +153,7 @@ def cmd_contact(args: argparse.Namespace) -> int:
 
 
 def cmd_opt(args: argparse.Namespace) -> int:
-    from adapters.store.outbox import set_pref
+    from adapters.store.notify_prefs import set_pref
     from core.notify.kinds import check_kind
 
     try:

@@ -13,7 +13,8 @@ import pytest
 
 from adapters.notify.email import SmtpConfig, SmtpSender
 from adapters.notify.webhook import WebhookConfig, WebhookSender
-from adapters.store.outbox import claim, messages, set_contact, set_pref
+from adapters.store.notify_prefs import set_contact, set_pref
+from adapters.store.outbox import claim, messages
 from api.runtime import migrate_url
 from core.notify.backoff import RetryPolicy
 from core.notify.kinds import DEBT, READING_WINDOW_OPEN

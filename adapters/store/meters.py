@@ -72,6 +72,136 @@ def _select(count_readings: bool) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MeterQuery:
+    """Which meters an operator looks at. ``text`` matches a registry id exactly, or the start
+    of a serial (``source:serial[:channel]`` too), of a premise id or of a house id, or a house
+    exactly (the meters of its premises); ``unbound`` True/False/None: unbound, bound, all;
+    ``service``: one service; ``quarantined``: only meters with readings waiting in quarantine.
+    """
+
+    text: str = ""
+    unbound: bool | None = None
+    premise: str | None = None
+    service: str | None = None
+    quarantined: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MeterCounts:
+    """The registry's totals, counted as ``uchet stats`` counts them."""
+
+    meters: int
+    unbound: int
+
+    @property
+    def bound(self) -> int:
+        return self.meters - self.unbound
+
+
+_HELD = (
+    "EXISTS (SELECT 1 FROM quarantine q WHERE q.replayed_at IS NULL AND q.meter = m.external_id"
+    " AND q.channel = m.channel AND q.source = m.source)"
+)
+
+
+def _prefix(text: str) -> str:
+    """A LIKE pattern for ``text`` as a prefix (its own ``%``, ``_`` and ``\\`` literal)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _channel(text: str) -> str:
+    """A channel as the registry spells it (``1.8.0`` is ``1-0:1.8.0``), else as typed."""
+    try:
+        return normalize_channel(text)
+    except UchetError:
+        return text
+
+
+def _where(query: MeterQuery, args: list[object]) -> str:
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    parts = []
+    if query.unbound is not None:
+        parts.append(UNBOUND if query.unbound else f"NOT ({UNBOUND})")
+    if query.premise is not None:
+        parts.append(f"m.premise_id = {arg(query.premise)}")
+    if query.service:
+        parts.append(f"m.service = {arg(query.service)}")
+    if query.quarantined:
+        parts.append(_HELD)
+    text = query.text.strip()
+    if text:
+        like = arg(_prefix(text))
+        # each a prefix range on its own index (migration 21): no scan of the registry
+        house = arg(text)
+        found = [
+            f"m.external_id LIKE {like}",
+            f"m.premise_id LIKE {like}",
+            f"m.house_id LIKE {like}",
+            f"m.premise_id IN (SELECT id FROM premises WHERE house_id = {house})",
+        ]
+        if text.isascii() and text.isdigit() and int(text) <= 2**31 - 1:
+            found.append(f"m.id = {arg(int(text))}")
+        source, sep, rest = text.partition(":")
+        if sep and rest:
+            serial, sep, channel = rest.partition(":")
+            if sep:
+                found.append(
+                    f"(m.source = {arg(source)} AND m.external_id = {arg(serial)}"
+                    f" AND (m.channel LIKE {arg(_prefix(channel))}"
+                    f" OR m.channel = {arg(_channel(channel))}))"
+                )
+            else:
+                found.append(
+                    f"(m.source = {arg(source)} AND m.external_id LIKE {arg(_prefix(serial))})"
+                )
+        parts.append("(" + " OR ".join(found) + ")")
+    return (" WHERE " + " AND ".join(parts)) if parts else ""
+
+
+async def search_meters(
+    conn: Connection,
+    query: MeterQuery,
+    *,
+    limit: int = 1000,
+    offset: int = 0,
+    count_readings: bool = False,
+) -> list[MeterRow]:
+    """One page (by id) of the meters ``query`` matches."""
+    args: list[object] = []
+    where = _where(query, args)
+    n = len(args)
+    async with store_errors("list meters"):
+        rows = await conn.fetch(
+            _select(count_readings) + where + f" ORDER BY m.id LIMIT ${n + 1} OFFSET ${n + 2}",
+            *args,
+            limit,
+            offset,
+        )
+    return [MeterRow(**dict(r)) for r in rows]
+
+
+async def count_meters(conn: Connection, query: MeterQuery) -> int:
+    """How many meters ``query`` matches (every page of it)."""
+    args: list[object] = []
+    where = _where(query, args)
+    async with store_errors("count meters"):
+        return int(await conn.fetchval("SELECT count(*) FROM meters m" + where, *args))
+
+
+async def meter_counts(conn: Connection) -> MeterCounts:
+    """All meters and the unbound ones (the same condition as ``uchet stats``)."""
+    async with store_errors("count meters"):
+        row = await conn.fetchrow(
+            f"SELECT count(*) AS meters, count(*) FILTER (WHERE {UNBOUND}) AS unbound FROM meters m"
+        )
+    assert row is not None
+    return MeterCounts(row["meters"], row["unbound"])
+
+
 async def list_meters(
     conn: Connection,
     *,
@@ -83,17 +213,10 @@ async def list_meters(
 ) -> list[MeterRow]:
     """Meters by id. ``unbound``: True only unbound ones, False only bound ones, None all;
     ``premise``: only the meters of that premise; ``limit``/``offset``: one page."""
-    async with store_errors("list meters"):
-        rows = await conn.fetch(
-            _select(count_readings) + " WHERE ($1::boolean IS NULL"
-            f"  OR ($1 = ({UNBOUND}))) AND ($2::text IS NULL OR m.premise_id = $2)"
-            " ORDER BY m.id LIMIT $3 OFFSET $4",
-            unbound,
-            premise,
-            limit,
-            offset,
-        )
-    return [MeterRow(**dict(r)) for r in rows]
+    return await search_meters(
+        conn, MeterQuery(unbound=unbound, premise=premise), limit=limit, offset=offset,
+        count_readings=count_readings,
+    )  # fmt: skip
 
 
 async def meter_by_id(conn: Connection, meter_id: int) -> MeterRow | None:
@@ -226,3 +349,70 @@ async def bind_meter(
             " (--create registers it anyway)"
         )
     return sorted(r["id"] for r in ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """One registry row, as a bulk binding checks it."""
+
+    id: int
+    source: str
+    external_id: str
+    channel: str
+    service: str
+
+
+_REGISTER = "SELECT id, source, external_id, channel, service FROM meters"
+
+
+async def registers_by_id(conn: Connection, ids: list[int]) -> dict[int, Register]:
+    async with store_errors("find meters"):
+        rows = await conn.fetch(_REGISTER + " WHERE id = ANY($1::int[])", ids)
+    return {r["id"]: Register(*r) for r in rows}
+
+
+async def registers_by_serial(
+    conn: Connection, serials: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[Register]]:
+    """The registers (every channel) of each ``(source, external_id)``, by id."""
+    found: dict[tuple[str, str], list[Register]] = {}
+    if not serials:
+        return found
+    sources, externals = (list(c) for c in zip(*serials, strict=True))
+    async with store_errors("find meters"):
+        rows = await conn.fetch(
+            _REGISTER + " WHERE (source, external_id) IN"
+            " (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY id",
+            sources,
+            externals,
+        )
+    for r in rows:
+        found.setdefault((r["source"], r["external_id"]), []).append(Register(*r))
+    return found
+
+
+async def known_owners(
+    conn: Connection, premises: list[str], houses: list[str]
+) -> tuple[set[str], set[str]]:
+    """Which of these premises and houses are loaded."""
+    async with store_errors("find premises"):
+        p = await conn.fetch("SELECT id FROM premises WHERE id = ANY($1::text[])", premises)
+        h = await conn.fetch("SELECT id FROM houses WHERE id = ANY($1::text[])", houses)
+    return {r["id"] for r in p}, {r["id"] for r in h}
+
+
+async def bind_many(conn: Connection, bindings: list[tuple[int, str | None, str | None]]) -> int:
+    """Binds each ``(meter id, premise, house)`` in one transaction; the rows updated."""
+    if not bindings:
+        return 0
+    ids, premises, houses = (list(c) for c in zip(*bindings, strict=True))
+    async with store_errors("bind meters"), conn.transaction():
+        status = await conn.execute(
+            "UPDATE meters m SET premise_id = b.premise, house_id = b.house"
+            " FROM unnest($1::int[], $2::text[], $3::text[]) AS b(id, premise, house)"
+            " WHERE m.id = b.id",
+            ids,
+            premises,
+            houses,
+        )
+    return int(status.rsplit(" ", 1)[1])

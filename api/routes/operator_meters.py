@@ -4,14 +4,21 @@ readings; and list or replay the quarantine directly."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
 from adapters.store import meters as registry
-from adapters.store.meters import MeterRow, UnknownHouse, UnknownMeter, UnknownPremise
+from adapters.store.meters import (
+    MeterQuery,
+    MeterRow,
+    UnknownHouse,
+    UnknownMeter,
+    UnknownPremise,
+)
 from adapters.store.quarantine import list_quarantine as held_rows
+from api import bulk_bind
 from api.deps import ASCII_DIGITS, OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
 from ingest.replay import replay
@@ -39,21 +46,63 @@ def _meter(r: MeterRow) -> OperatorMeter:
     )  # fmt: skip
 
 
+Services = Literal["cold_water", "hot_water", "electricity", "heating", "gas", "sewage"]
+
+
+def meter_query(
+    q: str | None, unbound: bool | None, premise: str | None, service: str | None,
+    quarantined: bool,
+) -> MeterQuery:  # fmt: skip
+    return MeterQuery(
+        text=(q or "").strip(), unbound=unbound, premise=premise, service=service,
+        quarantined=quarantined,
+    )  # fmt: skip
+
+
 @router.get("/meters", response_model=list[OperatorMeter], responses=responses(401, 403, 422))
 async def list_meters(
     _: ViewerDep,
     services: ServicesDep,
+    response: Response,
     unbound: Annotated[bool | None, Query(description="true: only unbound meters")] = None,
     premise: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=_INT4)] = 0,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="registry id, or the start of a serial (source:serial too), of a "
+            "premise or of a house; a house id also finds the meters of its premises",
+        ),
+    ] = None,
+    service: Annotated[Services | None, Query()] = None,
+    quarantined: Annotated[
+        bool, Query(description="only meters with quarantined readings")
+    ] = False,
 ) -> list[OperatorMeter]:
-    """Meters of the registry by id; ``unbound=true``: those bound to no premise nor house."""
+    """Meters of the registry by id, one page; ``unbound=true``: those bound to no premise nor
+    house. The header ``X-Total-Count`` gives how many match (every page)."""
+    query = meter_query(q, unbound, premise, service, quarantined)
     async with connection(services, "list meters") as conn:
-        rows = await registry.list_meters(
-            conn, unbound=unbound, premise=premise, limit=limit, offset=offset
-        )
+        rows = await registry.search_meters(conn, query, limit=limit, offset=offset)
+        total = await registry.count_meters(conn, query)
+    response.headers["X-Total-Count"] = str(total)
     return [_meter(r) for r in rows]
+
+
+class MeterTotals(BaseModel):
+    meters: int
+    bound: int
+    unbound: int = Field(description="bound to neither a premise nor a house, as uchet stats")
+
+
+@router.get("/meters/counts", response_model=MeterTotals, responses=responses(401, 403))
+async def meter_counts(_: ViewerDep, services: ServicesDep) -> MeterTotals:
+    """How many meters the registry holds, bound and unbound."""
+    async with connection(services, "count meters") as conn:
+        counts = await registry.meter_counts(conn)
+    return MeterTotals(meters=counts.meters, bound=counts.bound, unbound=counts.unbound)
 
 
 class BindRequest(BaseModel):
@@ -156,3 +205,61 @@ async def list_quarantine(
     async with connection(services, "list quarantine") as conn:
         rows = await held_rows(conn, reason=reason, limit=limit)
     return [QuarantineRow.model_validate(r, from_attributes=True) for r in rows]
+
+
+class LineErrorOut(BaseModel):
+    line: int = Field(description="line of the file, 1 = the header")
+    field: str
+    message: str
+
+
+class BulkBindResult(BaseModel):
+    dry_run: bool
+    lines: int = Field(description="data lines read")
+    bound_lines: int = Field(description="lines bound (on a dry run: that would be)")
+    bound_meters: int = Field(description="registry rows bound")
+    errors: list[LineErrorOut]
+    replay: ReplayResult | None = Field(description="quarantine of the bound meters, replayed")
+
+
+async def bind_csv_file(data: bytes, dry_run: bool, services: ServicesDep) -> BulkBindResult:
+    """Checks and binds the file's lines (see ``api/bulk_bind.py``), then replays the
+    quarantined readings of the meters bound."""
+    async with connection(services, "bind meters") as conn:
+        report = await bulk_bind.check_and_bind(conn, data, dry_run=dry_run)
+    replayed = None
+    if not dry_run:
+        services.store.registry.forget()
+        done = await replay(services.store, services.settings, meter_ids=report.bound_meters)
+        replayed = ReplayResult(**done.as_dict())  # type: ignore[arg-type]
+    return BulkBindResult(
+        dry_run=dry_run, lines=report.lines, bound_lines=report.bound_lines,
+        bound_meters=len(report.bound_meters), replay=replayed,
+        errors=[LineErrorOut(line=e.line, field=e.field, message=e.message) for e in report.errors],
+    )  # fmt: skip
+
+
+@router.post(
+    "/meters/bind-csv",
+    response_model=BulkBindResult,
+    responses=responses(401, 403, 413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "a header line (meter;premise;house;service), then one line a meter",
+        }
+    },
+)
+async def bind_csv(
+    request: Request,
+    _: OperatorDep,
+    services: ServicesDep,
+    dry_run: Annotated[bool, Query(description="check every line, bind nothing")] = False,
+) -> BulkBindResult:
+    """Binds many meters from a CSV file: every line is checked, the good ones are bound in
+    one transaction and the errors come back by line and field."""
+    data = await request.body()
+    if not data.strip():
+        raise ProblemError(422, "validation-error", "empty file: a header line and data lines")
+    return await bind_csv_file(data, dry_run, services)

@@ -7,18 +7,24 @@ may also bind meters and replay their quarantine.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Mapping
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from adapters.store import meters as registry
 from adapters.store.exclusions import list_exclusions
+from adapters.store.meters import MeterQuery
 from adapters.vee_store import list_anomalies
 from api.auth_db import key_role
 from api.deps import Operator, ascii_int, connection
 from api.problems import ProblemError
 from api.routes import operator_meters
 from api.web import dashboard_data as data
+from api.web import labels
 from api.web.common import (
     Forbidden,
     checked_form,
@@ -131,14 +137,100 @@ async def house_page(request: Request, house: str, service: str = "electricity")
     )
 
 
-@router.get("/meters", response_class=HTMLResponse)
-async def unbound_meters(request: Request) -> Response:
-    session, role = await current_operator(request)
-    operator = Operator(session.key_id, role)
-    meters = await operator_meters.list_meters(
-        operator, services_of(request), unbound=True, premise=None, limit=500, offset=0
+PAGE_ROWS = 50
+STATUSES = {"all": None, "unbound": True, "bound": False}
+MAX_ERRORS_SHOWN = 200
+
+
+def _meters_query(params: Mapping[str, str]) -> tuple[MeterQuery, dict[str, str], int]:
+    """The page's filters from its query string (anything unknown falls back to "all")."""
+    status = params.get("status", "all")
+    status = status if status in STATUSES else "all"
+    service = params.get("service", "")
+    service = service if service in labels.SERVICES else ""
+    held = params.get("quarantine") == "1"
+    text = params.get("q", "")[:200].strip()
+    query = MeterQuery(
+        text=text, unbound=STATUSES[status], service=service or None, quarantined=held
     )
-    return render(request, "meters.html", {"role": role, "meters": meters})
+    shown = {"q": text, "status": status, "service": service, "quarantine": "1" if held else ""}
+    page = ascii_int(params.get("page", "1"), high=10**6) or 1
+    return query, shown, page
+
+
+def _link(shown: Mapping[str, str], page: int) -> str:
+    kept = {k: v for k, v in shown.items() if v and not (k == "status" and v == "all")}
+    return "/operator/meters?" + urlencode({**kept, "page": page})
+
+
+async def _meters_page(
+    request: Request, params: Mapping[str, str], extra: dict[str, object], status: int = 200
+) -> Response:
+    _, role = await current_operator(request)
+    query, shown, page = _meters_query(params)
+    started = time.perf_counter()
+    async with connection(services_of(request), "meters page") as conn:
+        counts = await registry.meter_counts(conn)
+        matching = await registry.count_meters(conn, query)
+        pages = max(1, math.ceil(matching / PAGE_ROWS))
+        page = min(page, pages)
+        rows = await registry.search_meters(
+            conn, query, limit=PAGE_ROWS, offset=(page - 1) * PAGE_ROWS
+        )
+    return render(
+        request,
+        "meters.html",
+        {
+            "role": role,
+            "meters": rows,
+            "counts": counts,
+            "matching": matching,
+            "page": page,
+            "pages": pages,
+            "first": (page - 1) * PAGE_ROWS + 1,
+            "shown": shown,
+            "here": _link(shown, page),
+            "prev": _link(shown, page - 1) if page > 1 else None,
+            "next": _link(shown, page + 1) if page < pages else None,
+            "services": labels.SERVICES,
+            "query_ms": (time.perf_counter() - started) * 1000,
+            **extra,
+        },
+        status=status,
+    )
+
+
+@router.get("/meters", response_class=HTMLResponse)
+async def meters_page(request: Request) -> Response:
+    """Every meter, 50 a page: search, filters, binding one by one or from a CSV file."""
+    return await _meters_page(request, request.query_params, {})
+
+
+@router.post("/meters/bind-csv", response_class=HTMLResponse)
+async def bind_csv(request: Request) -> Response:
+    """Binds the meters of an uploaded CSV file; the page shows the summary and every error."""
+    _, form = await _operator_form(request)
+    upload = (await request.form()).get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not data.strip():
+        return await _meters_page(
+            request, {}, {"bulk_error": "Выберите непустой CSV-файл с заголовком"}, status=422
+        )
+    result = await operator_meters.bind_csv_file(
+        data, form.get("dry_run") == "1", services_of(request)
+    )
+    errors = result.errors[:MAX_ERRORS_SHOWN]
+    return await _meters_page(
+        request,
+        {},
+        {
+            "bulk": result,
+            "bulk_name": upload.filename if isinstance(upload, UploadFile) else "",
+            "bulk_errors": errors,
+            "bulk_more": len(result.errors) - len(errors),
+        },
+        status=422 if result.errors and not result.bound_lines else 200,
+    )
 
 
 async def _operator_form(request: Request) -> tuple[Operator, dict[str, str]]:
@@ -147,6 +239,12 @@ async def _operator_form(request: Request) -> tuple[Operator, dict[str, str]]:
     if role != "operator":
         raise Forbidden(403, "Ключ с ролью «просмотр» не может изменять данные")
     return Operator(session.key_id, role), form
+
+
+def _back(form: Mapping[str, str]) -> str:
+    """The meters page the form was posted from (its search and page), nowhere else."""
+    target = safe_next(form.get("back"), "/operator/meters")
+    return target if target.startswith("/operator/meters?") else "/operator/meters"
 
 
 def _meter_id(text: str) -> int:
@@ -168,7 +266,7 @@ def _replay_text(report: operator_meters.ReplayResult) -> str:
 @router.post("/meters/{meter_id}/bind")
 async def bind(request: Request, meter_id: str) -> Response:
     operator, form = await _operator_form(request)
-    back = redirect("/operator/meters")
+    back = redirect(_back(form))
     target, kind = form.get("target", "").strip(), form.get("kind", "premise")
     try:
         body = operator_meters.BindRequest(
@@ -202,8 +300,8 @@ async def bind(request: Request, meter_id: str) -> Response:
 
 @router.post("/meters/{meter_id}/replay")
 async def replay(request: Request, meter_id: str) -> Response:
-    operator, _ = await _operator_form(request)
-    back = redirect("/operator/meters")
+    operator, form = await _operator_form(request)
+    back = redirect(_back(form))
     report = await operator_meters.replay_quarantine(
         operator_meters.ReplayRequest(meter_ids=[_meter_id(meter_id)]),
         operator,

@@ -73,9 +73,9 @@ def test_numbers_have_units_and_times_are_local_and_russian(page, site: Site) ->
 def test_a_viewer_cannot_bind_and_an_operator_can(page, site: Site) -> None:
     stray = site.seeded.stray
     log_in(page, site.server.viewer_key)
-    page.goto("/operator/meters")
-    card = page.locator(f"#unbound-{stray}")
-    assert "stray-7" in card.inner_text() and card.get_by_role("button").count() == 0
+    page.goto("/operator/meters?status=unbound")
+    row = page.locator(f"#meter-{stray}")
+    assert "stray-7" in row.inner_text() and row.get_by_role("button").count() == 0
     token = page.locator("form.logout input[name=csrf]").input_value()
     r = page.request.post(
         f"/operator/meters/{stray}/bind", form={"csrf": token, "kind": "premise",
@@ -85,19 +85,20 @@ def test_a_viewer_cannot_bind_and_an_operator_can(page, site: Site) -> None:
 
     page.context.clear_cookies()
     log_in(page, site.server.operator_key)
-    page.goto("/operator/meters")
-    card = page.locator(f"#unbound-{stray}")
-    assert "В карантине: 1" in card.inner_text()
+    page.goto("/operator/meters?status=unbound")
+    row = page.locator(f"#meter-{stray}")
+    assert row.locator("td[data-label='В карантине']").inner_text() == "1"
     shot(page, "unbound-meters")
-    card.get_by_label("Номер помещения или дома").fill("no-such-flat")
-    card.get_by_role("button", name="Привязать").click()
+    row.get_by_label("Номер помещения или дома").fill("no-such-flat")
+    row.get_by_role("button", name="Привязать").click()
     assert "Помещение «no-such-flat» не найдено" in page.get_by_role("alert").inner_text()
-    card = page.locator(f"#unbound-{stray}")
-    card.get_by_label("Номер помещения или дома").fill("h1-2")
-    card.get_by_role("button", name="Привязать").click()
+    assert page.url.endswith("/operator/meters?status=unbound&page=1")  # back where it was
+    row = page.locator(f"#meter-{stray}")
+    row.get_by_label("Номер помещения или дома").fill("h1-2")
+    row.get_by_role("button", name="Привязать").click()
     status = page.get_by_role("status").inner_text()
     assert "stray-7 привязан к h1-2" in status and "сохранено 1" in status
-    assert page.locator(f"#unbound-{stray}").count() == 0
+    assert page.locator(f"#meter-{stray}").count() == 0
     assert not script_errors(page)
 
 

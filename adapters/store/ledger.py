@@ -297,3 +297,14 @@ async def month_accruals(
                 list(premise_ids),
             )
         )
+
+
+async def house_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every house (id, address) that has premises, ordered by id (the pages' filter)."""
+    async with store_errors("read houses"):
+        return list(
+            await conn.fetch(
+                "SELECT h.id, h.address FROM houses h"
+                " WHERE EXISTS (SELECT 1 FROM premises p WHERE p.house_id = h.id) ORDER BY h.id"
+            )
+        )

@@ -15,14 +15,27 @@ from pydantic import BaseModel, Field
 
 from adapters.payments.mapping import load_mapping
 from adapters.payments.register import PaymentRow
-from adapters.store.ledger import account_details, account_key, record_payments
+from adapters.store.ledger import account_key, record_payments
 from api.deps import PERIOD, OperatorDep, ResidentDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
-from api.routes.ledger_data import balance_json, debtors_json, epd_documents, load_payee, months
+from api.routes.ledger_data import (
+    balance_json,
+    collection_json,
+    debtor_list,
+    debtor_months,
+    debtors_csv,
+    debtors_json,
+    debtors_xlsx,
+    epd_documents,
+    load_payee,
+    months,
+    report_day,
+)
 from api.routes.operator_ingest import disk_name, upload_name
 from api.runtime import settings as core_settings
 from core.ledger import LedgerError
-from core.ledger.dates import month_of, parse_day, parse_period
+from core.ledger.aging import Debtor, chosen
+from core.ledger.dates import month_of, parse_day, parse_period, period_name
 from core.ledger.model import CHARGES, PENALTY
 from core.ledger.money import parse_money
 from ingest.payments import import_register
@@ -31,6 +44,7 @@ router = APIRouter(tags=["ledger"])
 
 MAPPING_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
 Month = Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class PaymentIn(BaseModel):
@@ -157,21 +171,125 @@ async def upload_register(
     return out
 
 
+Bucket = Annotated[
+    str | None, Query(pattern="^(0-30|31-90|91-180|181\\+)$", description="only debt in it")
+]
+MinDebt = Annotated[
+    str | None, Query(max_length=20, description="least debt plus penalty, rubles (1500.00)")
+]
+House = Annotated[str | None, Query(max_length=200)]
+
+
+def _min_debt(value: str | None) -> int:
+    """Rubles as an operator types them (``1500``, ``1 500,5``) → kopecks; negative is wrong."""
+    text = "".join((value or "").split()).replace(",", ".")
+    if not text:
+        return 0
+    whole, dot, part = text.partition(".")
+    if len(part) > 2:
+        raise LedgerError(f"min_debt: {value!r} has more than two decimals")
+    kopecks = parse_money(f"{whole}.{part.ljust(2, '0')}" if dot else f"{whole}.00", "min_debt")
+    if kopecks < 0:
+        raise LedgerError(f"min_debt: {value!r} is below zero")
+    return kopecks
+
+
+def debtor_query(services: Any, month: str, min_debt: str | None) -> tuple[int, int, int]:
+    """The month, the day its report is as of (today within it) and the least debt (kopecks)
+    of a debtors query; 422 when one is wrong."""
+    try:
+        index = parse_period(month, "month")
+        return index, report_day(index, _today(services)), _min_debt(min_debt)
+    except LedgerError as exc:
+        raise ProblemError(422, "validation-error", str(exc)) from None
+
+
+async def debtors_of(
+    services: Any, month: str, house: str | None, min_debt: str | None, bucket: str | None
+) -> tuple[list[Debtor], int, int]:
+    """The month's debtors (filtered), the month and the day the report is as of."""
+    index, day, least = debtor_query(services, month, min_debt)
+    async with connection(services, "debtors") as conn:
+        items, details = await debtor_months(conn, index, day, house)
+    return chosen(debtor_list(items, details), min_debt=least, bucket=bucket), index, day
+
+
 @router.get("/v1/operator/debtors", responses=responses(401, 403, 422))
 async def debtors(
     month: Month,
     _: ViewerDep,
     services: ServicesDep,
-    house: Annotated[str | None, Query(max_length=200)] = None,
+    house: House = None,
+    min_debt: MinDebt = None,
+    bucket: Bucket = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> dict[str, Any]:
-    """Accounts owing at the month's end: period debt by days overdue (0–30, 31–90, 91–180,
-    181+), penalty due; totals."""
-    index = parse_period(month, "month")
-    async with connection(services, "debtors") as conn:
-        details = await account_details(conn, house=house)
-        houses = {r["key"]: r["house_id"] for r in details}
-        items = await months(conn, index, keys=None if house is None else list(houses))
-    return debtors_json(items, houses, index)
+    """Accounts owing at the month's end (today for this month), largest debt first: period
+    debt by days overdue (0–30, 31–90, 91–180, 181+), penalty due; totals of all that match."""
+    found, index, day = await debtors_of(services, month, house, min_debt, bucket)
+    return debtors_json(found, index, day, offset=offset, limit=limit)
+
+
+@router.get(
+    "/v1/operator/debtors.{fmt}",
+    response_class=Response,
+    responses={
+        **responses(401, 403, 422),
+        200: {"content": {"text/csv": {}, XLSX: {}}},
+    },
+)
+async def debtors_export(
+    fmt: Annotated[str, Path(pattern="^(csv|xlsx)$")],
+    month: Month,
+    _: ViewerDep,
+    services: ServicesDep,
+    house: House = None,
+    min_debt: MinDebt = None,
+    bucket: Bucket = None,
+) -> Response:
+    """The debtors list (same filters, every row) as CSV (``;``, decimal comma, UTF-8 with BOM)
+    or XLSX."""
+    found, index, day = await debtors_of(services, month, house, min_debt, bucket)
+    return export_response(found, fmt, index, day, house)
+
+
+def export_response(
+    found: list[Debtor], fmt: str, month: int, day: int, house: str | None
+) -> Response:
+    """The export file of the debtors, named for the month (and house)."""
+    name = f"debtors-{period_name(month)}{'-' + house if house else ''}"
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    if fmt == "csv":
+        body, media = debtors_csv(found), "text/csv; charset=utf-8"
+    else:
+        title = f"Должники на {date.fromordinal(day):%d.%m.%Y}" + (
+            f", дом {house}" if house else ""
+        )
+        body, media = debtors_xlsx(found, title), XLSX
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+@router.get("/v1/operator/collection", responses=responses(401, 403, 422))
+async def collection(
+    month: Month,
+    _: ViewerDep,
+    services: ServicesDep,
+    house: House = None,
+    months_back: Annotated[int, Query(alias="months", ge=1, le=36)] = 6,
+) -> dict[str, Any]:
+    """The collection rate per house and period: of the charges of each of the ``months``
+    periods up to ``month`` billed by the month's end (today for this month), how much the
+    payments allocated to them had paid; exact kopecks, the rate in percent rounded half-up to
+    hundredths (null when nothing was charged)."""
+    index, day, _least = debtor_query(services, month, None)
+    async with connection(services, "collection rate") as conn:
+        items, details = await debtor_months(conn, index, day, house)
+    return collection_json(items, details, index, day, months_back)
 
 
 def _today(services: Any) -> int:

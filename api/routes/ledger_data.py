@@ -4,6 +4,8 @@ from the store and settled, the debtors' aging, and the ЕПД of an account (pa
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -21,18 +23,26 @@ from adapters.store.ledger import (
 )
 from core.errors import ConfigError
 from core.ledger import LedgerError
+from core.ledger.aging import BUCKET_NAMES, Debtor, debtor, totals
 from core.ledger.allocate import settle
 from core.ledger.case import statement_json
-from core.ledger.dates import day_name, due_date, first_day, last_day, period_name
+from core.ledger.collection import Collected, collected
+from core.ledger.dates import (
+    charged_on,
+    day_name,
+    due_date,
+    first_day,
+    last_day,
+    month_of,
+    period_name,
+)
 from core.ledger.key_rates import merged
 from core.ledger.model import Account, KeyRates, LedgerSettings, Settled
-from core.ledger.money import format_money
+from core.ledger.money import format_money, format_rate
 from core.ledger.payment_qr import Payee
 from core.ledger.statement import Statement, statement
 
 SETTINGS = LedgerSettings()
-BUCKETS = (("0-30", 30), ("31-90", 90), ("91-180", 180), ("181+", None))
-"""Aging of a period's debt by its days overdue (from its due date)."""
 SERVICE_NAMES = {
     "cold_water": ("Холодная вода", "м³"),
     "hot_water": ("Горячая вода", "м³"),
@@ -101,58 +111,187 @@ def balance_json(m: Month) -> dict[str, Any]:
     return out
 
 
-def aging(s: Statement) -> dict[str, int]:
-    """The statement's unpaid period debt by days overdue (not yet due counts as 0–30)."""
-    out = {name: 0 for name, _ in BUCKETS}
-    for line in s.periods:
-        if line.debt <= 0:
-            continue
-        for name, top in BUCKETS:
-            if top is None or line.delay_days <= top:
-                out[name] += line.debt
-                break
+def debtor_list(items: Sequence[Month], details: Sequence[Any]) -> list[Debtor]:
+    """The accounts of ``items`` that owe, with their house and address (from
+    ``account_details``), largest debt (with penalty) first, then by account."""
+    by_key = {r["key"]: r for r in details}
+    out = []
+    for m in items:
+        d = by_key.get(m.account.id)
+        house, address = (None, None) if d is None else (d["house_id"], d["address"])
+        found = debtor(m.account.id, house, address, m.statement)
+        if found is not None:
+            out.append(found)
+    out.sort(key=lambda d: (-(d.debt + d.penalty_due), d.account))
     return out
 
 
-def debtors_json(items: list[Month], houses: dict[str, str], month: int) -> dict[str, Any]:
-    """Accounts that owe (period debt or penalty due) with their aging, and the totals."""
-    rows = []
-    totals = {name: 0 for name, _ in BUCKETS}
-    debt_total = penalty_total = 0
-    for m in items:
-        s = m.statement
-        buckets = aging(s)
-        debt = sum(buckets.values())
-        if debt <= 0 and s.penalty_due <= 0:
-            continue
-        for k, v in buckets.items():
-            totals[k] += v
-        debt_total += debt
-        penalty_total += max(s.penalty_due, 0)
-        rows.append(
-            {
-                "account": m.account.id,
-                "house": houses.get(m.account.id),
-                "debt": format_money(debt),
-                "penalty_due": format_money(max(s.penalty_due, 0)),
-                "closing_balance": format_money(s.closing_balance),
-                "oldest_delay_days": max(
-                    (p.delay_days for p in s.periods if p.debt > 0), default=0
-                ),
-                "buckets": {k: format_money(v) for k, v in buckets.items()},
-            }
-        )
+def _buckets(values: dict[str, int]) -> dict[str, str]:
+    return {k: format_money(values[k]) for k in BUCKET_NAMES}
+
+
+def debtors_json(
+    debtors: list[Debtor], month: int, day: int, *, offset: int = 0, limit: int | None = None
+) -> dict[str, Any]:
+    """The debtors (a page of them: ``offset``, ``limit``) with their aging, and the totals of
+    them all."""
+    sums = totals(debtors)
+    page = debtors[offset:] if limit is None else debtors[offset : offset + limit]
     return {
         "month": period_name(month),
-        "date": day_name(last_day(month)),
-        "accounts": rows,
+        "date": day_name(day),
+        "accounts": [
+            {
+                "account": d.account,
+                "house": d.house,
+                "address": d.address,
+                "debt": format_money(d.debt),
+                "penalty_due": format_money(d.penalty_due),
+                "closing_balance": format_money(d.closing_balance),
+                "oldest_delay_days": d.oldest_delay_days,
+                "buckets": _buckets(d.buckets),
+            }
+            for d in page
+        ],
+        "offset": offset,
+        "limit": limit,
         "totals": {
-            "accounts": len(rows),
-            "debt": format_money(debt_total),
-            "penalty_due": format_money(penalty_total),
-            "buckets": {k: format_money(v) for k, v in totals.items()},
+            "accounts": len(debtors),
+            "debt": format_money(sums["debt"]),
+            "penalty_due": format_money(sums["penalty_due"]),
+            "buckets": _buckets(sums),
         },
     }
+
+
+def report_day(month: int, today: int) -> int:
+    """The day a month's report is as of: today within the month, else its last day."""
+    if month > month_of(today):
+        raise LedgerError(f"месяц {period_name(month)} ещё не наступил")
+    return min(today, last_day(month))
+
+
+async def debtor_months(
+    conn: Connection, month: int, day: int, house: str | None
+) -> tuple[list[Month], list[Any]]:
+    """The month's statements as of ``day`` of every account (or of ``house``'s) and the
+    accounts' details (house, address)."""
+    details = await account_details(conn, house=house)
+    keys = None if house is None else [r["key"] for r in details]
+    return await months(conn, month, day, keys=keys), details
+
+
+def collection_json(
+    items: Sequence[Month], details: Sequence[Any], month: int, day: int, count: int
+) -> dict[str, Any]:
+    """The collection rate (paid / charged) per house and period for the ``count`` periods up
+    to ``month`` charged by ``day``, and over all houses; exact kopecks, percent half-up."""
+    wanted = [p for p in range(month - count + 1, month + 1) if charged_on(p) <= day]
+    house_of = {r["key"]: r["house_id"] for r in details}
+    addresses = {r["house_id"]: r["address"] for r in details}
+    by_house: dict[str | None, dict[int, Collected]] = {}
+    everyone = {p: Collected() for p in wanted}
+    for m in items:
+        book = by_house.setdefault(house_of.get(m.account.id), {p: Collected() for p in wanted})
+        for p, c in collected(m.settled, wanted, day).items():
+            book[p].add(c)
+            everyone[p].add(c)
+
+    def cells(book: dict[int, Collected]) -> list[dict[str, Any]]:
+        return [
+            {
+                "period": period_name(p),
+                "charged": format_money(c.charged),
+                "paid": format_money(c.paid),
+                "rate_percent": None if c.rate_bp is None else format_rate(c.rate_bp),
+            }
+            for p, c in book.items()
+        ]
+
+    return {
+        "month": period_name(month),
+        "date": day_name(day),
+        "periods": [period_name(p) for p in wanted],
+        "houses": [
+            {"house": h, "address": addresses.get(h), "periods": cells(book)}
+            for h, book in sorted(by_house.items(), key=lambda kv: kv[0] or "")
+        ],
+        "total": cells(everyone),
+    }
+
+
+EXPORT_HEADER = (
+    "Лицевой счёт",
+    "Дом",
+    "Адрес",
+    "Долг, ₽",
+    "0–30 дней, ₽",
+    "31–90 дней, ₽",
+    "91–180 дней, ₽",
+    "181 день и более, ₽",
+    "Пени к оплате, ₽",
+    "Сальдо, ₽",
+    "Просрочка, дней",
+)
+
+
+def _rub(kopecks: int) -> Decimal:
+    return Decimal(kopecks).scaleb(-2)
+
+
+def export_rows(debtors: Sequence[Debtor]) -> list[tuple[Any, ...]]:
+    """The debtors as rows of EXPORT_HEADER: money as exact Decimal rubles."""
+    return [
+        (
+            d.account,
+            d.house or "",
+            d.address or "",
+            _rub(d.debt),
+            *(_rub(d.buckets[k]) for k in BUCKET_NAMES),
+            _rub(d.penalty_due),
+            _rub(d.closing_balance),
+            d.oldest_delay_days,
+        )
+        for d in debtors
+    ]
+
+
+def debtors_csv(debtors: Sequence[Debtor]) -> bytes:
+    """CSV as Russian Excel opens it: UTF-8 with BOM, ``;`` between fields, decimal comma."""
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    w.writerow(EXPORT_HEADER)
+    for row in export_rows(debtors):
+        w.writerow([f"{v:f}".replace(".", ",") if isinstance(v, Decimal) else v for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def debtors_xlsx(debtors: Sequence[Debtor], title: str) -> bytes:
+    """An XLSX workbook: one sheet, money cells as numbers with two decimals and ₽."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=False)
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Должники"
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True)
+    sheet.append(list(EXPORT_HEADER))
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in export_rows(debtors):
+        sheet.append(list(row))
+    for column in "DEFGHIJ":
+        for cell in sheet[column][2:]:
+            cell.number_format = '#,##0.00 "₽"'
+    widths = (16, 10, 36, 14, 14, 14, 14, 16, 14, 14, 12)
+    for column, width in zip("ABCDEFGHIJK", widths, strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A3"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def load_payee(path: Path) -> Payee:

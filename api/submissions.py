@@ -25,6 +25,7 @@ from core.codes import Flag, Reason
 from core.reading import Kind, Reading
 from core.validation import check_register
 from ingest.intake import Intake
+from ingest.notify import after_submission
 from ingest.validate import Validated
 
 log = logging.getLogger(__name__)
@@ -278,6 +279,12 @@ class SubmissionQueue:
                 if extra
                 else Outcome(ACCEPTED, bits)
             )
+        stored_now = [
+            (batch[i].meter_id, batch[i].ts)
+            for i in owned
+            if outcomes[i].status in (ACCEPTED, FLAGGED)
+        ]
+        after_submission(store.pool, stored_now, self.timezone)  # «показание принято», issue 21
         return outcomes
 
     @staticmethod

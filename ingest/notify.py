@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -276,10 +276,10 @@ def reading_key(meter_id: int, ts: datetime) -> str:
 
 
 async def enqueue_readings_received(
-    conn: Connection, readings: Sequence[Received], timezone: str = "Europe/Moscow"
+    conn: Connection, readings: Sequence[Received], timezone: str | tzinfo = "Europe/Moscow"
 ) -> int:
     """«Показание принято» for each of these readings, once per reading."""
-    tz = ZoneInfo(timezone)
+    tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
     written = 0
     async with conn.transaction():
         for r in readings:
@@ -307,7 +307,7 @@ async def enqueue_received_since(
 
 
 async def enqueue_received_at(
-    conn: Connection, keys: Sequence[tuple[int, datetime]], timezone: str = "Europe/Moscow"
+    conn: Connection, keys: Sequence[tuple[int, datetime]], timezone: str | tzinfo = "Europe/Moscow"
 ) -> int:
     """Confirmations of the readings just stored at these (meter id, ts)."""
     return await enqueue_readings_received(conn, await readings_at(conn, keys), timezone)
@@ -316,7 +316,9 @@ async def enqueue_received_at(
 _hooks: set[asyncio.Task[Any]] = set()
 
 
-def after_submission(pool: Any, keys: Sequence[tuple[int, datetime]], timezone: str) -> None:
+def after_submission(
+    pool: Any, keys: Sequence[tuple[int, datetime]], timezone: str | tzinfo
+) -> None:
     """The submission queue's hook: enqueues the confirmations of the readings it has just
     written, in the background (the resident's answer does not wait; a failure is logged and
     ``uchet notify enqueue --kind reading_received`` catches up)."""

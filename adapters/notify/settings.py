@@ -23,6 +23,7 @@ class NotifySettings:
     operator_email: str | None  # where operator alerts go
     operator_chat: str | None  # the operators' address on the webhook gateway
     confirm_hours: int  # how long a confirmation link works
+    public_url_set: bool = False  # UCHET_NOTIFY_PUBLIC_URL given (else the pages use theirs)
 
     def confirm_secret(self) -> bytes:
         if not self.secret:
@@ -77,4 +78,5 @@ def notify_settings(env: Mapping[str, str] | None = None) -> NotifySettings:
         operator_email=e.get("UCHET_NOTIFY_OPERATOR_EMAIL") or None,
         operator_chat=e.get("UCHET_NOTIFY_OPERATOR_CHAT") or None,
         confirm_hours=_int(e, "UCHET_NOTIFY_CONFIRM_HOURS", 72, 1),
+        public_url_set=bool(e.get("UCHET_NOTIFY_PUBLIC_URL")),
     )

@@ -48,12 +48,14 @@ _RECEIVED = """SELECT p.account, m.id AS meter_id, m.external_id AS meter, m.ser
 
 
 async def readings_at(conn: Connection, keys: Sequence[tuple[int, datetime]]) -> list[Received]:
-    """The stored readings at these (meter id, ts), with the account of their premise."""
+    """The stored readings at these (meter id, ts), with the account of their premise, of
+    accounts that have a confirmed contact (nobody else is told)."""
     rows = await conn.fetch(
         _RECEIVED
         + """ JOIN unnest($1::integer[], $2::timestamptz[]) AS k(meter_id, ts)
                         ON k.meter_id = r.meter_id AND k.ts = r.ts
-                        WHERE p.account IS NOT NULL""",
+                        WHERE p.account IN (SELECT account FROM notify_contacts
+                                            WHERE confirmed)""",
         [k[0] for k in keys],
         [k[1] for k in keys],
     )

@@ -1,7 +1,143 @@
-"""Notification pages (issue #21): the resident's preferences, the operator's log."""
+"""Notification pages (issue #21): the resident's channels and choices (a kind × channel
+grid, an e-mail that must be confirmed by the link sent to it) and the operator's log of what
+was sent, failed, dead-lettered or bounced, and why. Through the API's own route functions
+(api.routes.notify)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from adapters.store.notify_prefs import bounces
+from adapters.store.outbox import counts_by_state
+from api.deps import ascii_int, connection
+from api.problems import ProblemError
+from api.routes import notify
+from api.web.common import (
+    checked_form,
+    current_operator,
+    current_resident,
+    flash,
+    redirect,
+    render,
+    services_of,
+)
+from core.notify.kinds import ALL_KINDS, CHANNEL_NAMES, CHANNELS, KINDS
 
 router = APIRouter(include_in_schema=False)
+HERE = "/cabinet/notifications"
+PAGE_SIZE = 50
+STATE_NAMES = {
+    "sent": "отправлено",
+    "failed": "ошибка, повтор",
+    "dead": "не доставлено",
+    "bounced": "отказ адреса (bounce)",
+    "waiting": "в очереди",
+}
+
+
+@router.get(HERE, response_class=HTMLResponse)
+async def preferences(request: Request) -> Response:
+    _, resident = await current_resident(request)
+    p = await notify.read_preferences(resident, services_of(request))
+    enabled = {(c.channel, c.kind): c.enabled for c in p.choices}
+    return render(
+        request,
+        "notify_prefs.html",
+        {"p": p, "kinds": KINDS, "channels": CHANNEL_NAMES, "enabled": enabled},
+    )
+
+
+@router.post(HERE)
+async def save(request: Request) -> Response:
+    session, resident = await current_resident(request)
+    form = await checked_form(request, session)
+    back = redirect(HERE)
+    choices = [
+        notify.Choice(kind=k, channel=c, enabled=form.get(f"{c}:{k}") == "on")
+        for k in KINDS
+        for c in CHANNELS
+    ]
+    try:
+        body = notify.PreferencesIn(email=form.get("email", "").strip() or None, choices=choices)
+    except ValidationError:
+        flash(request, back, "error", "Адрес e-mail указан неверно, например ivanov@mail.ru")
+        return back
+    services = services_of(request)
+    p = await notify.save_preferences(body, resident, services, notify.public_base(request))
+    if p.confirmation_sent:
+        text = f"Настройки сохранены. На {body.email} отправлено письмо со ссылкой: откройте её, "
+        text += "чтобы получать уведомления"
+        flash(request, back, "warn", text)
+    else:
+        flash(request, back, "ok", "Настройки уведомлений сохранены")
+    return back
+
+
+@router.post(HERE + "/resend")
+async def resend(request: Request) -> Response:
+    session, resident = await current_resident(request)
+    await checked_form(request, session)
+    back = redirect(HERE)
+    services = services_of(request)
+    if await notify.resend_confirmation(resident, services, notify.public_base(request)):
+        flash(request, back, "ok", "Письмо со ссылкой для подтверждения отправлено ещё раз")
+    else:
+        flash(request, back, "warn", "Нечего подтверждать: адрес не указан или уже подтверждён")
+    return back
+
+
+@router.get(notify.CONFIRM_PATH)
+async def confirm(request: Request, token: str = "") -> Response:
+    back = redirect(HERE)
+    try:
+        _, address = await notify.confirm(token[:2000], services_of(request))
+    except ProblemError as exc:
+        flash(request, back, "error", exc.detail or "Ссылка недействительна")
+        return back
+    flash(request, back, "ok", f"Адрес {address} подтверждён: уведомления будут приходить на него")
+    return back
+
+
+@router.get("/operator/notifications", response_class=HTMLResponse)
+async def operator_log(
+    request: Request,
+    status: str = "",
+    kind: str = "",
+    channel: str = "",
+    account: str = "",
+    page: str = "1",
+) -> Response:
+    await current_operator(request)
+    shown = {
+        "status": status if status in STATE_NAMES else "",
+        "kind": kind if kind in ALL_KINDS else "",
+        "channel": channel if channel in CHANNELS else "",
+        "account": account.strip()[:200],
+    }
+    number = ascii_int(page, high=1_000_000) or 1
+    services = services_of(request)
+    log = await notify.outbox_page(
+        services, status=shown["status"] or None, kind=shown["kind"] or None,
+        channel=shown["channel"] or None, account=shown["account"] or None,
+        limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE,
+    )  # fmt: skip
+    async with connection(services, "notification counts") as conn:
+        counts = await counts_by_state(conn)
+        recent_bounces = await bounces(conn, limit=20)
+    pages = max(1, -(-log.total // PAGE_SIZE))
+    query = {k: v for k, v in shown.items() if v}
+    return render(
+        request,
+        "notify_log.html",
+        {
+            "log": log, "shown": shown, "counts": counts, "states": STATE_NAMES,
+            "kinds": ALL_KINDS, "channels": CHANNEL_NAMES, "bounces": recent_bounces,
+            "page": number, "pages": pages, "first": (number - 1) * PAGE_SIZE + 1,
+            "link": lambda n: "/operator/notifications?" + urlencode({**query, "page": n}),
+            "state_link": lambda s: "/operator/notifications?" + urlencode({"status": s}),
+        },
+    )  # fmt: skip

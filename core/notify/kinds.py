@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 READING_WINDOW_OPEN: Final = "reading_window_open"
@@ -52,3 +53,14 @@ def check_channel(channel: str) -> str:
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
     return channel
+
+
+_EMAIL = re.compile(r"[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z0-9-]{2,63}")
+
+
+def check_email(address: str) -> str:
+    """A plain ``local@domain.tld`` (no display name, no spaces): what a resident types."""
+    cleaned = address.strip()
+    if len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned) or ".." in cleaned:
+        raise ValueError(f"не похоже на адрес e-mail: {address!r}")
+    return cleaned

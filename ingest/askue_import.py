@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from adapters.askue.channels import load_table
@@ -63,8 +63,13 @@ class AskueImporter:
         # the site's channel table: given, else $UCHET_HOME/askue-channels.json
         self.channels = dict(channels) if channels is not None else load_table(home)
 
-    async def import_file(self, path: Path) -> FileReport:
+    async def import_file(
+        self, path: Path, *, on_stage: Callable[[str], None] | None = None
+    ) -> FileReport:
+        """Imports one file; ``on_stage(text)`` is told each step as it starts."""
+        stage = on_stage or _quiet
         report = FileReport(file=path.name)
+        stage("разбор XML")
         try:
             # parsing is CPU work: keep the event loop (a gateway's sources) responsive
             parsed, digest = await asyncio.to_thread(
@@ -120,6 +125,7 @@ class AskueImporter:
                     json.dumps({"file": path.name, "more_errors": more}).encode(),
                 )
             )  # fmt: skip
+        stage(f"проверка и запись {report.values} значений")
         result = await self.intake.ingest(
             to_columns(parsed), source=SOURCE, mode=mode, correction_ref=file_id,
             annotate=lambda v: v.quarantine.extend(parse_errors),
@@ -142,6 +148,10 @@ class AskueImporter:
     async def import_files(self, paths: Iterable[Path]) -> list[FileReport]:
         """Imports each file; a bad file is reported and the next one is imported."""
         return [await self.import_file(Path(p)) for p in paths]
+
+
+def _quiet(stage: str) -> None:
+    """No progress wanted."""
 
 
 def unknown_channel_rows(file: str, parsed: ParsedFile) -> list[QuarantineRow]:

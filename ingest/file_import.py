@@ -7,6 +7,7 @@ among the shipped mappings and those in ``$UCHET_HOME/mappings``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from adapters.askue.importer import FileReport
@@ -43,7 +44,11 @@ class FileImporter:
         self.home = home
         self.mapping = mapping
 
-    async def import_file(self, path: Path) -> FileReport | RegisterReport:
+    async def import_file(
+        self, path: Path, *, on_stage: Callable[[str], None] | None = None
+    ) -> FileReport | RegisterReport:
+        """Imports one file; ``on_stage(text)`` is told each step (reading, checking,
+        writing) as it starts, for a progress bar's note."""
         path = Path(path)
         try:
             # reads the head of the file (a workbook: unzips it): not on the event loop
@@ -52,8 +57,8 @@ class FileImporter:
             # a broken mapping file (ConfigError) is not the file's fault: it propagates
             return RegisterReport(file=path.name, status="failed", error=str(exc))
         if mapping is None:
-            return await self.askue.import_file(path)
-        return await self.registers.import_file(path, mapping)
+            return await self.askue.import_file(path, on_stage=on_stage)
+        return await self.registers.import_file(path, mapping, on_stage=on_stage)
 
     async def import_files(self, paths: list[Path]) -> list[FileReport | RegisterReport]:
         """Imports each file; a bad file is reported and the next one is imported."""

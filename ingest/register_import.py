@@ -12,6 +12,7 @@ duplicates, and bad rows already in the quarantine are not quarantined twice. Th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,9 +51,14 @@ class RegisterImporter:
         self.tz = tz
         self.max_bytes = max_bytes
 
-    async def import_file(self, path: Path, mapping: Mapping) -> RegisterReport:
+    async def import_file(
+        self, path: Path, mapping: Mapping, *, on_stage: Callable[[str], None] | None = None
+    ) -> RegisterReport:
+        """Imports one file; ``on_stage(text)`` is told each step as it starts."""
+        stage = on_stage or _quiet
         path = Path(path)
         report = RegisterReport(file=path.name, mapping=mapping.name)
+        stage("чтение таблицы")
         try:
             # reading is CPU work: keep the event loop (a gateway's sources) responsive
             table, digest, (report.encoding, report.delimiter) = await asyncio.to_thread(
@@ -72,6 +78,7 @@ class RegisterImporter:
             len(cols.ts),
         )
         report.empty_intervals = table.empty_intervals
+        stage(f"проверка {report.values} значений")
         new = await self._new_meters(table, mapping.source)
         validated = await self.intake.prepare(cols)
         quarantine, problem_rows = self._located(path.name, table, mapping.source, validated)
@@ -80,6 +87,7 @@ class RegisterImporter:
         report.already_quarantined = len(quarantine) - len(keep)
         validated.quarantine = quarantine = [quarantine[i] for i in keep]
         problem_rows = [problem_rows[i] for i in keep]
+        stage(f"запись {report.values} значений")
         result = await self.intake.write(validated, source=mapping.source)
         report.stored = result.stored
         report.duplicates = result.duplicates
@@ -160,3 +168,7 @@ class RegisterImporter:
             return datetime.now(UTC).date()
         first = EPOCH.timestamp() + int(np.min(np.array(table.cols.ts, dtype=np.int64))) / 1e6
         return datetime.fromtimestamp(first, ZoneInfo(self.tz)).date()
+
+
+def _quiet(stage: str) -> None:
+    """No progress wanted."""

@@ -9,7 +9,7 @@ Replaying twice is harmless: stored readings come back as duplicates.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -48,9 +48,11 @@ async def replay(
     meter_ids: Sequence[int] | None = None,
     quarantine_ids: Sequence[int] | None = None,
     chunk: int = 10_000,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ReplayReport:
     """Replays the not-yet-replayed quarantine rows of these meters and/or these ids, through
     an intake built from ``settings`` (the same limits as live data), registering no meters.
+    ``on_progress(done, total)`` is told the rows replayed after each chunk.
     """
     if not meter_ids and not quarantine_ids:
         return ReplayReport()
@@ -86,4 +88,6 @@ async def replay(
         report.duplicates += result.duplicates
         report.conflicts += result.conflicts
         report.still_quarantined.update(result.quarantined)
+        if on_progress is not None:
+            on_progress(report.replayed, len(rows))
     return report

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,6 +18,14 @@ from core.vee.assemble import assess
 
 HISTORY = timedelta(weeks=3)
 """Readings before the period kept for the interval estimation."""
+
+
+STEPS = 3
+"""Steps of a run, for a progress bar: load, compute, write."""
+
+
+def _quiet(done: int, total: int) -> None:
+    """No progress wanted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +49,11 @@ async def run_vee(
     *,
     timezone: str = "Europe/Moscow",
     settings: VeeSettings | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> VeeReport:
+    """VEE of ``period``; ``on_progress(done, total)`` counts its steps (load, compute,
+    write) as each ends."""
+    progress = on_progress or _quiet
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     year, month = parse_period(period)
@@ -48,6 +61,7 @@ async def run_vee(
     meters, readings = await load_period(store, start, nxt, start - HISTORY)
     bound = await premise_meters(store)
     load_s = time.perf_counter() - t0
+    progress(1, STEPS)
     t1 = time.perf_counter()
     hours = int((nxt - start).total_seconds() // 3600)
     outcome = await asyncio.to_thread(
@@ -63,6 +77,7 @@ async def run_vee(
         premise_meters=bound,
     )
     compute_s = time.perf_counter() - t1
+    progress(2, STEPS)
     run_id, write_s = await save_run(
         store,
         date(year, month, 1),
@@ -74,6 +89,7 @@ async def run_vee(
         load_s=load_s,
         compute_s=compute_s,
     )
+    progress(3, STEPS)
     return VeeReport(
         period=period,
         run_id=run_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -319,12 +320,20 @@ def _iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_fleet(out: Path, fleet: AskueFleet, *, truth: bool = True) -> dict[str, Any]:
+def write_fleet(
+    out: Path,
+    fleet: AskueFleet,
+    *,
+    truth: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Writes the fleet's files into ``out`` (created) and returns the ground truth (also
-    written to ``out/askue_truth.json`` unless ``truth`` is False)."""
+    written to ``out/askue_truth.json`` unless ``truth`` is False). ``on_progress(done,
+    total)`` counts the steps: each file written, then the truth file."""
     out.mkdir(parents=True, exist_ok=True)
     writer = _Writer(fleet)
     files = writer.plan()
+    total = len(files) + len(fleet.broken) + int(truth)
     records: list[dict[str, Any]] = []
     final: dict[tuple[str, str | None, datetime], tuple[_Period, _Value, str]] = {}
     for f in files:
@@ -334,8 +343,12 @@ def write_fleet(out: Path, fleet: AskueFleet, *, truth: bool = True) -> dict[str
         for (code, channel), values in f.content.items():
             for p, v in zip(f.periods, values, strict=True):
                 final[(code, channel, p.start_utc)] = (p, v, f.name)
+        if on_progress is not None:
+            on_progress(len(records), total)
     for kind in fleet.broken:
         records.append(_write_broken(out, writer, files[0], kind, final))
+        if on_progress is not None:
+            on_progress(len(records), total)
     result: dict[str, Any] = {
         "fleet": {k: _plain(v) for k, v in asdict(fleet).items()},
         "files": records,
@@ -357,6 +370,8 @@ def write_fleet(out: Path, fleet: AskueFleet, *, truth: bool = True) -> dict[str
     }
     if truth:
         (out / TRUTH_FILE).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+        if on_progress is not None:
+            on_progress(total, total)
     return result
 
 

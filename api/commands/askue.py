@@ -6,9 +6,10 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
@@ -22,6 +23,9 @@ from adapters.askue import (
 )
 from core.codes import Flag, flag_names
 from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from api.progress import Bar
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +211,7 @@ def run_parse(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from api.progress import bar
     from core.config import Settings
     from simulators.askue import AskueFleet, write_fleet
 
@@ -230,7 +235,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    truth = write_fleet(args.out, fleet, truth=not args.no_truth)
+    with bar("запись файлов 80020", unit="шаг") as b:
+        truth = write_fleet(args.out, fleet, truth=not args.no_truth, on_progress=b.to)
     summary = {
         "out": str(args.out),
         "files": len(truth["files"]),
@@ -247,6 +253,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     from adapters.registers import find_mapping, mapping_dirs
     from adapters.store import ReadingStore
+    from api.progress import bar
     from api.runtime import database_url
     from core.config import Settings
     from ingest.file_import import FileImporter
@@ -269,21 +276,39 @@ def run_import(args: argparse.Namespace) -> int:
                 timeout_s=s.askue_timeout_s,
             )
             reports = []
-            for path in args.files:
-                report = await importer.import_file(path)
-                print(
-                    json.dumps(report.as_dict(), ensure_ascii=False)
-                    if args.json
-                    else report.summary(),
-                    flush=True,
-                )
-                reports.append(report.as_dict())
+            with bar("импорт файлов", total=_total_bytes(args.files), unit="B") as b:
+                for path in args.files:
+                    report = await importer.import_file(path, on_stage=_noted(b, path.name))
+                    b.advance(_size(path))
+                    print(
+                        json.dumps(report.as_dict(), ensure_ascii=False)
+                        if args.json
+                        else report.summary(),
+                        flush=True,
+                    )
+                    reports.append(report.as_dict())
             return reports
         finally:
             await store.close()
 
     reports = asyncio.run(run())
     return 1 if any(r["status"] == "failed" for r in reports) else 0
+
+
+def _noted(b: Bar, name: str) -> Callable[[str], None]:
+    """An importer's stage shown after the bar with the file's name."""
+    return lambda stage: b.note(f"{name}: {stage}")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # a missing file is reported by the importer
+        return 0
+
+
+def _total_bytes(paths: list[Path]) -> int:
+    return sum(_size(p) for p in paths)
 
 
 def run_mappings(args: argparse.Namespace) -> int:

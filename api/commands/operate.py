@@ -181,6 +181,7 @@ def cmd_quarantine_replay(args: argparse.Namespace) -> int:
     from adapters.store.connections import pooled
     from adapters.store.meters import UnknownMeter, close_names, meter_ids
     from adapters.store.quarantine import unknown_ids
+    from api.progress import bar
     from api.runtime import settings
     from ingest.replay import replay
 
@@ -203,7 +204,11 @@ def cmd_quarantine_replay(args: argparse.Namespace) -> int:
                 + ", ".join(str(i) for i in missing)
                 + " (uchet quarantine list)"
             )
-        return (await replay(store, settings(), meter_ids=ids, quarantine_ids=args.id)).as_dict()
+        with bar("повтор карантина", unit="стр") as b:
+            done = await replay(
+                store, settings(), meter_ids=ids, quarantine_ids=args.id, on_progress=b.to
+            )
+        return done.as_dict()
 
     print(json.dumps(asyncio.run(_with_store(run)), ensure_ascii=False))
     return 0

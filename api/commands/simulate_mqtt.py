@@ -49,6 +49,7 @@ def parse_faults(text: str) -> dict[str, float]:
 
 def cmd_simulate_mqtt(args: argparse.Namespace) -> int:
     from adapters.mqtt import BrokerAddress
+    from api.progress import bar
     from api.runtime import settings
     from simulators.fastpub import publish_fast
     from simulators.mqtt_fleet import FleetSpec, build_fleet
@@ -70,15 +71,18 @@ def cmd_simulate_mqtt(args: argparse.Namespace) -> int:
     if args.truth:
         fleet.write_truth(args.truth)
     started = time.perf_counter()
-    sent = asyncio.run(
-        publish_fast(
-            address.host,
-            address.port,
-            ((m.topic, m.payload) for m in fleet.messages),
-            qos=args.qos,
-            client_id=f"uchet-sim-{args.seed}",
+    with bar("публикация MQTT", total=len(fleet.messages), unit="сообщ") as b:
+        sent = asyncio.run(
+            publish_fast(
+                address.host,
+                address.port,
+                ((m.topic, m.payload) for m in fleet.messages),
+                qos=args.qos,
+                client_id=f"uchet-sim-{args.seed}",
+                progress=b.to,
+            )
         )
-    )
+        b.to(sent)
     seconds = time.perf_counter() - started
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(fleet.outcomes().items()))
     print(f"published {sent} messages in {seconds:.2f} s ({sent / seconds:.0f}/s)")

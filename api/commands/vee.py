@@ -41,19 +41,25 @@ async def _open() -> ReadingStore:
 
 
 def cmd_vee(args: argparse.Namespace) -> int:
+    from api.progress import bar
     from api.runtime import settings
     from core.vee import VeeSettings
-    from ingest.vee import run_vee
+    from ingest.vee import STEPS, VeeReport, run_vee
 
     parse_period(args.period)
     overrides = vee_overrides(args)
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> VeeReport:
         store = await _open()
         try:
-            return await run_vee(
-                store, args.period, timezone=settings().timezone, settings=VeeSettings(**overrides)
-            )
+            with bar(f"VEE {args.period}", total=STEPS, unit="этап") as b:
+                return await run_vee(
+                    store,
+                    args.period,
+                    timezone=settings().timezone,
+                    settings=VeeSettings(**overrides),
+                    on_progress=b.to,
+                )
         finally:
             await store.close()
 

@@ -200,7 +200,7 @@ async def _bare_copy(url: str, report: BillReport) -> float:
     an empty table like ``accruals`` (same columns and primary key, logged like it: a temp
     table would skip the WAL and flatter the baseline)."""
     assert report.result is not None
-    chunks = [c async for c in accrual_stream(report.result, report.explanations, 1)]
+    chunks = list(accrual_stream(report.result, report.explanations, 1))
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("CREATE TABLE bare (LIKE accruals INCLUDING ALL)")

@@ -3,10 +3,11 @@ estimates are deleted and the new ones copied in, so billing a period again repl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +15,8 @@ from decimal import Decimal
 import asyncpg
 import numpy as np
 
-from adapters.billing.copy_binary import accrual_rows, numeric_field, text_field
+from adapters.billing.copy_binary import numeric_field, text_field
+from adapters.store.billing_copy import accrual_chunks, premise_heads
 from adapters.store.billing_period import month_date
 from core.billing import METHODS, SERVICES, BillingResult
 from core.billing.model import M_AVERAGE, M_NORMATIVE, Int64Array
@@ -45,14 +47,14 @@ ACCRUAL_COLUMNS = (
     "coefficient",
     "volume",
     "amount",
-    "explanation",
     "run_id",
+    "explanation",
 )
 
 
 def accrual_stream(
-    result: BillingResult, texts: list[str], run_id: int, chunk: int = 25_000
-) -> AsyncIterator[bytes]:
+    result: BillingResult, texts: list[str], run_id: int, chunk: int = 100_000
+) -> Iterator[bytes]:
     """The period's accrual lines as a binary COPY stream into ``accruals``."""
     inp, a = result.input, result.accruals
     one = Decimal(1)
@@ -68,9 +70,8 @@ def accrual_stream(
                     + numeric_field(k)
                 )
     combo_of = (a.service * len(METHODS) + a.method) * 2 + a.increased
-    return accrual_rows(
-        period=month_date(inp.last_period),
-        premise_fields=[text_field(p) for p in inp.premises.ids],
+    return accrual_chunks(
+        heads=premise_heads(month_date(inp.last_period), inp.premises.ids),
         premise=a.premise,
         combo=combo,
         combo_of=combo_of,
@@ -88,10 +89,23 @@ async def write_accruals(
     """Copies the lines into ``accruals`` by binary COPY (the period was emptied before)."""
     await conn.copy_to_table(
         "accruals",
-        source=accrual_stream(result, texts, run_id),
+        source=in_thread(accrual_stream(result, texts, run_id)),
         columns=ACCRUAL_COLUMNS,
         format="binary",
     )
+
+
+async def in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """``chunks`` built off the event loop, the next one while the current one is sent."""
+    done = object()
+    pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, done))
+    while True:
+        data = await pending
+        if data is done:
+            return
+        pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, done))
+        assert isinstance(data, bytes)
+        yield data
 
 
 def half_up(num: int, den: int) -> int:

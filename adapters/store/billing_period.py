@@ -276,6 +276,15 @@ async def _meters(
     return build("premise"), build("house")
 
 
+def contains(sorted_values: Int64Array, queries: Int64Array) -> np.typing.NDArray[np.bool_]:
+    """Per query, whether it is one of ``sorted_values`` (ascending)."""
+    if sorted_values.size == 0:
+        return np.zeros(queries.size, dtype=np.bool_)
+    at = np.minimum(np.searchsorted(sorted_values, queries), sorted_values.size - 1)
+    found: np.typing.NDArray[np.bool_] = sorted_values[at] == queries
+    return found
+
+
 def _drop_decreasing(
     meter: Int64Array, month: Int64Array, micro: Int64Array, digits: Int64Array
 ) -> tuple[Int64Array, list[int]]:
@@ -530,8 +539,9 @@ async def load_period(
         lo = recent - st.average_window_months
         readings, bad = await _registers(conn, tz, lo, period + 1, all_ids, all_digits)
         month = readings.month
-        heard = np.unique(readings.meter[(month >= recent) & (month < period)])
-        silent = np.flatnonzero(~np.isin(all_ids, heard))
+        # readings come sorted by meter; np.unique and np.isin sort again (and slowly)
+        heard = readings.meter[(month >= recent) & (month < period)]
+        silent = np.flatnonzero(~contains(heard, all_ids))
         if silent.size:
             old, _ = await _registers(conn, tz, _EARLIEST, lo, all_ids[silent], all_digits[silent])
             readings = readings + old

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 _TOKEN = re.compile(r"[a-zа-я]+(?:-[a-zа-я]+)*\.?|\d+|[,/-]")
 _POSTCODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
@@ -146,66 +148,94 @@ def _dash_flat(tokens: list[str], i: int) -> tuple[str, int] | None:
     return None
 
 
+class _Part(NamedTuple):
+    """What one comma-separated part of an address says, given what earlier parts said."""
+
+    house: str
+    corpus: str | None  # None: not in this part
+    building: str | None
+    liter: str
+    flat: str
+    kind: str  # city | street | "" (a name without a type)
+    name: str
+    street_type: str
+
+
+@lru_cache(maxsize=1 << 16)
+def _part(raw: str, house: str, flat: str, liter: str) -> _Part | None:
+    """One part (``ул. Моделируемая``, ``д. 44``); None when it says nothing (a region, a
+    postcode). Cached: a register repeats its city, street and house parts row after row, so
+    a row with a typo costs the parse of its street part only."""
+    tokens = _TOKEN.findall(_clean(raw))
+    words = [t.rstrip(".") for t in tokens]
+    if not tokens or not REGION.isdisjoint(words):
+        return None
+    corpus = building = None
+    names: list[str] = []
+    has_name = any(len(w) > 1 and w.isalpha() and w not in _MARKERS for w in words)
+    kind = ctype = stype = ""
+    i = 0
+    while i < len(tokens):
+        w = words[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if w in HOUSE and nxt.isdigit() and not house:
+            house, i = _house_number(tokens, i + 1)
+            if not flat and (dash := _dash_flat(tokens, i)):
+                flat, i = dash
+            continue
+        if (w in CORPUS or w in BUILDING) and nxt and house and not names:
+            value, liter_, i = _value(tokens, i + 1)
+            if w in CORPUS:
+                corpus = value
+            else:
+                building = value
+            liter = liter or liter_
+            if not flat and (dash := _dash_flat(tokens, i)):
+                flat, i = dash
+            continue
+        if w in LITER and nxt and house and not names:
+            liter, _, i = _value(tokens, i + 1)
+            continue
+        if w in FLAT and nxt:
+            flat, letter, i = _value(tokens, i + 1)
+            flat += letter
+            continue
+        if tokens[i].isdigit() and not house and (names or not has_name):
+            house, i = _house_number(tokens, i)
+            if dash := _dash_flat(tokens, i):
+                flat, i = dash
+            continue
+        if w in CITY and not ctype and not stype and (len(words) > 1):
+            # «д» before a name is a деревня, before a number a дом (handled above)
+            ctype, kind = CITY[w], "city"
+        elif w in STREET and not stype and not ctype and len(words) > 1:
+            stype, kind = STREET[w], "street"
+        elif w not in _DROP and tokens[i] not in ",/-":
+            names.append(w)
+        i += 1
+    return _Part(house, corpus, building, liter, flat, kind, " ".join(names), stype)
+
+
 def normalize_address(text: str) -> Address:
     """The parts of ``text`` (see the module); never raises, missing parts stay empty."""
     city = street = street_type = house = corpus = building = liter = flat = ""
     unnamed: list[str] = []  # word-only parts without a type: a city or a street
-    for part in _clean(text).split(","):
-        tokens = _TOKEN.findall(part)
-        words = [_word(t) for t in tokens]
-        if not tokens or any(w in REGION for w in words):
+    for raw in text.split(","):  # _clean keeps commas where they are: parts clean alone
+        p = _part(raw, house, flat, liter)
+        if p is None:
             continue
-        names: list[str] = []
-        has_name = any(len(w) > 1 and w.isalpha() and w not in _MARKERS for w in words)
-        kind = ""
-        ctype = stype = ""
-        i = 0
-        while i < len(tokens):
-            w = words[i]
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-            if w in HOUSE and nxt.isdigit() and not house:
-                house, i = _house_number(tokens, i + 1)
-                if not flat and (dash := _dash_flat(tokens, i)):
-                    flat, i = dash
-                continue
-            if (w in CORPUS or w in BUILDING) and nxt and house and not names:
-                value, liter_, i = _value(tokens, i + 1)
-                if w in CORPUS:
-                    corpus = value
-                else:
-                    building = value
-                liter = liter or liter_
-                if not flat and (dash := _dash_flat(tokens, i)):
-                    flat, i = dash
-                continue
-            if w in LITER and nxt and house and not names:
-                liter, _, i = _value(tokens, i + 1)
-                continue
-            if w in FLAT and nxt:
-                flat, letter, i = _value(tokens, i + 1)
-                flat += letter
-                continue
-            if tokens[i].isdigit() and not house and (names or not has_name):
-                house, i = _house_number(tokens, i)
-                if dash := _dash_flat(tokens, i):
-                    flat, i = dash
-                continue
-            if w in CITY and not ctype and not stype and (len(words) > 1):
-                # «д» before a name is a деревня, before a number a дом (handled above)
-                ctype, kind = CITY[w], "city"
-            elif w in STREET and not stype and not ctype and len(words) > 1:
-                stype, kind = STREET[w], "street"
-            elif w not in _DROP and tokens[i] not in ",/-":
-                names.append(w)
-            i += 1
-        name = " ".join(names)
+        house, liter, flat, name = p.house, p.liter, p.flat, p.name
+        if p.corpus is not None:
+            corpus = p.corpus
+        if p.building is not None:
+            building = p.building
         if not name:
             continue
-        if kind == "city" and not city:
+        if p.kind == "city" and not city:
             city = name
-        elif kind == "street" and not street:
-            street, street_type = name, stype
-        elif kind == "":
+        elif p.kind == "street" and not street:
+            street, street_type = name, p.street_type
+        elif p.kind == "":
             unnamed.append(name)
     if not street and unnamed:
         street = unnamed.pop()
@@ -241,6 +271,9 @@ def flat_from_premise_id(premise_id: str) -> str:
 
     The account side stores no flat number: ids that end in one are how the billing data
     names flats (see docs/reconcile.md)."""
+    if premise_id[-1:].isascii() and premise_id[-1:].isdigit():  # the usual case, fast
+        digits = premise_id[len(premise_id.rstrip("0123456789")) :]
+        return digits.lstrip("0") or "0"
     found = _TRAILING_NUMBER.search(premise_id.casefold())
     return (found.group(1) + found.group(2)) if found else ""
 
@@ -262,7 +295,8 @@ def split_flat(text: str) -> tuple[str, str]:
     """``text`` without a trailing flat part (``…, кв. 2``, ``…, 44-2``) and that flat,
     normalized ("" if none): the house part repeats across a register's rows, so callers
     cache its parse."""
-    cut = max(len(text) - _TAIL, 0)
+    # neither pattern spans a comma: the tail after the last one is enough, and short
+    cut = max(len(text) - _TAIL, text.rfind(",") + 1)
     tail = text[cut:].lower()  # the same length: offsets stay valid
     if not tail[-1:].isalnum() and not tail.rstrip()[-1:].isalnum():
         return text, ""

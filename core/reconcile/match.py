@@ -9,17 +9,16 @@ names of 10 letters or more) from that house's street and no other candidate is 
 more edits: a typo with one explanation. Otherwise it is never matched silently: from
 ``review`` up it is proposed for review with its candidate, below it is unmatched.
 A house number is never fuzzed: «д. 4» and «д. 44» are two houses.
-Each distinct house address is scored once, so a million rows of a few thousand houses cost
-a few thousand fuzzy searches.
+Each distinct house address is scored once (:mod:`core.reconcile.houses`: exact street names
+joined first, the rest in bulk), so a million rows of a few thousand houses cost a few
+thousand fuzzy searches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-
-from rapidfuzz import fuzz
-from rapidfuzz.distance import DamerauLevenshtein
+from typing import NamedTuple
 
 from core.addresses import (
     Address,
@@ -30,6 +29,7 @@ from core.addresses import (
     normalize_guid,
     split_flat,
 )
+from core.reconcile.houses import HouseOptions, Houses
 from core.reconcile.model import AccountPremise, RegisterRow
 
 MATCHED, REVIEW, UNMATCHED, DUPLICATE = "matched", "review", "unmatched", "duplicate"
@@ -47,8 +47,7 @@ class MatchOptions:
     city_penalty: float = 25.0
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """The outcome for one register row (``row`` indexes the rows given)."""
 
     row: int
@@ -75,68 +74,6 @@ def row_key(row: RegisterRow) -> str:
     return f"addr:{replace(address, flat='').text()}|{flat}"
 
 
-class _Houses:
-    """The account houses, indexed by (number, корпус, строение), scored against addresses."""
-
-    def __init__(self, premises: Sequence[AccountPremise], options: MatchOptions) -> None:
-        self.options = options
-        self.by_key: dict[tuple[str, str, str], list[tuple[str, Address]]] = {}
-        seen: set[str] = set()
-        for p in premises:
-            if p.house_id in seen:
-                continue
-            seen.add(p.house_id)
-            address = normalize_address(p.house_address)
-            self.by_key.setdefault(address.house_key, []).append((p.house_id, address))
-        self._cache: dict[Address, tuple[str | None, float, str]] = {}
-
-    def score(self, a: Address, b: Address) -> tuple[float, int]:
-        """(similarity 0-100 after penalties, edits between the street names)."""
-        o = self.options
-        if a.street == b.street:
-            score, edits = 100.0, 0
-        else:
-            edits = DamerauLevenshtein.distance(a.street, b.street)
-            score = 100.0 * (1 - edits / max(len(a.street), len(b.street)))
-        if a.street_type and b.street_type and a.street_type != b.street_type:
-            score -= o.street_type_penalty
-            edits += 99
-        if a.city and b.city and a.city != b.city and fuzz.ratio(a.city, b.city) < 85:
-            score -= o.city_penalty
-            edits += 99
-        return max(score, 0.0), edits
-
-    def best(self, address: Address) -> tuple[str | None, float, str]:
-        """(house id, score, why a review: "" when sure) of the account house ``address``
-        fits best. Sure: a score from ``accept``, or a street a few edits (transpositions
-        count one) from the only name that near: nobody else within two more edits."""
-        key = Address(address.city, address.street, address.street_type, *address.house_key)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        o = self.options
-        best: tuple[str | None, float, int] = (None, 0.0, 999)
-        second = (0.0, 999)
-        for house_id, other in self.by_key.get(address.house_key, []):
-            score, edits = self.score(address, other)
-            if (score, -edits) > (best[1], -best[2]):
-                second = (best[1], best[2])
-                best = (house_id, score, edits)
-            elif (score, -edits) > (second[0], -second[1]):
-                second = (score, edits)
-        why = ""
-        if best[0] is not None:
-            allowed = 1 if len(address.street) < 10 else 2
-            unique = second[1] >= best[2] + 2
-            if best[1] - second[0] < o.ambiguity:
-                why = f"two account houses fit equally ({best[1]:.0f} and {second[0]:.0f})"
-            elif best[1] < o.accept and not (best[2] <= allowed and unique):
-                why = f"address similarity {best[1]:.0f} < {o.accept:.0f}"
-        hit = (best[0], best[1], why)
-        self._cache[key] = hit
-        return hit
-
-
 def match_register(
     rows: Sequence[RegisterRow],
     premises: Sequence[AccountPremise],
@@ -157,7 +94,11 @@ def match_with_keys(
     options: MatchOptions | None = None,
     confirmed: Mapping[str, str] | None = None,
 ) -> tuple[list[Match], list[str]]:
-    """The matches and the :func:`row_key` of every row (computed on the way, once)."""
+    """The matches and the :func:`row_key` of every row (computed on the way, once).
+
+    Three passes: each row's key and, where ids do not settle it, its address (each distinct
+    house text parsed once); the fit of each distinct house address (:class:`Houses`, in
+    bulk); then the rows in order (the first row to take a premise keeps it)."""
     o = options or MatchOptions()
     confirmed = confirmed or {}
     by_id = {p.premise_id: i for i, p in enumerate(premises)}
@@ -175,71 +116,71 @@ def match_with_keys(
             by_flat.setdefault((p.house_id, flat), i)
         else:
             flatless.setdefault(p.house_id, []).append(i)
-    houses = _Houses(premises, o)
-    parsed: dict[str, tuple[Address, str]] = {}
+    # pass 1: keys; the rows that need their address, as (distinct house address, flat)
+    parsed: dict[str, tuple[int, str, str]] = {}  # house text -> (house, its text, its flat)
+    distinct: dict[Address, int] = {}
+    flats: dict[str, str] = {}
     keys: list[str] = []
+    settled: list[tuple[int, str] | None] = []  # (premise, how) by id or decision
+    where: list[tuple[int, str]] = []  # (house address index, flat); (-1, "") when settled
+    for row in rows:
+        c = normalize_cadastral(row.cadastral) if row.cadastral else None
+        g = normalize_guid(row.fias) if row.fias and not c else None
+        house, flat = -1, ""
+        if c or g:
+            key = f"cad:{c}" if c else f"fias:{g}"
+        else:
+            house, flat, text = _address(row, parsed, distinct, flats)
+            key = f"addr:{text}|{flat}"
+        keys.append(key)
+        hit: tuple[int, str] | None = None
+        if confirmed and (pid := confirmed.get(key)) is not None and pid in by_id:
+            hit = (by_id[pid], "confirmed")
+        elif c and c in by_cadastral:
+            hit = (by_cadastral[c], "cadastral")
+        elif g and g in by_guid:
+            hit = (by_guid[g], "fias")
+        elif house < 0:
+            house, flat, _ = _address(row, parsed, distinct, flats)
+        settled.append(hit)
+        where.append((house, flat) if hit is None else (-1, ""))
+    # pass 2: every distinct house address against the account houses, in bulk
+    houses = Houses(
+        premises, HouseOptions(o.accept, o.ambiguity, o.street_type_penalty, o.city_penalty)
+    )
+    fits = houses.fit_many(list(distinct))
+    # pass 3: the rows in order
     taken: dict[int, int] = {}  # premise -> the row that took it
     out: list[Match] = []
     leftover: dict[str, list[int]] = {}  # house -> rows without a flat match (for flatless)
-
-    def take(r: int, i: int, score: float, status: str, how: str, reason: str = "") -> Match:
-        if status == MATCHED and i in taken:
-            return Match(
-                r, i, score, DUPLICATE, how, premises[i].house_id,
-                f"the same premise as {rows[taken[i]].where}",
-            )  # fmt: skip
+    review = o.review
+    for r, hit in enumerate(settled):
+        if hit is not None:
+            i, how = hit
+            score, status, why = 100.0, MATCHED, ""
+        else:
+            house, flat = where[r]
+            house_id, score, why = fits[house]
+            if house_id is None or score < review:
+                reason = "no account house with this number" if house_id is None else (
+                    f"the nearest account house scores {score:.0f}"
+                )  # fmt: skip
+                out.append(Match(r, -1, score, UNMATCHED, "none", None, reason))
+                continue
+            status, how = (REVIEW if why else MATCHED), "address"
+            i = by_flat.get((house_id, flat), -1) if flat else -1
+            if i < 0:
+                reason = why or f"no premise {flat!r}"
+                out.append(Match(r, -1, score, status, "none", house_id, reason))
+                leftover.setdefault(house_id, []).append(len(out) - 1)
+                continue
         if status == MATCHED:
+            if i in taken:
+                reason = f"the same premise as {rows[taken[i]].where}"
+                out.append(Match(r, i, score, DUPLICATE, how, premises[i].house_id, reason))
+                continue
             taken[i] = r
-        return Match(r, i, score, status, how, premises[i].house_id, reason)
-
-    for r, row in enumerate(rows):
-        c = normalize_cadastral(row.cadastral) if row.cadastral else None
-        g = normalize_guid(row.fias) if row.fias and not c else None
-        address = None
-        flat = ""
-        if c:
-            key = f"cad:{c}"
-        elif g:
-            key = f"fias:{g}"
-        else:
-            house_text, flat = split_flat(row.address)
-            hit = parsed.get(house_text)
-            if hit is None:
-                a = normalize_address(house_text)
-                hit = (a, replace(a, flat="").text())
-                if len(parsed) < 2_000_000:
-                    parsed[house_text] = hit
-            address, text = hit
-            flat = normalize_flat(row.premise) if row.premise else (flat or address.flat)
-            key = f"addr:{text}|{flat}"
-        keys.append(key)
-        if confirmed and (pid := confirmed.get(key)) is not None and pid in by_id:
-            out.append(take(r, by_id[pid], 100.0, MATCHED, "confirmed"))
-            continue
-        if c and c in by_cadastral:
-            out.append(take(r, by_cadastral[c], 100.0, MATCHED, "cadastral"))
-            continue
-        if g and g in by_guid:
-            out.append(take(r, by_guid[g], 100.0, MATCHED, "fias"))
-            continue
-        if address is None:
-            house_text, flat = split_flat(row.address)
-            address = normalize_address(house_text)
-            flat = normalize_flat(row.premise) if row.premise else (flat or address.flat)
-        house_id, score, why = houses.best(address)
-        if house_id is None or score < o.review:
-            reason = "no account house with this number" if house_id is None else (
-                f"the nearest account house scores {score:.0f}"
-            )  # fmt: skip
-            out.append(Match(r, -1, score, UNMATCHED, "none", None, reason))
-            continue
-        status = REVIEW if why else MATCHED
-        i = by_flat.get((house_id, flat), -1) if flat else -1
-        if i >= 0:
-            out.append(take(r, i, score, status, "address", why))
-        else:
-            out.append(Match(r, -1, score, status, "none", house_id, why or f"no premise {flat!r}"))
-            leftover.setdefault(house_id, []).append(len(out) - 1)
+        out.append(Match(r, i, score, status, how, premises[i].house_id, why))
     # premises whose id carries no flat number (a shop): proposed to the one leftover
     # non-residential row of their house, for review, never taken silently
     for house_id, free in flatless.items():
@@ -252,3 +193,25 @@ def match_with_keys(
                 "the only non-residential premise of the house without a number on both sides",
             )  # fmt: skip
     return out, keys
+
+
+def _address(
+    row: RegisterRow,
+    parsed: dict[str, tuple[int, str, str]],
+    distinct: dict[Address, int],
+    flats: dict[str, str],
+) -> tuple[int, str, str]:
+    """(index of the row's house address in ``distinct``, the flat, the house address text)."""
+    house_text, flat = split_flat(row.address)
+    hit = parsed.get(house_text)
+    if hit is None:
+        a = normalize_address(house_text)
+        bare = Address(a.city, a.street, a.street_type, a.house, a.corpus, a.building)
+        index = distinct.setdefault(bare, len(distinct))
+        hit = parsed[house_text] = (index, bare.text(), a.flat)
+    if row.premise:
+        flat = flats.get(row.premise)
+        if flat is None:
+            flat = flats[row.premise] = normalize_flat(row.premise)
+        return hit[0], flat, hit[1]
+    return hit[0], flat or hit[2], hit[1]

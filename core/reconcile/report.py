@@ -271,9 +271,9 @@ def reconcile(
         )
     hot = {h for h, s in report.houses.items() if s.unmetered_consumption and s.unbilled}
     kept = [
-        replace(f, priority=f.house_id in hot)
+        replace(f, priority=True) if f.house_id in hot else f
         for f in findings
-        if f"{f.kind}|{f.key}" not in checked
+        if not checked or f"{f.kind}|{f.key}" not in checked
     ]
     kept.sort(key=lambda f: (not f.priority, -f.money, KINDS.index(f.kind), f.where, f.key))
     report.findings = kept

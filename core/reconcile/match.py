@@ -210,8 +210,8 @@ def _address(
         index = distinct.setdefault(bare, len(distinct))
         hit = parsed[house_text] = (index, bare.text(), a.flat)
     if row.premise:
-        flat = flats.get(row.premise)
-        if flat is None:
-            flat = flats[row.premise] = normalize_flat(row.premise)
-        return hit[0], flat, hit[1]
+        own = flats.get(row.premise)
+        if own is None:
+            own = flats[row.premise] = normalize_flat(row.premise)
+        return hit[0], own, hit[1]
     return hit[0], flat or hit[2], hit[1]

@@ -239,7 +239,11 @@ def _dsn_messages(path: Path) -> list[bytes]:
         raise UchetError(f"{path}: cannot read ({exc.strerror})") from None
     if not raw.startswith(b"From "):
         return [raw]
-    return [m.as_bytes() for m in mailbox.mbox(path, create=False)]
+    box = mailbox.mbox(path, create=False)
+    try:
+        return [m.as_bytes() for m in box]
+    finally:
+        box.close()
 
 
 def cmd_bounces(args: argparse.Namespace) -> int:

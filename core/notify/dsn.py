@@ -59,12 +59,14 @@ def parse_dsn(raw: bytes) -> list[Bounce]:
         if not isinstance(blocks, list):
             continue
         for block in blocks[1:]:  # the first block is per message, the rest per recipient
-            recipient = block.get("Final-Recipient") or block.get("Original-Recipient")
+            recipient = _address(
+                str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
+            )
             if not recipient:
                 raise ValueError("delivery-status block without Final-Recipient")
             out.append(
                 Bounce(
-                    recipient=_address(str(recipient)).lower(),
+                    recipient=recipient.lower(),
                     action=str(block.get("Action", "")).strip().lower(),
                     status=str(block.get("Status", "")).strip(),
                     diagnostic=" ".join(str(block.get("Diagnostic-Code", "")).split()),

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
 from core.notify.backoff import RetryPolicy
-from core.notify.kinds import DEBT, READING_WINDOW_OPEN
+from core.notify.kinds import (
+    DEBT,
+    DEVICE_OFFLINE,
+    EMAIL_CONFIRM,
+    EPD_READY,
+    HOUSE_BALANCE,
+    READING_RECEIVED,
+    READING_WINDOW_CLOSES,
+    READING_WINDOW_OPEN,
+    check_email,
+)
 from core.notify.reminders import debt_params, missing_by_account, window
-from core.notify.signing import idempotency_key, signature, verify
+from core.notify.signing import (
+    check_confirm_token,
+    confirm_token,
+    idempotency_key,
+    signature,
+    verify,
+)
 from core.notify.templates import render
+from core.notify.throttle import DomainLimiter, domain_of
 
 
 def test_reading_window_text_and_html_escape() -> None:
@@ -73,3 +91,67 @@ def test_selection() -> None:
     assert debt_params("2026-03", debts, 50_000) == {
         "a": {"period": "2026-03", "debt": "1000.00", "penalty_from": "2026-05-11"}
     }
+
+
+def test_every_kind_renders_text_and_html_with_values_escaped() -> None:
+    from core.notify.kinds import ALL_KINDS
+
+    evil = "<b>&"
+    samples: dict[str, dict[str, Any]] = {
+        READING_WINDOW_OPEN: {"period": "2026-03", "window_from": "2026-03-23",
+                              "window_to": "2026-03-25",
+                              "meters": [{"service": "gas", "meter": evil}]},
+        READING_WINDOW_CLOSES: {"period": "2026-03", "window_to": "2026-03-25",
+                                "meters": [{"service": "gas", "meter": evil}]},
+        READING_RECEIVED: {"meter": evil, "service": "electricity", "value": "5000,5",
+                           "unit": "кВт·ч", "at": "2026-03-05T14:30"},
+        EPD_READY: {"period": "2026-03", "total": "1234.50", "link": "https://x/?a=1&b=<2>"},
+        DEBT: {"period": "2026-03", "debt": "1.00", "penalty_from": "2026-05-11"},
+        HOUSE_BALANCE: {"house": "h1", "address": evil, "service": "cold_water", "percent": "30",
+                        "first_day": "2026-03-01", "last_day": "2026-03-05",
+                        "house_volume": "500", "premises_volume": "350", "unit": "м³"},
+        DEVICE_OFFLINE: {"source": "modbus", "device": evil, "since": "2026-03-09T06:00",
+                         "hours": 30, "last_error": "timeout"},
+        EMAIL_CONFIRM: {"address": evil, "link": "https://x/c?token=a&b",
+                        "expires": "2026-03-12T18:30"},
+    }  # fmt: skip
+    assert set(samples) == set(ALL_KINDS)  # a new kind needs its sample here
+    for kind, params in samples.items():
+        r = render(kind, params)
+        assert r.subject and r.text.endswith("\n") and r.html.startswith("<!DOCTYPE html>")
+        assert "<b>&" not in r.html, kind  # escaped wherever it is shown
+        with pytest.raises(ValueError, match=f"notification {kind}: missing"):
+            render(kind, {})
+    received = render(READING_RECEIVED, samples[READING_RECEIVED])
+    assert "5000,5 кВт·ч на 05.03.2026 14:30" in received.text
+    epd = render(EPD_READY, samples[EPD_READY])
+    assert (
+        'href="https://x/?a=1&amp;b=&lt;2&gt;"' in epd.html and "https://x/?a=1&b=<2>" in epd.text
+    )
+
+
+def test_confirm_token_round_trip_expiry_and_tampering() -> None:
+    t = confirm_token(b"k" * 32, "ls1", "a@b.ru", expires=2000)
+    assert check_confirm_token(b"k" * 32, t, now=1999) == ("ls1", "a@b.ru")
+    assert check_confirm_token(b"k" * 32, t, now=2001) is None  # expired
+    assert check_confirm_token(b"x" * 32, t, now=1000) is None  # another key
+    other = confirm_token(b"k" * 32, "ls2", "a@b.ru", expires=2000)
+    assert check_confirm_token(b"k" * 32, other.split(".")[0] + "." + t.split(".")[1], 1) is None
+    for junk in ("", ".", "abc", "!!!.00", t + "x"):
+        assert check_confirm_token(b"k" * 32, junk, now=1000) is None
+
+
+def test_domain_limiter_sliding_minute() -> None:
+    lim = DomainLimiter(2)
+    assert [lim.take("a.ru", t) for t in (0.0, 1.0)] == [0.0, 0.0]
+    assert lim.take("a.ru", 2.0) == 58.0 and lim.take("b.ru", 2.0) == 0.0
+    assert lim.take("a.ru", 60.5) == 0.0  # the first one left the window
+    assert DomainLimiter(0).take("a.ru", 0) == 0.0
+    assert domain_of("Ivan@Mail.RU") == "mail.ru" and domain_of("+79001234567") == ""
+
+
+def test_check_email() -> None:
+    assert check_email(" ivanov@mail.ru ") == "ivanov@mail.ru"
+    for bad in ("ivanov", "a@b", "a b@c.ru", "<a@b.ru>", "a@b..ru", "Иван <a@b.ru>"):
+        with pytest.raises(ValueError, match="не похоже на адрес e-mail"):
+            check_email(bad)

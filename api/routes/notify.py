@@ -215,7 +215,7 @@ class OutboxPage(BaseModel):
     items: list[OutboxItem]
 
 
-State = Query(default=None, pattern="^(" + "|".join([*STATES, "pending", "sending"]) + ")$")
+State = Query(pattern="^(" + "|".join([*STATES, "pending", "sending"]) + ")$")
 
 
 async def outbox_page(

@@ -27,6 +27,7 @@ from adapters.store.ledger import (
     stored_key_rates,
     unassigned,
 )
+from api.progress import Bar, bar
 from api.runtime import database_url, settings
 from core.ledger import LedgerError, ledger_case
 from core.ledger.case import settle_statements
@@ -297,22 +298,19 @@ def run_epd(args: argparse.Namespace) -> int:
     def write(account: str, pdf: bytes, qr: str) -> None:
         (out / _file_name(account, args.month)).write_bytes(pdf)
 
-    def progress(done: int, total: int) -> None:
-        if done == total or done % 50 == 0:
-            print(f"epd: {done}/{total} accounts", file=sys.stderr, flush=True)
-
-    async def go() -> int:
+    async def go(progress: Bar) -> int:
         conn = await _connect()
         try:
             return await epd_documents(
                 conn, month, payee, keys=args.account, house=args.house, write=write,
-                progress=progress,
+                progress=progress.to,
             )  # fmt: skip
         finally:
             await conn.close()
 
-    count = asyncio.run(go())
+    with bar(f"ЕПД за {args.month}", unit="док") as b:
+        count = asyncio.run(go(b))
     seconds = time.perf_counter() - started
     rate = count / seconds if seconds > 0 else 0.0
-    print(f"{count} ЕПД for {args.month} written to {out} in {seconds:.1f} s ({rate:.1f}/s)")
+    print(f"ЕПД за {args.month}: записано {count} в {out} за {seconds:.1f} с ({rate:.1f} в с)")
     return 0

@@ -92,3 +92,39 @@ def test_the_payload_refuses_bad_details() -> None:
         payment_qr(replace(PAYEE, bic="04452522"), kopecks=1, account="1", period=1, purpose="x")
     with pytest.raises(LedgerError, match=r"'\|'"):
         payment_qr(PAYEE, kopecks=1, account="1|2", period=1, purpose="x")
+
+
+def _text(pdf: bytes) -> str:
+    return str(pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text())
+
+
+def test_the_font_parsed_once_draws_what_parsing_per_document_draws(monkeypatch) -> None:
+    """The reduced, once-parsed DejaVu Sans gives each document its own glyph subset: the text
+    read back equals that of a document whose fonts fpdf2 parsed itself, a second document
+    with other letters is whole too, and a text outside the reduced set takes the whole font."""
+    s = _statement()
+    due = due_date(parse_period("2026-05", "m"), None)
+    lines = [epd.ServiceLine("Электроэнергия", "210", "кВт·ч", "6.43", 135030)]
+    first = epd.Payer("100001", "Щукин Юрий", "г. Тверь, ул. Жёлтая, д. 3", "54.30", 3)
+    second = epd.Payer("100002", "Фёдорова Эльза", "г. Чита, пр. Ёлочный, № 7", "33", 1)
+    fast = [epd.epd_pdf(PAYEE, p, s, lines, due)[0] for p in (first, second)]
+    assert epd._parsed.cache_info().currsize >= 2  # the reduced fonts, parsed once
+    with monkeypatch.context() as m:
+        m.setattr(
+            epd, "_add_font", lambda pdf, family, style, path, reduced: pdf.add_font(
+                family, style, str(path)
+            ),
+        )  # fmt: skip
+        slow = [epd.epd_pdf(PAYEE, p, s, lines, due)[0] for p in (first, second)]
+    for a, b in zip(fast, slow, strict=True):
+        assert _text(a) == _text(b)
+    assert "Фёдорова Эльза" in _text(fast[1]) and "№ 7" in _text(fast[1])
+    assert "Щукин Юрий" in _text(fast[0]) and "кВт·ч" in _text(fast[0])
+    assert len(fast[0]) < len(slow[0]) * 1.2
+    greek = epd.Payer("100003", "Ωмега", "ул. Σ, д. 1", "10", 1)
+    reduced: list[bool] = []
+    add_font = epd._add_font
+    monkeypatch.setattr(epd, "_add_font", lambda *a: reduced.append(a[-1]) or add_font(*a))
+    assert "Ωмега" in _text(epd.epd_pdf(PAYEE, greek, s, lines, due)[0])
+    epd.epd_pdf(PAYEE, first, s, lines, due)
+    assert reduced == [False, False, True, True]  # Ω and Σ are not in the reduced font

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -125,14 +126,15 @@ def test_epd_command_writes_a_house(
     asyncio.run(prepare(db_url))
     asyncio.run(fill_with_payments(db_url))
     monkeypatch.setenv("UCHET_DATABASE_URL", db_url)
+    monkeypatch.setenv("UCHET_PROGRESS", "1")  # the bar, though stderr is not a terminal
     out = tmp_path / "out"
     assert main(["epd", "--month", "2026-03", "--house", "h1", "--out", str(out)]) == 0
     printed = capsys.readouterr()
-    assert "epd: 2/2 accounts" in printed.err
-    assert "2 ЕПД for 2026-03 written" in printed.out
+    assert "ЕПД за 2026-03" in printed.err and re.search(r"100%.*2(\.00)?/2(\.00)?", printed.err)
+    assert "ЕПД за 2026-03: записано 2 в" in printed.out
     files = sorted(p.name for p in out.iterdir())
     assert files == [f"epd-{ALICE[0]}-2026-03.pdf", f"epd-{BOB[0]}-2026-03.pdf"]
     text, qr = _read((out / files[0]).read_bytes())
     assert qr["Sum"] == "180000" and "Итого к оплате 1800.00" in text
     assert main(["epd", "--month", "2026-03", "--house", "none", "--out", str(out)]) == 0
-    assert "0 ЕПД" in capsys.readouterr().out
+    assert "записано 0 в" in capsys.readouterr().out

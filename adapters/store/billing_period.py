@@ -84,6 +84,13 @@ SELECT r.meter_id, r.ts, r.value FROM readings r JOIN unnest($4::integer[]) AS k
     ON k.id = r.meter_id
 WHERE r.kind = 0 AND r.flags & $1 = 0 AND r.ts >= $2 AND r.ts < $3
 """
+# the same for every meter with an owner (no array of millions of ids to send and hash);
+# readings of meters the run leaves out are dropped by numpy
+_EVERY_READING = """
+SELECT r.meter_id, r.ts, r.value FROM readings r JOIN meters m ON m.id = r.meter_id
+WHERE (m.premise_id IS NOT NULL OR m.house_id IS NOT NULL)
+    AND r.kind = 0 AND r.flags & $1 = 0 AND r.ts >= $2 AND r.ts < $3
+"""
 #: one row of the binary COPY of ``_READINGS``: field count, then (length, value) per column
 _ROW = np.dtype(
     [
@@ -104,17 +111,29 @@ SELECT DISTINCT ON (service) service, value FROM {table}
 WHERE valid_from <= $1 ORDER BY service, valid_from DESC
 """
 
-# one sort, then the columns as arrays in that order (array_agg keeps its input's order)
+# one sort, then the columns as arrays in that order (array_agg keeps its input's order); the
+# owner as its position among the premises (houses) ordered by id, as ``_premises`` reads them,
+# -1 for a premise that is not in the table; the meter's name as people know it
 _METERS = """
-SELECT array_agg(id), array_agg(external_id), array_agg(channel), array_agg(service),
-       array_agg(premise_id), array_agg(house_id), array_agg(installed), array_agg(digits),
-       array_agg(unit)
+SELECT array_agg(id), array_agg(name), array_agg(service), array_agg(premise),
+       array_agg(house), array_agg(installed), array_agg(digits), array_agg(unknown)
 FROM (
-    SELECT id, external_id, channel, service, premise_id, house_id,
-           coalesce(extract(year FROM installed)::int * 12
-                    + extract(month FROM installed)::int - 1, $1::bigint) AS installed,
-           coalesce(capacity_digits, -1) AS digits, unit
-    FROM meters WHERE premise_id IS NOT NULL OR house_id IS NOT NULL ORDER BY id
+    SELECT m.id,
+           CASE WHEN m.channel = m.service THEN m.external_id
+                ELSE m.external_id || '/' || m.channel END AS name,
+           array_position($2::text[], m.service) - 1 AS service,
+           CASE WHEN m.premise_id IS NULL THEN -1 ELSE coalesce(p.i, -2) END AS premise,
+           coalesce(h.i, -1) AS house,
+           coalesce(extract(year FROM m.installed)::int * 12
+                    + extract(month FROM m.installed)::int - 1, $1::bigint) AS installed,
+           coalesce(m.capacity_digits, -1) AS digits,
+           CASE WHEN m.premise_id IS NOT NULL AND p.i IS NULL THEN m.premise_id END AS unknown
+    FROM meters m
+    LEFT JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM premises) p
+        ON p.id = m.premise_id
+    LEFT JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM houses) h
+        ON m.premise_id IS NULL AND h.id = m.house_id
+    WHERE m.premise_id IS NOT NULL OR m.house_id IS NOT NULL ORDER BY m.id
 ) m
 """
 
@@ -129,9 +148,12 @@ def _scale(value: Decimal) -> int:
 
 def micro_fixed(micro: Int64Array) -> Fixed:
     """Values given in millionths as :class:`Fixed` with the smallest exact scale."""
+    # the decimals left after whole units, then the fewest that hold them all
+    rest = micro % 10**READING_PLACES
+    rest = rest[rest != 0]
     for scale in range(READING_PLACES + 1):
         step = 10 ** (READING_PLACES - scale)
-        if not (micro % step).any():
+        if not (rest % step).any():
             return Fixed(micro // step, scale)
     raise AssertionError("unreachable")
 
@@ -150,7 +172,7 @@ async def _rates(conn: asyncpg.Connection, table: str, period: date) -> dict[int
 
 async def _premises(
     conn: asyncpg.Connection, period: date, house_index: dict[str, int]
-) -> tuple[Premises, dict[str, int]]:
+) -> Premises:
     scale = await conn.fetchval("SELECT coalesce(max(scale(area)), 0) FROM premises")
     if scale > _AREA_PLACES:
         bad = await conn.fetchrow(
@@ -207,7 +229,7 @@ async def _premises(
         normatives=normatives,
         normative_given=given,
     )
-    return premises, index
+    return premises
 
 
 async def _houses(conn: asyncpg.Connection) -> Houses:
@@ -228,52 +250,35 @@ class _MeterSet:
     digits: Int64Array
 
 
-def _meter_name(external_id: str, channel: str, service: str) -> str:
-    return external_id if channel == service else f"{external_id}/{channel}"
-
-
-async def _meters(
-    conn: asyncpg.Connection,
-    premise_index: dict[str, int],
-    house_index: dict[str, int],
-    warnings: list[str],
-) -> tuple[_MeterSet, _MeterSet]:
-    row = await conn.fetchrow(_METERS, NO_INSTALL)
+async def _meters(conn: asyncpg.Connection, warnings: list[str]) -> tuple[_MeterSet, _MeterSet]:
+    """Premise meters and house meters; owners are positions in ``_premises``/``_houses``."""
+    row = await conn.fetchrow(_METERS, NO_INSTALL, list(SERVICES))
     assert row is not None
-    ids, ext, channel, service, premise, house, installed, digits, _ = (list(c or []) for c in row)
-    per: dict[str, list[int]] = {"premise": [], "house": []}
-    owner: dict[str, list[int]] = {"premise": [], "house": []}
-    unknown: list[str] = []
-    for i, (p, h) in enumerate(zip(premise, house, strict=True)):
-        if p is not None:
-            if p not in premise_index:
-                unknown.append(f"{_meter_name(ext[i], channel[i], service[i])} → {p}")
-                continue
-            per["premise"].append(i)
-            owner["premise"].append(premise_index[p])
-        else:
-            per["house"].append(i)
-            owner["house"].append(house_index[h])
-    if unknown:
+    names: list[str] = row[1] or []
+    ids, service, premise, house, installed, digits = (
+        np.array(row[k] or [], dtype=_I64) for k in (0, 2, 3, 4, 5, 6)
+    )
+    unknown = np.flatnonzero(premise == -2)
+    if unknown.size:
+        shown = [f"{names[i]} → {row[7][i]}" for i in unknown[:5].tolist()]
         warnings.append(
-            f"{len(unknown)} meter(s) bound to premises that are not in the premises table, "
-            f"not billed: {', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}"
+            f"{unknown.size} meter(s) bound to premises that are not in the premises table, "
+            f"not billed: {', '.join(shown)}{' …' if unknown.size > 5 else ''}"
         )
 
-    def build(kind: str) -> _MeterSet:
-        sel = per[kind]
+    def build(sel: Int64Array, owner: Int64Array) -> _MeterSet:
         return _MeterSet(
-            db_ids=np.array([ids[i] for i in sel], dtype=_I64),
+            db_ids=ids[sel],
             meters=Meters(
-                ids=[_meter_name(ext[i], channel[i], service[i]) for i in sel],
-                owner=np.array(owner[kind], dtype=_I64),
-                service=np.array([SERVICES.index(service[i]) for i in sel], dtype=_I64),
-                installed=np.array([installed[i] for i in sel], dtype=_I64),
+                ids=[names[i] for i in sel.tolist()],
+                owner=owner[sel],
+                service=service[sel],
+                installed=installed[sel],
             ),
-            digits=np.array([digits[i] for i in sel], dtype=_I64),
+            digits=digits[sel],
         )
 
-    return build("premise"), build("house")
+    return build(np.flatnonzero(premise >= 0), premise), build(np.flatnonzero(premise == -1), house)
 
 
 def contains(sorted_values: Int64Array, queries: Int64Array) -> np.typing.NDArray[np.bool_]:
@@ -346,6 +351,8 @@ async def _registers(
     hi: int,
     db_ids: Int64Array,
     digits: Int64Array,
+    *,
+    every: bool = False,
 ) -> tuple[MonthReadings, dict[int, str]]:
     """The month summaries of meters ``db_ids`` (capacity ``digits``, -1: none) for months
     [lo, hi), impossible values left out; and per meter db id why one was left out."""
@@ -355,11 +362,11 @@ async def _registers(
         chunks.append(chunk)
 
     await conn.copy_from_query(
-        _READINGS,
+        _EVERY_READING if every else _READINGS,
         int(EXCLUDED_FLAGS),
         month_start(lo, tz),
         month_start(hi, tz),
-        db_ids.tolist(),
+        *(() if every else (db_ids.tolist(),)),
         output=collect,
         format="binary",
     )
@@ -378,9 +385,14 @@ def month_summaries(
     meter = rows["meter"].astype(_I64)
     ts = rows["ts"].astype(_I64)
     value = rows["value"].astype(np.float64)
-    # impossible values: negative, not finite, past the register or READING_LIMIT
+    if db_ids.size == 0:
+        meter, ts, value = meter[:0], ts[:0], value[:0]
     order = np.argsort(db_ids)
     pos = order[np.minimum(np.searchsorted(db_ids[order], meter), max(db_ids.size - 1, 0))]
+    mine = db_ids[pos] == meter
+    if not mine.all():  # readings of meters the run leaves out
+        meter, ts, value, pos = meter[mine], ts[mine], value[mine], pos[mine]
+    # impossible values: negative, not finite, past the register or READING_LIMIT
     d = digits[pos] if digits.size else np.zeros(0, dtype=_I64)
     ceiling = np.where(d >= 0, 10.0 ** np.clip(d, 0, 15), READING_LIMIT)
     ok = (value >= 0) & (value < np.minimum(ceiling, READING_LIMIT))
@@ -468,17 +480,17 @@ async def _prior(
     # registers are sorted by (meter, month): the last assignment per meter wins
     last[regs.meter[before]] = regs.month[before]
     rows = await conn.fetchrow(
-        "SELECT array_agg(k.i), array_agg(extract(year FROM e.period)::int * 12"
-        " + extract(month FROM e.period)::int - 1),"
+        "SELECT array_agg(k.i - 1), array_agg(e.m),"
         " array_agg(coalesce(e.exact_num, e.volume * 1000000)::text),"
         " array_agg(coalesce(e.exact_den, 1000000)::text)"
-        " FROM billed_estimates e"
-        " JOIN unnest($1::integer[], $2::integer[], $3::date[]) AS k(meter_id, i, after)"
+        " FROM (SELECT meter_id, exact_num, exact_den, volume, extract(year FROM period)::int"
+        "        * 12 + extract(month FROM period)::int - 1 AS m"
+        "       FROM billed_estimates WHERE period < $3) e"
+        " JOIN unnest($1::integer[], $2::integer[]) WITH ORDINALITY AS k(meter_id, after, i)"
         "   USING (meter_id)"
-        " WHERE e.period > k.after AND e.period < $4",
+        " WHERE e.m > k.after",
         db_ids.tolist(),
-        list(range(n)),
-        [month_date(int(a)) if a >= 0 else date(1, 1, 1) for a in last.tolist()],
+        last.tolist(),
         month_date(period),
     )
     assert rows is not None
@@ -531,13 +543,13 @@ async def load_period(
         soi = await _rates(conn, "soi_normatives", day)
         houses = await _houses(conn)
         house_index = {h: i for i, h in enumerate(houses.ids)}
-        premises, premise_index = await _premises(conn, day, house_index)
-        pm, hm = await _meters(conn, premise_index, house_index, warnings)
+        premises = await _premises(conn, day, house_index)
+        pm, hm = await _meters(conn, warnings)
         all_ids = np.concatenate([pm.db_ids, hm.db_ids])
         all_digits = np.concatenate([pm.digits, hm.digits])
         recent = period - st.average_max_periods
         lo = recent - st.average_window_months
-        readings, bad = await _registers(conn, tz, lo, period + 1, all_ids, all_digits)
+        readings, bad = await _registers(conn, tz, lo, period + 1, all_ids, all_digits, every=True)
         month = readings.month
         # readings come sorted by meter; np.unique and np.isin sort again (and slowly)
         heard = readings.meter[(month >= recent) & (month < period)]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
@@ -33,6 +34,7 @@ from adapters.store import city as city_store
 from adapters.store.billing_load import load_reference
 from adapters.store.connections import Connection, connect
 from api.app import create_app
+from api.progress import Bar, bar
 from api.runtime import migrate_url
 from api.security import hash_password
 from api.settings import ApiSettings
@@ -286,8 +288,9 @@ async def run_city(
     await migrate_url(database_url)
     await _check_empty(database_url)
     say(
-        f"  town: {len(town.house_ids)} houses, {town.n_premises} premises,"
-        f" {len(town.premise_meters())} premise meters; months {spec.start:%Y-%m} +{spec.months}"
+        f"  город: домов {len(town.house_ids)}, помещений {town.n_premises},"
+        f" счётчиков в помещениях {len(town.premise_meters())}; месяцы с {spec.start:%Y-%m},"
+        f" всего {spec.months}"
     )
     store = await ReadingStore.open(database_url, max_size=4)
     conn = await connect(database_url)
@@ -314,7 +317,9 @@ async def run_city(
         with timer("history (warm-up month ends)"):
             hist = history(town, truth, regs)
             stored = await _load_history(Intake.from_settings(store, settings), hist)
-        say(f"  history: {stored} month-end readings of {spec.warmup_months} warm-up months")
+        say(
+            f"  история: {stored} показаний на конец месяца за {spec.warmup_months} месяцев разгона"
+        )
         gateway = Gateway(settings, database_url)
         stop, ready = asyncio.Event(), asyncio.Event()
         gw_task = asyncio.create_task(gateway.run(stop, ready=ready))
@@ -362,8 +367,6 @@ async def _replay_months(
     timer: _Timer,
     say: Callable[[str], None],
 ) -> None:
-    from zoneinfo import ZoneInfo
-
     from adapters.embedded import free_port
 
     tz = ZoneInfo(spec.timezone)
@@ -396,53 +399,109 @@ async def _replay_months(
             ) as client,
         ):
             tokens, meter_ids = await _residents(conn, town, app, client)
-            for month in months:
-                name = f"{month // 12:04d}-{month % 12 + 1:02d}"
-                with timer("mqtt: plan"):
-                    mplan = mqtt_plan(town, truth, regs, month)
-                with timer("mqtt: publish + gateway ingest"):
-                    await _run_mqtt(mplan, pipeline, paths["mqtt"], address)
-                with timer("modbus: plan"):
-                    bplan = modbus_plan(town, truth, cum, month)
-                with timer("modbus: poll + ingest"):
-                    await _run_modbus(
-                        bplan, poller, gateways, sink, pipeline, paths["modbus"], sim_now
-                    )
-                with timer("askue: plan + write 80020 files"):
-                    aplan = askue_plan(town, truth, month)
-                    files = [
-                        askue_files.write(out / "askue", f, seed=spec.seed, tz=tz)
-                        for f in aplan.files
-                    ]
-                with timer("askue: import"):
-                    await _run_askue(aplan, files, importer, paths["askue"])
-                with timer("api: plan"):
-                    rplan = api_plan(town, truth, regs, month)
-                with timer("api: resident submissions"):
-                    await _run_api(rplan, client, tokens, meter_ids, paths["api"])
-                with timer("vee"):
-                    vr = await run_vee(
-                        store, name, timezone=spec.timezone, settings=vee_settings(month)
-                    )
-                vees.append({"period": name, "anomalies": dict(sorted(vr.anomalies.items()))})
-                with timer("billing"):
-                    br = await bill_period(conn, month, timezone=spec.timezone)
-                bills.append(
-                    {
-                        "period": name,
-                        "lines": br.lines,
-                        "total": str(br.total),
-                        "warnings": len(br.warnings),
-                    }
-                )
-                say(
-                    f"  {name}: mqtt {mplan.delivered}, modbus {bplan.delivered},"
-                    f" askue {aplan.delivered} ({len(files)} files), api {rplan.delivered}"
-                    f" readings; VEE {sum(vr.anomalies.values())} anomalies;"
-                    f" billed {br.lines} lines, {br.total} ₽"
-                )
+            run = _MonthRun(
+                spec, town, truth, regs, cum, pipeline, store, conn, paths, bills, vees, out,
+                timer, say, address, poller, gateways, sink, sim_now, importer, client, tokens,
+                meter_ids, tz,
+            )  # fmt: skip
+            with bar("месяцы города", total=len(months) * len(STAGES), unit="этап") as b:
+                for month in months:
+                    await _replay_month(run, month, b)
     finally:
         await asyncio.gather(*(g.stop() for g in gateways))
+
+
+STAGES = ("MQTT", "Modbus", "АСКУЭ 80020", "API жителей", "VEE", "начисление")
+"""The steps of one replayed month, as the progress bar names them."""
+
+
+@dataclass
+class _MonthRun:
+    """What every replayed month works with."""
+
+    spec: CitySpec
+    town: Town
+    truth: Truth
+    regs: Registers
+    cum: np.ndarray
+    pipeline: Pipeline
+    store: ReadingStore
+    conn: Connection
+    paths: dict[str, PathTally]
+    bills: list[dict[str, Any]]
+    vees: list[dict[str, Any]]
+    out: Path
+    timer: _Timer
+    say: Callable[[str], None]
+    address: BrokerAddress
+    poller: Poller
+    gateways: list[SimGateway]
+    sink: _CountingSink
+    sim_now: list[float]
+    importer: AskueImporter
+    client: httpx.AsyncClient
+    tokens: dict[str, str]
+    meter_ids: dict[str, int]
+    tz: ZoneInfo
+
+
+async def _replay_month(r: _MonthRun, month: int, b: Bar) -> None:
+    """One month through every path, VEE and billing; the bar moves a step per stage."""
+    name = f"{month // 12:04d}-{month % 12 + 1:02d}"
+    stages = iter(STAGES)
+    timer, town, truth, regs, paths, pipeline = (
+        r.timer, r.town, r.truth, r.regs, r.paths, r.pipeline
+    )  # fmt: skip
+
+    def step(done: int) -> None:
+        b.advance(done)
+        b.note(f"{name}: {next(stages, '')}")
+
+    step(0)
+    with timer("mqtt: plan"):
+        mplan = mqtt_plan(town, truth, regs, month)
+    with timer("mqtt: publish + gateway ingest"):
+        await _run_mqtt(mplan, pipeline, paths["mqtt"], r.address)
+    step(1)
+    with timer("modbus: plan"):
+        bplan = modbus_plan(town, truth, r.cum, month)
+    with timer("modbus: poll + ingest"):
+        await _run_modbus(bplan, r.poller, r.gateways, r.sink, pipeline, paths["modbus"], r.sim_now)
+    step(1)
+    with timer("askue: plan + write 80020 files"):
+        aplan = askue_plan(town, truth, month)
+        files = [
+            askue_files.write(r.out / "askue", f, seed=r.spec.seed, tz=r.tz) for f in aplan.files
+        ]
+    with timer("askue: import"):
+        await _run_askue(aplan, files, r.importer, paths["askue"])
+    step(1)
+    with timer("api: plan"):
+        rplan = api_plan(town, truth, regs, month)
+    with timer("api: resident submissions"):
+        await _run_api(rplan, r.client, r.tokens, r.meter_ids, paths["api"])
+    step(1)
+    with timer("vee"):
+        vr = await run_vee(r.store, name, timezone=r.spec.timezone, settings=vee_settings(month))
+    step(1)
+    r.vees.append({"period": name, "anomalies": dict(sorted(vr.anomalies.items()))})
+    with timer("billing"):
+        br = await bill_period(r.conn, month, timezone=r.spec.timezone)
+    b.advance(1)
+    r.bills.append(
+        {
+            "period": name,
+            "lines": br.lines,
+            "total": str(br.total),
+            "warnings": len(br.warnings),
+        }
+    )
+    r.say(
+        f"  {name}: показаний mqtt {mplan.delivered}, modbus {bplan.delivered},"
+        f" askue {aplan.delivered} (файлов {len(files)}), api {rplan.delivered};"
+        f" аномалий VEE {sum(vr.anomalies.values())};"
+        f" начислено строк {br.lines} на {br.total} ₽"
+    )
 
 
 def vee_settings(month: int) -> VeeSettings:

@@ -1,6 +1,7 @@
-"""The city replay report: ``report.json`` (deterministic from the seed), ``report.md``,
-``report.html`` (tables and inline SVG charts), ``billing_errors.csv`` (every premise, service
-and month) and ``timings.json`` (where the time went; not part of the report proper)."""
+"""The city replay report: ``report.json`` (deterministic from the seed), ``report.md`` and
+``report.html`` (in Russian: tables, and Chart.js charts each with its sentence; the text is
+in :mod:`api.city.report_text`), ``billing_errors.csv`` (every premise, service and month)
+and ``timings.json`` (where the time went; not part of the report proper)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from api.city.charts import Chart, figures
 from api.city.replay import Replay
-from simulators.city import svg
+from api.city.report_text import CAUSE_NAMES, SERVICE_RU, UNITS, markdown
 from simulators.city.attribution import CAUSES, ErrorRow, attribute, rub, summarize
 from simulators.city.consumption import monthly
 from simulators.city.delivery import outage_days
@@ -183,115 +185,92 @@ def write(rep: Replay, out: Path) -> dict[str, Any]:
     return report
 
 
-def markdown(report: dict[str, Any]) -> str:
-    c = report["city"]
-    lines = [
-        f"# City replay, seed {c['seed']}",
-        "",
-        f"{c['houses']} houses, {c['premises']} premises ({c['premises_without_water_meters']}"
-        f" without water meters), months {', '.join(c['months'])}"
-        f" after {c['warmup_months']} warm-up months.",
-        "",
-        "## Readings per path",
-        "",
-        "| path | delivered | lost before delivery | stored | duplicates | quarantined |"
-        " reconciles | as ground truth |",
-        "|---|---:|---:|---:|---:|---|---|---|",
-    ]
-    for name, p in report["paths"].items():
-        q = ", ".join(f"{k} {v}" for k, v in {**p["quarantined"], **p["rejected"]}.items()) or "0"
-        lines.append(
-            f"| {name} | {p['delivered']} | {p['lost_before_delivery']} | {p['stored']} |"
-            f" {p['duplicates']} | {q} | {'yes' if p['reconciles'] else '**no**'} |"
-            f" {'yes' if p['matches_ground_truth'] else '**no**'} |"
-        )
-    a = report["anomalies"]
-    lines += ["", "## Anomalies: injected vs found by VEE", ""]
-    lines += ["| fault | injected | detected | not visible to VEE |", "|---|---:|---:|---:|"]
-    for fault, v in a["injected"].items():
-        lines.append(
-            f"| {fault} | {v.get('injected', 0)} | {v.get('detected', 0)} |"
-            f" {v.get('not_visible_to_vee', 0)} |"
-        )
-    unexplained = ", ".join(f"{k} {v}" for k, v in a["found_not_injected"].items()) or "none"
-    lines += ["", "Found by type: " + ", ".join(f"{k} {v}" for k, v in a["found"].items())]
-    lines += ["", f"Found without an injected cause: {unexplained}"]
-    e = report["billing"]["errors"]
-    lines += ["", "## Billing error (charged − true consumption × tariff), ₽", "",
-              "| month | charged | true | error | " + " | ".join(CAUSES) + " |",
-              "|---|" + "---:|" * (3 + len(CAUSES))]  # fmt: skip
-    for month, d in [*e["by_month"].items(), ("total", e["total"])]:
-        lines.append(
-            f"| {month} | {d['charged']} | {d['true']} | {d['error']} | "
-            + " | ".join(d[k] for k in CAUSES)
-            + " |"
-        )
-    pm = e["premise_months"]
-    lines += [
-        "",
-        f"Premise-months: {pm['count']}; overcharged {pm['overcharged']}, undercharged"
-        f" {pm['undercharged']}, off by more than 100 ₽: {pm['over_100_rub']};"
-        f" median |error| {pm['median_abs']} ₽.",
-        "",
-        "Every premise, service and month with its cause split: `billing_errors.csv`.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def html(report: dict[str, Any], rep: Replay) -> str:
+def report_charts(report: dict[str, Any], rep: Replay) -> list[Chart]:
+    """The error by cause and month, and the daily balance of the two houses with the most
+    network leak (water) and unregistered use (electricity)."""
     e = report["billing"]["errors"]
     months = list(e["by_month"])
-    bars = svg.stacked_bars(
-        "Billing error by cause and month (₽; above zero: residents overcharged)",
-        months,
-        {c: [float(e["by_month"][m][c]) for m in months] for c in CAUSES},
-        "₽",
-    )
-    charts = [bars]
+    charts = [
+        Chart(
+            "bar",
+            "Ошибка начислений по причинам и месяцам",
+            "₽",
+            months,
+            {CAUSE_NAMES[c]: [float(e["by_month"][m][c]) for m in months] for c in CAUSES},
+            "Каждый столбец — ошибка месяца, сложенная из причин: выше нуля жителям начислено"
+            " больше истинного потребления, ниже — меньше.",
+        )
+    ]
     truth, town = rep.truth, rep.town
     total = truth.house_total(town)
     daily = {(d["house_id"], d["service"], d["day"]): d for d in rep.db["daily"]}
     first_day = rep.spec.start
     n_days = (rep.spec.end - rep.spec.start).days
     offset = (first_day - truth.first_day).days
-    picks = []
-    for s, arr in ((CW, truth.network_leak), (EL, truth.theft)):
+    days = [first_day + timedelta(days=i) for i in range(n_days)]
+    for s, arr, what in ((CW, truth.network_leak, "утечка в сетях дома"),
+                         (EL, truth.theft, "неучтённых потребителей")):  # fmt: skip
         h = int(np.argmax(arr[:, s, :].sum(axis=1)))
-        picks.append((h, s))
-    for h, s in picks:
         hid, service = town.house_ids[h], SERVICE_NAMES[s]
-        days = [first_day + timedelta(days=i) for i in range(n_days)]
         got = [daily.get((hid, service, d)) for d in days]
         premises_true = (total[h, s] - truth.common[h, s] - truth.network_leak[h, s]
                          - truth.theft[h, s])  # fmt: skip
+        house_meter = [
+            None if g is None or g["house_volume"] is None else g["house_volume"] for g in got
+        ]
+        gap = f"общедомовое потребление плюс заложенное в симуляцию ({what})"
         charts.append(
-            svg.lines(
-                f"House balance {hid}, {service}: daily volumes",
-                [f"{d:%m-%d}" for d in days],
+            Chart(
+                "line",
+                f"Баланс дома {hid}, {SERVICE_RU[service]}: объём за сутки",
+                UNITS[s],
+                [f"{d:%d.%m}" for d in days],
                 {
-                    "house, true": [float(total[h, s, offset + i]) for i in range(n_days)],
-                    "house meter (VEE)": [
-                        None if g is None or g["house_volume"] is None else g["house_volume"]
-                        for g in got
+                    "дом, истинно": [_r(total[h, s, offset + i]) for i in range(n_days)],
+                    "домовой счётчик (после VEE)": house_meter,
+                    "помещения (после VEE)": [
+                        None if g is None else g["premises_volume"] for g in got
                     ],
-                    "premises (VEE)": [None if g is None else g["premises_volume"] for g in got],
-                    "premises, true": [float(premises_true[offset + i]) for i in range(n_days)],
+                    "помещения, истинно": [_r(premises_true[offset + i]) for i in range(n_days)],
                 },
-                "m³" if s != EL else "kWh",
+                f"Разрыв между домовым счётчиком и суммой помещений — {gap}; VEE отмечает"
+                " большой разрыв как небаланс дома, а пропуски линии — дни без данных."
+                if any(v is not None for v in house_meter)
+                else f"Суточных данных домового счётчика у этого дома нет, и VEE не может"
+                f" сравнить баланс; разрыв между истинным потреблением дома и помещений — {gap}.",
             )
         )
-    md = markdown(report)
-    tables = _md_tables_to_html(md)
+    return charts
+
+
+def html(report: dict[str, Any], rep: Replay) -> str:
+    return page(markdown(report), report_charts(report, rep), report["city"]["seed"])
+
+
+def page(md: str, charts: list[Chart], seed: int) -> str:
+    """The report as one HTML file: the tables, then the charts each with its sentence."""
     return (
-        "<!doctype html><html lang='ru'><meta charset='utf-8'><title>uchet city replay</title>"
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
+        "<!doctype html><html lang='ru'><head><meta charset='utf-8'>"
+        f"<title>uchet: прогон города, seed {seed}</title>"
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
-        "text-align:right}figure{margin:1em 0}</style>" + tables + "".join(charts) + "</html>\n"
+        "text-align:right}td:first-child,th:first-child{text-align:left;white-space:nowrap}"
+        "figure{margin:2em 0}figcaption{font-weight:bold}.chart{height:320px}"
+        ".explain{color:#444;margin:.3em 0}</style></head><body>"
+        + _md_to_html(md)
+        + ("<h2>Графики</h2>" if charts else "")
+        + figures(charts)
+        + "</body></html>\n"
     )
 
 
-def _md_tables_to_html(md: str) -> str:
+def _inline(text: str) -> str:
+    """A line of the markdown as HTML: escaped, **bold** kept."""
+    parts = escape(text).split("**")
+    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def _md_to_html(md: str) -> str:
     out, in_table = [], False
     for line in md.splitlines():
         if line.startswith("|"):
@@ -302,17 +281,17 @@ def _md_tables_to_html(md: str) -> str:
             if not in_table:
                 out.append("<table>")
                 in_table = True
-            out.append("<tr>" + "".join(f"<{tag}>{escape(c)}</{tag}>" for c in cells) + "</tr>")
+            out.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
             continue
         if in_table:
             out.append("</table>")
             in_table = False
         if line.startswith("# "):
-            out.append(f"<h1>{escape(line[2:])}</h1>")
+            out.append(f"<h1>{_inline(line[2:])}</h1>")
         elif line.startswith("## "):
-            out.append(f"<h2>{escape(line[3:])}</h2>")
+            out.append(f"<h2>{_inline(line[3:])}</h2>")
         elif line:
-            out.append(f"<p>{escape(line)}</p>")
+            out.append(f"<p>{_inline(line)}</p>")
     if in_table:
         out.append("</table>")
     return "".join(out)

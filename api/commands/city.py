@@ -128,6 +128,7 @@ async def run_city_command(
     say: Callable[[str], None],
 ) -> CityRun:
     from adapters.embedded import embedded_broker, embedded_postgres, free_port
+    from api.city.quiet import puback_timeouts
     from api.city.replay import run_city
     from api.city.report import write
     from api.runtime import database_url
@@ -136,11 +137,11 @@ async def run_city_command(
     look = "UCHET_DATABASE_URL='{url}' uchet stats --json"
     if in_place:
         url = database_url(s)
-        say(f"  store: {_where(url)}")
+        say(f"  хранилище: {_where(url)}")
     elif s.database_url:
         name = f"uchet_city_{spec.seed}_{datetime.now(UTC):%Y%m%d%H%M%S}"
         url = await fresh_database(s.database_url, name)
-        say(f"  store: new database {name} on {_where(url)}")
+        say(f"  хранилище: новая база {name} на {_where(url)}")
     else:
         # The embedded server of a replay is its own, under UCHET_HOME/city, new every run:
         # the user's embedded store is left alone and the result stays there to look at.
@@ -148,16 +149,24 @@ async def run_city_command(
         await asyncio.to_thread(shutil.rmtree, home / "pgdata", ignore_errors=True)
         url = await asyncio.to_thread(embedded_postgres, home)
         look = f"UCHET_HOME={home} uchet stats --json"
-        say(f"  store: embedded PostgreSQL under {home} (new)")
+        say(f"  хранилище: встроенный PostgreSQL в {home} (новый)")
     async with contextlib.AsyncExitStack() as stack:
         if s.mqtt_url:
             mqtt_url, protocol = s.mqtt_url, s.mqtt_protocol
-            say(f"  broker: {mqtt_url}")
+            say(f"  брокер: {mqtt_url}")
         else:
             mqtt_url = await stack.enter_async_context(embedded_broker(free_port()))
             protocol = "3.1.1"  # amqtt speaks MQTT 3.1.1
-            say(f"  broker: embedded amqtt at {mqtt_url}")
-        replay = await run_city(spec, url, out, mqtt_url=mqtt_url, mqtt_protocol=protocol, say=say)
+            say(f"  брокер: встроенный amqtt на {mqtt_url}")
+        with puback_timeouts() as timeouts:
+            replay = await run_city(
+                spec, url, out, mqtt_url=mqtt_url, mqtt_protocol=protocol, say=say
+            )
+    if timeouts.count:
+        say(
+            f"  брокер MQTT: {timeouts.count} раз не дождался подтверждения (PUBACK) за 5 с —"
+            " шлюз был занят записью; трассировки amqtt скрыты, сверка по путям ниже"
+        )
     t0 = time.perf_counter()
     report = await asyncio.to_thread(write, replay, out)
     replay.timings["report: attribution + files"] = time.perf_counter() - t0
@@ -178,26 +187,26 @@ def say(text: str) -> None:
 
 
 def summary_lines(run: CityRun) -> list[str]:
+    from api.city.report_text import CAUSE_NAMES, PATH_NAMES, billing_verdict
+    from simulators.city.attribution import CAUSES
+
     r = run.report
-    lines = ["  readings per path (delivered = stored + duplicates + quarantined):"]
+    lines = ["  показания по путям (доставлено = записано + дубликаты + карантин):"]
     for name, p in r["paths"].items():
         q = sum(p["quarantined"].values()) + sum(p["rejected"].values())
         lines.append(
-            f"    {name}: delivered {p['delivered']} = stored {p['stored']} + duplicates"
-            f" {p['duplicates']} + quarantined {q}"
-            f"{' + conflicts ' + str(p['conflicts']) if p['conflicts'] else ''}"
-            f" ({'reconciles' if p['reconciles'] else 'DOES NOT RECONCILE'};"
-            f" lost before delivery {p['lost_before_delivery']})"
+            f"    {name}: доставлено {p['delivered']} = записано {p['stored']} + дубликаты"
+            f" {p['duplicates']} + карантин {q}"
+            f"{' + конфликты ' + str(p['conflicts']) if p['conflicts'] else ''}"
+            f" ({'сходится' if p['reconciles'] else 'НЕ СХОДИТСЯ'};"
+            f" потеряно до доставки {p['lost_before_delivery']}; {PATH_NAMES.get(name, name)})"
         )
-    e = r["billing"]["errors"]["total"]
-    lines.append(
-        f"  billing: charged {e['charged']} ₽, true consumption × tariff {e['true']} ₽,"
-        f" error {e['error']} ₽"
-    )
-    causes = ("meter_readings", "averages", "normatives", "soi_distribution", "leaks")
-    lines.append("    by cause: " + ", ".join(f"{k} {e[k]}" for k in (*causes, "unregistered")))
+    e = r["billing"]["errors"]
+    lines.append(f"  начисления: {billing_verdict(e)}".replace("**", ""))
+    t = e["total"]
+    lines.append("    по причинам, ₽: " + ", ".join(f"{CAUSE_NAMES[k]} {t[k]}" for k in CAUSES))
     top = sorted(run.timings.items(), key=lambda kv: -kv[1])[:5]
-    lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in top))
+    lines.append("  время: " + ", ".join(f"{k} {v:.1f} с" for k, v in top))
     return lines
 
 
@@ -210,15 +219,15 @@ def cmd_city(args: argparse.Namespace) -> int:
     spec = spec_from(args, s)
     out = args.out or s.home / f"city-{spec.seed}"
     say(
-        f"uchet simulate city: {spec.houses} houses x ~{spec.premises_per_house} premises,"
-        f" {spec.months} months from {spec.start:%Y-%m}, seed {spec.seed}"
+        f"uchet simulate city: домов {spec.houses} по ~{spec.premises_per_house} помещений,"
+        f" месяцев {spec.months} с {spec.start:%Y-%m}, seed {spec.seed}"
     )
     run = asyncio.run(run_city_command(spec, s, out=out, in_place=args.in_place, say=say))
     for line in summary_lines(run):
         say(line)
     say(
-        f"done in {run.seconds:.1f} s. Report: {out / 'report.html'} (also report.md,"
+        f"готово за {run.seconds:.1f} с. Отчёт: {out / 'report.html'} (и report.md,"
         f" report.json, billing_errors.csv, timings.json)."
     )
-    say(f"  the store: {run.look}")
+    say(f"  хранилище: {run.look}")
     return 0 if run.report["reconciles"] else 1

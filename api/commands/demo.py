@@ -30,14 +30,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     spec = spec_from(args, s)
     out = args.out or s.home / "demo"
     say(
-        f"uchet demo: a city of {spec.houses} houses (~{spec.premises_per_house} premises each),"
-        f" {spec.months} months from {spec.start:%Y-%m}, seed {spec.seed}: MQTT smart meters,"
-        " Modbus house meters, ASKUE 80020 files, residents through the API; VEE; billing"
+        f"uchet demo: город, домов {spec.houses} (~{spec.premises_per_house} помещений в"
+        f" каждом), месяцев {spec.months} с {spec.start:%Y-%m}, seed {spec.seed}: умные"
+        " счётчики по MQTT, домовые по Modbus, файлы АСКУЭ 80020, жители через API; VEE;"
+        " начисления"
     )
     run = asyncio.run(run_city_command(spec, s, out=out, in_place=args.in_place, say=say))
     for line in summary_lines(run):
         say(line)
-    say(f"done in {run.seconds:.1f} s. Look at: {out / 'report.html'} (report.md, report.json,")
-    say("  billing_errors.csv: every premise, service and month with the cause of its error)")
-    say(f"  the store: {run.look}")
+    say(f"готово за {run.seconds:.1f} с. Отчёт: {out / 'report.html'} (и report.md, report.json,")
+    say("  billing_errors.csv: каждое помещение, услуга и месяц с причиной ошибки)")
+    say(f"  хранилище: {run.look}")
     return 0 if run.report["reconciles"] else 1

@@ -24,17 +24,24 @@ def test_demo_replays_a_small_city_on_embedded_defaults(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "api.cli", "demo", "--seed", "5", "--houses", "2"]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "embedded amqtt" in out.stdout
+    assert "встроенный amqtt" in out.stdout
     report = json.loads((home / "demo" / "report.json").read_text(encoding="utf-8"))
     assert report["reconciles"] and report["matches_ground_truth"]
-    assert (home / "demo" / "report.html").read_text(encoding="utf-8").count("<svg") == 3
+    html = (home / "demo" / "report.html").read_text(encoding="utf-8")
+    assert html.count("<canvas") == 3 and html.count("<p class='explain'>") == 3
+    assert "<h2>Ошибка начислений, ₽</h2>" in html and "new Chart(" in html
     # every path printed with its reconciliation, as the report has it
     for name, p in report["paths"].items():
         line = next(x for x in out.stdout.splitlines() if x.strip().startswith(f"{name}:"))
-        assert f"delivered {p['delivered']} = stored {p['stored']}" in line
-        assert "(reconciles;" in line
-    billed = re.search(r"charged ([\d.]+) ₽", out.stdout)
+        assert f"доставлено {p['delivered']} = записано {p['stored']}" in line
+        assert "(сходится;" in line
+    billed = re.search(r"начисленное \(([\d.]+) ₽\)", out.stdout)
     assert billed and Decimal(billed[1]) == Decimal(report["billing"]["errors"]["total"]["charged"])
+    # the error line says what it is and whether it is expected
+    verdict = next(x for x in out.stdout.splitlines() if x.startswith("  начисления:"))
+    assert f"Ошибка начислений {report['billing']['errors']['total']['error']} ₽" in verdict
+    assert "Она ожидаема" in verdict
+    assert "Traceback" not in out.stdout + out.stderr
 
     # "look further" works: the printed command shows the store the demo wrote
     look = next(x for x in out.stdout.splitlines() if "uchet stats --json" in x)

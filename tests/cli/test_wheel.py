@@ -63,11 +63,13 @@ def test_wheel_installs_into_a_clean_venv_and_the_demo_runs(tmp_path: Path) -> N
     assert not (empty.parent / "shared").exists()
     out = _run([str(venv / "bin" / "uchet"), "demo", "--houses", "2", "--seed", "3"],
                cwd=empty, env=env, timeout=300)  # fmt: skip
-    assert out.startswith("uchet demo: a city of 2 houses"), out
+    assert out.startswith("uchet demo: город, домов 2"), out
     lines = out.splitlines()
     kinds = ("mqtt:", "modbus:", "askue:", "api:")
     paths = [x.strip() for x in lines if x.strip().startswith(kinds)]
-    assert len(paths) == 4 and all("(reconciles;" in x for x in paths), out
-    assert any(x.strip().startswith("billing: charged ") for x in lines), out
-    assert any(x.startswith("done in ") for x in lines), out
-    assert (tmp_path / "home" / "demo" / "report.html").is_file()
+    assert len(paths) == 4 and all("(сходится;" in x for x in paths), out
+    assert any(x.strip().startswith("начисления: Ошибка начислений ") for x in lines), out
+    assert any(x.startswith("готово за ") for x in lines), out
+    # the report's charts: the vendored Chart.js inlined from the installed package's data
+    html = (tmp_path / "home" / "demo" / "report.html").read_text(encoding="utf-8")
+    assert "Chart.js v4" in html and html.count("<canvas") == 3

@@ -50,6 +50,8 @@ def make_templates(tz: ZoneInfo) -> Jinja2Templates:
     env.filters.update(
         money=labels.money,
         num=labels.number,
+        vol=labels.volume,
+        service_vol=labels.service_volume,
         pct=labels.percent,
         period=labels.period_name,
         when=lambda ts: labels.local_time(ts, tz),

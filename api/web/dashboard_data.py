@@ -91,9 +91,11 @@ def _local(value: object, tz: tzinfo) -> datetime | None:
     return None
 
 
-def balance_chart(days: list[BalanceDay]) -> dict[str, object]:
-    """Chart.js data: the house meter against the sum of its premises, per day."""
+def balance_chart(days: list[BalanceDay], unit: str = "") -> dict[str, object]:
+    """Chart.js data: the house meter against the sum of its premises, per day, in ``unit``
+    (shown on the value axis)."""
     return {
+        "unit": unit,
         "labels": [f"{d.day:%d.%m}" for d in days],
         "datasets": [
             {"label": "Общедомовой счётчик", "data": [d.house_volume for d in days]},

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from core.channels import CANONICAL_UNIT
+
 SERVICES = {
     "cold_water": "Холодная вода",
     "hot_water": "Горячая вода",
@@ -14,6 +16,8 @@ SERVICES = {
     "heating": "Отопление",
 }
 UNITS = {"m3": "м³", "kWh": "кВт·ч", "Gcal": "Гкал"}
+#: decimals a meter of the unit shows: water to the litre, heat to the Mcal, power to 0.01 kWh
+PLACES = {"m3": 3, "kWh": 2, "Gcal": 3}
 METHODS = {
     "meter": "по показаниям счётчика",
     "recalculation": "перерасчёт по показаниям",
@@ -78,8 +82,9 @@ def money(value: str | Decimal) -> str:
     return f"{sign}{_group(whole)},{frac}{_NBSP}₽"
 
 
-def number(value: str | Decimal | float | None, places: int = 3) -> str:
-    """A plain decimal with a comma, trailing zeros dropped: ``12.500`` -> ``12,5``."""
+def number(value: str | Decimal | float | None, places: int = 3, *, zeros: bool = False) -> str:
+    """A plain decimal with a comma, trailing zeros dropped: ``12.500`` -> ``12,5``; with
+    ``zeros`` all ``places`` decimals kept, as a meter shows them: ``12,500``."""
     if value is None:
         return "—"
     try:
@@ -87,7 +92,7 @@ def number(value: str | Decimal | float | None, places: int = 3) -> str:
     except InvalidOperation:
         return str(value)
     text = f"{abs(d):f}"
-    if "." in text:
+    if "." in text and not zeros:
         text = text.rstrip("0").rstrip(".")
     whole, dot, frac = text.partition(".")
     sign = "−" if d < 0 and text.strip("0.") else ""
@@ -108,3 +113,23 @@ def period_name(period: str) -> str:
 
 def local_time(ts: datetime | None, tz: tzinfo) -> str:
     return "—" if ts is None else f"{ts.astimezone(tz):%d.%m.%Y %H:%M}"
+
+
+def volume(value: str | Decimal | float | None, unit: str) -> str:
+    """A volume at its meter's precision, with its unit: ``120.5, "m3"`` -> ``120,500 м³``."""
+    shown = number(value, PLACES.get(unit, 3), zeros=True)
+    return f"{shown}{_NBSP}{UNITS.get(unit, unit)}" if value is not None else shown
+
+
+def service_volume(value: str | Decimal | float | None, service: str) -> str:
+    """A volume of a service (an accrual line) in that service's unit."""
+    return volume(value, CANONICAL_UNIT.get(service, ""))
+
+
+def premise_number(premise_id: str, house_id: str) -> str:
+    """What a resident calls the premise: ``h001-002`` of house ``h001`` -> ``2`` (the
+    registry's id minus its house prefix); the id itself when it has no such prefix."""
+    for sep in ("-", "_", "/", "."):
+        if premise_id.startswith(house_id + sep) and len(premise_id) > len(house_id) + 1:
+            return premise_id[len(house_id) + 1 :].lstrip("0") or "0"
+    return premise_id

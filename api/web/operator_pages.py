@@ -11,9 +11,10 @@ import time
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response, UploadFile
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from adapters.store import meters as registry
 from adapters.store.exclusions import list_exclusions
@@ -91,7 +92,12 @@ async def dashboard(request: Request) -> Response:
         anomalies = await list_anomalies(conn, limit=20)
         exclusions = await list_exclusions(conn, limit=20)
         charts = [
-            (h, data.balance_chart(await data.house_balance_days(conn, h.house, h.service)))
+            (
+                h,
+                data.balance_chart(
+                    await data.house_balance_days(conn, h.house, h.service), data.unit_of(h.service)
+                ),
+            )
             for h in [h for h in houses if h.ratio is not None][:CHARTED_HOUSES]
         ]  # only houses whose balance compares like with like
     return render(
@@ -130,7 +136,7 @@ async def house_page(request: Request, house: str, service: str = "electricity")
             "address": address,
             "service": service,
             "days": days,
-            "chart": data.balance_chart(days),
+            "chart": data.balance_chart(days, data.unit_of(service)),
             "unit": data.unit_of(service),
             "anomalies": data.anomaly_rows(anomalies, web(request).timezone),
         },

@@ -21,7 +21,7 @@ from api.auth_db import find_login
 from api.deps import PERIOD, Resident, ascii_int, connection
 from api.problems import ProblemError
 from api.routes import resident_accruals, resident_meters
-from api.schemas import PeriodAccruals, SubmitReading
+from api.schemas import Me, MeterOut, PeriodAccruals, SubmitReading
 from api.security import verify_password
 from api.web import labels
 from api.web.common import (
@@ -120,15 +120,16 @@ def _window_text(request: Request) -> tuple[str, bool]:
     return text + (" — сейчас приём открыт" if open_now else " — сейчас приём закрыт"), open_now
 
 
-async def _me(request: Request, resident: Resident) -> object:
+async def _me(request: Request, resident: Resident) -> Me:
     try:
         return await resident_meters.me(resident, services_of(request))
     except ProblemError as exc:
         raise Forbidden(404, "Помещение не найдено") from exc
 
 
-def _consumption(periods: list[PeriodAccruals]) -> dict[str, object]:
-    """Monthly volume per service from the individual accrual lines, oldest month first."""
+def _consumption(periods: list[PeriodAccruals]) -> list[dict[str, object]]:
+    """Monthly volume per service from the individual accrual lines, oldest month first: one
+    chart per unit (m³ and kWh on one axis would hide the water bars)."""
     months = sorted({p.period for p in periods})
     series: dict[str, dict[str, Decimal]] = {}
     for p in periods:
@@ -136,18 +137,34 @@ def _consumption(periods: list[PeriodAccruals]) -> dict[str, object]:
             if line.method in labels.INDIVIDUAL and line.method != "water_sum":
                 per = series.setdefault(line.service, {})
                 per[p.period] = per.get(p.period, Decimal(0)) + Decimal(line.volume)
-    return {
-        "labels": [labels.period_name(m) for m in months],
-        "datasets": [
+    charts = []
+    for unit, name in labels.UNITS.items():
+        services = [s for s in sorted(series) if CANONICAL_UNIT.get(s) == unit]
+        if not services:
+            continue
+        places = labels.PLACES[unit]
+        charts.append(
             {
-                "label": f"{labels.SERVICES.get(s, s)}, "
-                + labels.UNITS.get(CANONICAL_UNIT.get(s, ""), ""),
-                # Chart points only: the exact volumes are in the table next to the chart.
-                "data": [float(per.get(m, 0)) for m in months],
+                "id": f"consumption-{unit}",
+                "unit": name,
+                "labels": [labels.period_name(m) for m in months],
+                "datasets": [
+                    {
+                        "label": labels.SERVICES.get(s, s),
+                        # Chart points only: the exact volumes are in the table of charges.
+                        "data": [round(float(series[s].get(m, 0)), places) for m in months],
+                    }
+                    for s in services
+                ],
             }
-            for s, per in sorted(series.items())
-        ],
-    }
+        )
+    return charts
+
+
+def _place(me: Me) -> str:
+    """The premise as its resident knows it: the address and number, not the registry id."""
+    where = me.address or f"дом {me.house}"
+    return f"{where}, помещение № {labels.premise_number(me.premise, me.house)}"
 
 
 @router.get("/cabinet", response_class=HTMLResponse)
@@ -163,16 +180,17 @@ async def cabinet(request: Request) -> Response:
         "cabinet.html",
         {
             "me": me,
+            "place": _place(me),
             "meters": meters,
             "window": window,
             "open_now": open_now,
             "latest": periods[0] if periods else None,
-            "chart": _consumption(periods),
+            "charts": _consumption(periods),
         },
     )
 
 
-async def _meter_or_404(request: Request, resident: Resident, meter_id: str) -> object:
+async def _meter_or_404(request: Request, resident: Resident, meter_id: str) -> MeterOut:
     services = services_of(request)
     wanted = ascii_int(meter_id)
     if wanted is None:
@@ -217,7 +235,7 @@ def parse_value(text: str) -> float | None:
 async def submit(request: Request, meter_id: str) -> Response:
     session, resident = await current_resident(request)
     form = await checked_form(request, session)
-    await _meter_or_404(request, resident, meter_id)
+    meter = await _meter_or_404(request, resident, meter_id)
     back = redirect(f"/cabinet/meters/{int(meter_id)}")
     text = form.get("value", "")
     value = parse_value(text)
@@ -240,7 +258,7 @@ async def submit(request: Request, meter_id: str) -> Response:
         text_out = f"Показание не принято. {detail}" + (f" (причина: {note})" if note else "")
         flash(request, back, "error", text_out, value=text)
         return back
-    shown = labels.number(result.value, 6)
+    shown = labels.volume(result.value, meter.unit)
     if result.status == "accepted":
         flash(request, back, "ok", f"Показание {shown} принято. Спасибо!")
     elif result.status == "duplicate":
@@ -257,8 +275,15 @@ async def charges(request: Request, period: str | None = None) -> Response:
         period = None
     services = services_of(request)
     periods = await resident_accruals.accruals(resident, services, period=period, limit=12)
+    me = await _me(request, resident)
     return render(
         request,
         "charges.html",
-        {"periods": periods, "chart": _consumption(periods), "me": await _me(request, resident)},
+        {
+            "periods": periods,
+            "charts": _consumption(periods),
+            "place": _place(me),
+            "me": me,
+            "units": {s: labels.UNITS[u] for s, u in CANONICAL_UNIT.items()},
+        },
     )

@@ -57,7 +57,7 @@ def test_resident_submits_a_reading_and_sees_it_accepted(page, site: Site) -> No
     page.get_by_label("Новое показание").fill("124,75")
     page.get_by_role("button", name="Передать").click()
     status = page.get_by_role("status")
-    assert "Показание 124,75 принято" in status.inner_text()
+    assert "Показание 124,750\u00a0м³ принято" in status.inner_text()  # the meter's precision
     assert "124,75" in page.locator("#last-value").inner_text()
     first_row = page.locator("table.history tbody tr").first
     assert "124,75" in first_row.inner_text() and "передано вручную" in first_row.inner_text()
@@ -132,18 +132,45 @@ def test_charges_explain_every_line_and_chart_the_consumption(page, site: Site) 
     explain = page.locator("tr.explain details").first
     explain.locator("summary").click()
     assert len(explain.locator("p").inner_text()) > 20
-    # The chart is drawn by the vendored Chart.js (no CDN): the canvas has a chart instance.
+    # The charts are drawn by the vendored Chart.js (no CDN), one per unit: m³ and kWh never
+    # share an axis (the water bars would be invisible next to the electricity's).
     drawn = page.evaluate(
-        "() => { const c = document.getElementById('consumption');"
-        " return !!(window.Chart && Chart.getChart(c)) && c.width > 0; }"
+        "() => [...document.querySelectorAll('canvas[data-chart]')].map(c => {"
+        " const ch = window.Chart && Chart.getChart(c);"
+        " return [c.id, ch ? ch.options.scales.y.title.text : null,"
+        "         ch ? ch.data.datasets.map(d => d.label) : []]; })"
     )
-    assert drawn
+    by_id = {i: (unit, sets) for i, unit, sets in drawn}
+    assert by_id["consumption-m3"][0] == "м³" and "Холодная вода" in by_id["consumption-m3"][1]
+    assert by_id["consumption-kWh"] == ("кВт·ч", ["Электроэнергия"])
+    volumes = page.locator("tr.line td[data-label='Объём']").all_inner_texts()
+    assert volumes and all(
+        re.fullmatch(r"[\d\u00a0]+,\d{2,3}\u00a0(м³|кВт·ч|Гкал)", v) for v in volumes
+    ), volumes
+    water = page.locator("tr.line", has_text="Холодная вода").first
+    assert re.search(r",\d{3}\u00a0м³", water.inner_text())  # litres, not 6 decimals
     shot(page, "charges")
     page.set_viewport_size({"width": 390, "height": 844})
+    # On a phone each line is a block and every value says what it is (no table header).
+    cell = page.locator("tr.line td[data-label='Объём']").first
+    label = page.evaluate("el => getComputedStyle(el, '::before').content", cell.element_handle())
+    assert "Объём" in label
+    assert cell.bounding_box()["width"] > 300  # the whole row's width, not a squeezed column
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    shot(page, "charges-phone")
     page.goto("/cabinet")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, "the cabinet scrolls sideways on a phone"
+    place = page.locator("#place").inner_text()
+    assert "помещение № 1" in place and "Советская" in place and "h1-1" not in place
+    last = page.locator(".meter .value").all_inner_texts()
+    assert all(re.fullmatch(r"[\d\u00a0]+,\d{2,3}\u00a0(м³|кВт·ч|Гкал)", v) for v in last), last
     shot(page, "cabinet-phone")
+    meter = site.seeded.meters["apt1-el"]
+    page.goto(f"/cabinet/meters/{meter}")
+    first = page.locator("table.history tbody tr td[data-label='Показание']").first
+    assert first.inner_text().endswith("кВт·ч") and ",00" in first.inner_text()
+    shot(page, "meter-phone")
     assert not script_errors(page)
 
 

@@ -113,11 +113,25 @@ _RATES = """
 SELECT DISTINCT ON (service) service, value FROM {table}
 WHERE valid_from <= $1 ORDER BY service, valid_from DESC
 """
-# houses whose latest billed month left an excess over the individual volumes of any service
+# Houses with unmetered consumption: the latest billed month left an excess over the
+# individual volumes of a service, or VEE's daily house balance (house meter vs the sum of its
+# premises, every premise covered) shows the house meter above its premises by more than
+# $1 on at least $2 days and on most covered days of its last $3 days: it persists.
 _UNMETERED = """
-SELECT DISTINCT house_id FROM house_balances
+SELECT house_id FROM house_balances
 WHERE period = (SELECT max(period) FROM house_balances) AND excess_volume > 0
+UNION
+SELECT house_id FROM (
+    SELECT house_id, service, count(*) FILTER (WHERE ratio > $1) AS over, count(ratio) AS covered
+    FROM vee_house_balance
+    WHERE day > (SELECT max(day) FROM vee_house_balance) - $3::int
+    GROUP BY house_id, service
+) b WHERE over >= $2 AND over * 2 > covered
 """
+UNMETERED_RATIO = 0.05
+"""A day's house meter above its premises by more than this share counts as unmetered."""
+UNMETERED_DAYS = (7, 30)
+"""(days over the ratio at least, out of the last days of balance data)."""
 
 
 async def house_rates(conn: asyncpg.Connection, on: date) -> dict[str, HouseRates]:
@@ -128,7 +142,8 @@ async def house_rates(conn: asyncpg.Connection, on: date) -> dict[str, HouseRate
             recs = await conn.fetch(_RATES.format(table=table), on)
             rates.append({r[0]: r[1] for r in recs})
         houses = await conn.fetch("SELECT id, common_area FROM houses")
-        unmetered = {r[0] for r in await conn.fetch(_UNMETERED)}
+        least, window = UNMETERED_DAYS
+        unmetered = {r[0] for r in await conn.fetch(_UNMETERED, UNMETERED_RATIO, least, window)}
     tariffs, normatives, soi = rates
     return {hid: HouseRates(ca, tariffs, normatives, soi, hid in unmetered) for hid, ca in houses}
 
@@ -166,7 +181,7 @@ async def decisions(conn: asyncpg.Connection) -> tuple[dict[str, str], frozenset
     confirmed: dict[str, str] = {}
     checked: set[str] = set()
     for key, decision, kind, premise_id in recs:
-        if decision == "confirm":
+        if decision in ("confirm", "open"):  # an opened account is that row's premise
             confirmed[key] = premise_id
         elif decision == "checked":
             checked.add(f"{kind}|{key}")
@@ -176,3 +191,90 @@ async def decisions(conn: asyncpg.Connection) -> tuple[dict[str, str], frozenset
 async def premise_exists(conn: asyncpg.Connection, premise_id: str) -> bool:
     async with store_errors("find premise"):
         return bool(await conn.fetchval("SELECT 1 FROM premises WHERE id = $1", premise_id))
+
+
+async def register_row(
+    conn: asyncpg.Connection, import_id: int, line: int, file: str
+) -> RegisterRow | None:
+    async with store_errors("property register"):
+        rec = await conn.fetchrow(
+            "SELECT line, address, premise, cadastral, fias, area, residential, owners,"
+            " residents FROM property_rows WHERE import_id = $1 AND line = $2",
+            import_id, line,
+        )  # fmt: skip
+    return RegisterRow(*rec, file=file) if rec is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    premise_id: str
+    account: str
+    created: bool  # False: this row had opened it before (nothing written now)
+    decision_id: int
+
+
+async def opened(conn: asyncpg.Connection, key: str) -> Opened | None:
+    """What the register row ``key`` opened, if it did."""
+    async with store_errors("open account"):
+        rec = await conn.fetchrow(
+            "SELECT premise_id, account, decision_id FROM reconcile_opened WHERE key = $1", key
+        )
+    return Opened(rec[0], rec[1], False, rec[2]) if rec is not None else None
+
+
+class PremiseTaken(Exception):
+    """The premise id or the account number is another premise's already."""
+
+
+async def open_account(
+    conn: asyncpg.Connection,
+    *,
+    key: str,
+    premise: AccountPremise,
+    import_id: int,
+    line: int,
+    decided_by: str,
+    note: str = "",
+) -> Opened:
+    """Adds ``premise`` (with its account) to the reference tables for the register row
+    ``key``, records the decision ``open``; once per row key: again, it answers what was
+    opened then and writes nothing. Raises :class:`PremiseTaken` when the id or the account
+    belongs to another premise."""
+    async with store_errors("open account"), conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('reconcile-open:' || $1))", key)
+        found = await opened(conn, key)
+        if found is not None:
+            return found
+        clash = await conn.fetchval(
+            "SELECT id FROM premises WHERE id = $1 OR account = $2 LIMIT 1",
+            premise.premise_id, premise.account,
+        )  # fmt: skip
+        if clash is not None:
+            raise PremiseTaken(f"premise {clash!r} has that id or account {premise.account!r}")
+        await conn.execute(
+            "INSERT INTO premises (id, house_id, account, area, residential, residents, owners)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            premise.premise_id, premise.house_id, premise.account, premise.area,
+            premise.residential, premise.residents, premise.owners,
+        )  # fmt: skip
+        decision_id: int = await conn.fetchval(
+            "INSERT INTO reconcile_decisions (key, decision, kind, premise_id, note, decided_by)"
+            " VALUES ($1, 'open', 'unbilled', $2, $3, $4) RETURNING id",
+            key, premise.premise_id, note, decided_by,
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO reconcile_opened (key, premise_id, account, import_id, line,"
+            " decision_id) VALUES ($1, $2, $3, $4, $5, $6)",
+            key, premise.premise_id, premise.account, import_id, line, decision_id,
+        )  # fmt: skip
+    return Opened(premise.premise_id, str(premise.account), True, decision_id)
+
+
+async def decision_log(conn: asyncpg.Connection, limit: int = 50) -> list[asyncpg.Record]:
+    """The latest decisions, newest first (who, when, what)."""
+    async with store_errors("reconcile decisions"):
+        return await conn.fetch(
+            "SELECT id, key, decision, kind, premise_id, note, decided_by, decided_at"
+            " FROM reconcile_decisions ORDER BY id DESC LIMIT $1",
+            limit,
+        )

@@ -6,36 +6,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import getpass
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
 from adapters.property import find_property_mapping, property_mappings
+from adapters.property.export import write_csv, xlsx_bytes
 from adapters.store.connections import Connection, connect
-from adapters.store.property import (
-    account_premises,
-    decisions,
-    house_rates,
-    import_problems,
-    latest_import,
-    premise_exists,
-    record_decision,
-    register_rows,
-)
+from adapters.store.property import PremiseTaken, premise_exists, record_decision
 from api.runtime import database_url, settings
 from core.errors import ConfigError
-from core.reconcile import Report, reconcile
 from core.reconcile.match import MatchOptions
-from core.reconcile.report import KINDS, ReconcileOptions
-from ingest.property_import import import_property_register
-
-CSV_COLUMNS = (
-    "rank", "kind", "money_rub_month", "house", "premise", "account", "register_row",
-    "address", "score", "detail", "key",
-)  # fmt: skip
+from core.reconcile.report import KINDS, ReconcileOptions, ranked_houses
+from ingest.property_import import BuiltReport, build_report, import_property_register
+from ingest.property_import import open_from_register as open_account
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,6 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_import)
     p = what.add_parser("report", help="what differs, ranked by money at stake per month")
     p.add_argument("--csv", type=Path, help="write every finding to this CSV file")
+    p.add_argument("--xlsx", type=Path, help="write every finding to this XLSX workbook")
     p.add_argument("--limit", type=int, default=30, help="findings printed (default 30)")
     p.add_argument("--accept", type=float, default=90.0, help="match score taken (0-100)")
     p.add_argument("--review", type=float, default=70.0, help="score proposed for review")
@@ -63,6 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("key")
     p.add_argument("--note", default="")
     p.set_defaults(func=run_check)
+    p = what.add_parser("open", help="open an account from an unbilled register row")
+    p.add_argument("key", help="the unbilled finding's key (report --csv, column key)")
+    p.add_argument("--account", help="лицевой счёт (default: the new premise id)")
+    p.add_argument("--note", default="")
+    p.add_argument("--on", type=date.fromisoformat, help="rates valid on (default today)")
+    p.set_defaults(func=run_open)
     p = what.add_parser("mappings", help="list the property register mappings")
     p.set_defaults(func=run_mappings)
 
@@ -94,49 +86,20 @@ def run_import(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-async def build_report(
-    conn: Connection, *, options: ReconcileOptions, on: date
-) -> tuple[Report, str, list[str], dict[str, float]]:
-    """The report over the latest register; its file, its bad rows, and the time split."""
-    t0 = time.perf_counter()
-    info = await latest_import(conn)
-    if info is None:
-        raise ConfigError("no property register imported: run uchet reconcile import FILE")
-    rows = await register_rows(conn, info.id, info.file)
-    premises = await account_premises(conn)
-    rates = await house_rates(conn, on)
-    confirmed, checked = await decisions(conn)
-    problems = await import_problems(conn, info.id)
-    t1 = time.perf_counter()
-    report = reconcile(rows, premises, rates, options=options, confirmed=confirmed, checked=checked)
-    t2 = time.perf_counter()
-    return report, info.file, problems, {"load": t1 - t0, "reconcile": t2 - t1}
-
-
-def write_csv(report: Report, path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(CSV_COLUMNS)
-        for rank, x in enumerate(report.findings, start=1):
-            out.writerow(
-                (rank, x.kind, x.money, x.house_id or "", x.premise_id or "", x.account or "",
-                 x.where, x.address, f"{x.score:.0f}", x.detail, x.key)
-            )  # fmt: skip
-
-
 def run_report(args: argparse.Namespace) -> int:
     options = ReconcileOptions(match=MatchOptions(accept=args.accept, review=args.review))
     if not 0 <= args.review <= args.accept <= 100:
         raise ConfigError("--review and --accept must satisfy 0 <= review <= accept <= 100")
 
-    async def go() -> tuple[Report, str, list[str], dict[str, float]]:
+    async def go() -> BuiltReport:
         conn = await _connect()
         try:
             return await build_report(conn, options=options, on=args.on or date.today())
         finally:
             await conn.close()
 
-    report, file, problems, times = asyncio.run(go())
+    built = asyncio.run(go())
+    report, file, problems, times = built.report, built.file, built.problems, built.times
     counts = ", ".join(f"{k} {report.counts.get(k, 0)}" for k in KINDS)
     print(
         f"register {file}: {report.rows} rows, {report.matched} matched to {report.premises}"
@@ -147,7 +110,7 @@ def run_report(args: argparse.Namespace) -> int:
     for rank, x in enumerate(report.findings[: args.limit], start=1):
         who = x.premise_id or x.where
         print(f"{rank:4} {x.kind:12} {x.money:>12} ₽  {x.house_id or '-':8} {who}: {x.detail}")
-    houses = sorted(report.houses.values(), key=lambda h: -h.money)[:10]
+    houses = ranked_houses(report)[:10]
     if houses:
         print("houses (₽/month at stake; area Δ m²; heating Δ; СОИ charged to wrong premises):")
         for h in houses:
@@ -160,8 +123,12 @@ def run_report(args: argparse.Namespace) -> int:
     for detail in problems[:20]:
         print(f"bad row: {detail}")
     if args.csv:
-        write_csv(report, args.csv)
+        with args.csv.open("w", encoding="utf-8", newline="") as f:
+            write_csv(report.findings, f)
         print(f"wrote {len(report.findings)} findings to {args.csv}")
+    if args.xlsx:
+        args.xlsx.write_bytes(xlsx_bytes(report.findings))
+        print(f"wrote {len(report.findings)} findings to {args.xlsx}")
     print(
         f"time: load {times['load']:.2f} s, reconcile {times['reconcile']:.2f} s", file=sys.stderr
     )
@@ -191,6 +158,31 @@ def run_confirm(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     n = _decide(key=args.key, decision="checked", kind=args.kind, note=args.note)
     print(f"decision {n}: {args.kind} {args.key} checked")
+    return 0
+
+
+def run_open(args: argparse.Namespace) -> int:
+    async def go() -> str:
+        conn = await _connect()
+        try:
+            built = await build_report(conn, options=ReconcileOptions(), on=args.on or date.today())
+            try:
+                done = await open_account(
+                    conn, built, args.key, decided_by=getpass.getuser(), account=args.account,
+                    note=args.note,
+                )  # fmt: skip
+            except PremiseTaken as exc:
+                raise ConfigError(str(exc)) from None
+        finally:
+            await conn.close()
+        if not done.created:
+            return f"{args.key}: already opened: premise {done.premise_id}, account {done.account}"
+        return (
+            f"decision {done.decision_id}: opened premise {done.premise_id}, account"
+            f" {done.account} from {args.key}"
+        )
+
+    print(asyncio.run(go()))
     return 0
 
 

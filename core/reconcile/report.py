@@ -56,6 +56,7 @@ class Finding:
     score: float = 0.0
     key: str = ""  # row_key of the register row, or "premise:<id>"
     priority: bool = False  # a house with unmetered consumption and unbilled premises
+    line: int = 0  # the register row's line (0: an account's finding)
 
 
 @dataclass(slots=True)
@@ -282,6 +283,15 @@ def reconcile(
     return report
 
 
+def ranked_houses(report: Report) -> list[HouseSummary]:
+    """The houses of the report: those with unmetered consumption and unbilled premises
+    first, then by money at stake, largest first."""
+    return sorted(
+        report.houses.values(),
+        key=lambda h: (not (h.unmetered_consumption and h.unbilled), -h.money, h.house_id),
+    )
+
+
 def _found(
     row: RegisterRow,
     m: Match,
@@ -303,4 +313,5 @@ def _found(
         row.address,
         m.score,
         key,
+        line=row.line,
     )

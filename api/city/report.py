@@ -41,9 +41,9 @@ def injected_anomalies(rep: Replay) -> list[dict[str, str]]:
             out.append({"fault": "stuck_meter", "expect": "stuck_meter", "meter": m.id})
     cw_meter = {m.premise: m for m in town.premise_meters() if m.service == CW}
     for p in np.flatnonzero(truth.premise_leak.any(axis=1)):
-        m = cw_meter.get(int(p))
-        where = m.id if m else town.premise_ids[int(p)]
-        visible = "consumption_spike" if m is not None and m.path == "mqtt" else "-"
+        cw = cw_meter.get(int(p))
+        where = cw.id if cw else town.premise_ids[int(p)]
+        visible = "consumption_spike" if cw is not None and cw.path == "mqtt" else "-"
         out.append({"fault": "leak_behind_meter", "expect": visible, "meter": where})
     # A house balance is compared only when every premise meter of the house has daily data
     # (MQTT here): a leak in a house with monthly-read premises is not visible to VEE.
@@ -66,7 +66,7 @@ def injected_anomalies(rep: Replay) -> list[dict[str, str]]:
 def _anomalies(rep: Replay) -> dict[str, Any]:
     found = rep.db["anomalies"]
     injected = injected_anomalies(rep)
-    keys = set()
+    keys: set[tuple[str, ...]] = set()
     for a in found:
         keys.add((a["type"], "meter", a["meter"]))
         keys.add((a["type"], "house", a["house_id"], a["service"]))

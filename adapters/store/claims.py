@@ -10,6 +10,7 @@ from decimal import Decimal
 import asyncpg
 
 from adapters.store.db import store_errors
+from core.errors import StoreError
 from core.ledger.claims import CLOSED, ClaimError, StageEvent
 
 _KEY = "coalesce(p.account, p.id)"
@@ -102,8 +103,8 @@ async def insert_claim(
 ) -> int:
     """A new claim at its first stage; one open claim per account (a second is a conflict)."""
     day = date.fromordinal(e.day)
-    async with store_errors("open claim"), conn.transaction():
-        try:
+    try:
+        async with store_errors("open claim"), conn.transaction():
             claim_id: int = await conn.fetchval(
                 "INSERT INTO claims (account, stage, opened_on, stage_on, debt, penalty)"
                 " VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
@@ -113,14 +114,17 @@ async def insert_claim(
                 _money(e.debt),
                 _money(e.penalty),
             )
-        except asyncpg.UniqueViolationError:
+            await _insert_event(conn, claim_id, e, actor, document)
+    except StoreError as exc:
+        if not isinstance(exc.__cause__, asyncpg.UniqueViolationError):
+            raise
+        async with store_errors("open claim"):
             other = await conn.fetchval(
                 "SELECT id FROM claims WHERE account = $1 AND closed_on IS NULL", account
             )
-            raise ClaimError(
-                f"по счёту {account} уже открыта претензия № {other}", "conflict"
-            ) from None
-        await _insert_event(conn, claim_id, e, actor, document)
+        raise ClaimError(
+            f"по счёту {account} уже открыта претензия № {other}", "conflict"
+        ) from None
     return claim_id
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from core.ledger.dates import charged_on, day_name, due_date, month_of
+from core.ledger.dates import charged_on, due_date, month_of
 from core.ledger.errors import LedgerError
 from core.ledger.model import CHARGES, KeyRates, LedgerSettings, Settled
 from core.ledger.money import format_money, half_up
@@ -182,6 +183,11 @@ class StageEvent:
     reason: str | None = None  # why a claim was closed
 
 
+def ru_day(day: int) -> str:
+    """A day as people read it: ``04.05.2026``."""
+    return date.fromordinal(day).strftime("%d.%m.%Y")
+
+
 def _note(note: str) -> str:
     note = note.strip()
     if len(note) > NOTE_MAX:
@@ -193,12 +199,12 @@ def _note(note: str) -> str:
 
 def _check_day(day: int, today: int, history: Sequence[StageEvent]) -> None:
     if day > today:
-        raise ClaimError(f"дата {day_name(day)} ещё не наступила (сегодня {day_name(today)})")
+        raise ClaimError(f"дата {ru_day(day)} ещё не наступила (сегодня {ru_day(today)})")
     if history and day < history[-1].day:
         last = history[-1]
         raise ClaimError(
-            f"дата {day_name(day)} раньше даты предыдущего этапа «{STAGE_NAMES[last.stage]}» "
-            f"({day_name(last.day)})"
+            f"дата {ru_day(day)} раньше даты предыдущего этапа «{STAGE_NAMES[last.stage]}» "
+            f"({ru_day(last.day)})"
         )
 
 
@@ -207,7 +213,7 @@ def open_event(debt: Debt, day: int, today: int, note: str = "") -> StageEvent:
     _check_day(day, today, ())
     if debt.debt <= 0:
         raise ClaimError(
-            f"по счёту {debt.account} на {day_name(day)} нет просроченного долга: "
+            f"по счёту {debt.account} на {ru_day(day)} нет просроченного долга: "
             "претензию открыть нельзя",
             "conflict",
         )
@@ -233,7 +239,7 @@ def advance_event(
         raise ClaimError("у претензии нет истории", "conflict")
     last = history[-1]
     if last.stage == CLOSED:
-        raise ClaimError(f"претензия закрыта {day_name(last.day)}: этапы не меняются", "conflict")
+        raise ClaimError(f"претензия закрыта {ru_day(last.day)}: этапы не меняются", "conflict")
     if stage not in next_stages(history):
         if STAGES.index(stage) <= STAGES.index(last.stage):
             why = "этапы идут только вперёд"
@@ -257,12 +263,12 @@ def close_event(
     if not history:
         raise ClaimError("у претензии нет истории", "conflict")
     if history[-1].stage == CLOSED:
-        raise ClaimError(f"претензия уже закрыта {day_name(history[-1].day)}", "conflict")
+        raise ClaimError(f"претензия уже закрыта {ru_day(history[-1].day)}", "conflict")
     _check_day(day, today, history)
     note = _note(note)
     if reason == "paid" and debt.debt > 0:
         raise ClaimError(
-            f"долг не погашен: на {day_name(day)} просрочено {format_money(debt.debt)} ₽",
+            f"долг не погашен: на {ru_day(day)} просрочено {format_money(debt.debt)} ₽",
             "conflict",
         )
     if reason == "written_off" and not note:

@@ -1,0 +1,93 @@
+"""The claim letter PDF: its text names the payer, the debt by period, and the penalty
+calculation whose per-period totals and sums are the ledger statement's own figures; the QR
+code asks for the debt plus the penalty due."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from core.ledger.allocate import settle
+from core.ledger.claims import debt_as_of
+from core.ledger.dates import parse_day, parse_period
+from core.ledger.money import format_money
+from core.ledger.payment_qr import parse_payment_qr
+from core.ledger.statement import statement
+from tests.ledger.test_claims import NO_CAP, RATES, _account
+from tests.ledger.test_epd import PAYEE
+
+pypdf = pytest.importorskip("pypdf", reason="pypdf (test extra) reads the PDF's text")
+zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp (test extra) decodes the QR")
+letters = pytest.importorskip("adapters.payments.claim_letter", reason="fpdf2 draws the letter")
+epd = pytest.importorskip("adapters.payments.epd")
+
+PAYER = epd.Payer(
+    "100001", "Иванов Иван Иванович", "г. Тверь, ул. Советская, д. 10, кв. 5", "54.3", 2
+)
+
+
+def _letter(stage: str, day: str) -> tuple[str, Any, dict[str, str]]:
+    from core.ledger.case import parse_key_rates
+
+    d = parse_day(day, "day")
+    rates = parse_key_rates(RATES)
+    settled = settle(_account(), d, rates, NO_CAP)  # type: ignore[arg-type]
+    debt = debt_as_of(settled, d, rates, NO_CAP)
+    pdf = letters.claim_letter_pdf(PAYEE, PAYER, letters.Letter(f"7-{stage}", stage, d), debt)
+    assert pdf.startswith(b"%PDF")
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    s = statement(settled, parse_period(day[:7], "m"), d, rates, NO_CAP)
+    images = [i for page in reader.pages for i in page.images]
+    (image,) = images
+    (code,) = zxingcpp.read_barcodes(image.image)
+    return text, (debt, s), parse_payment_qr(code.text)
+
+
+def test_the_notice_carries_the_ledgers_debt_and_penalty_lines() -> None:
+    text, (debt, s), qr = _letter("notice", "2026-08-15")
+    flat = " ".join(text.split())
+    for words in (
+        "Уведомление (претензия) о задолженности",
+        "№ 7-notice от 15.08.2026",
+        "Кому: Иванов Иван Иванович",
+        "Лицевой счёт: 100001",
+        "Приложение: расчёт пени",
+        "Оплатить до 14.09.2026",  # 30 days
+        f"Пени начислено {format_money(s.penalty_total)}",
+        f"Пени оплачено {format_money(s.penalty_paid)}",
+        f"Пени к оплате {format_money(s.penalty_due)}",
+        f"Просроченная задолженность {format_money(debt.debt)}",
+        f"Итого к оплате {format_money(debt.debt + s.penalty_due)}",
+    ):
+        assert words in flat, (words, flat)
+    assert debt.lines and s.periods
+    for line in s.periods:  # the period totals are the statement's, rounded once
+        assert f"Пени за {line.period // 12}-{line.period % 12 + 1:02d} " in flat
+        name = f"{line.period // 12}-{line.period % 12 + 1:02d}"
+        assert f"Пени за {name} {format_money(line.penalty_total)}" in flat, name
+    for line in debt.lines:
+        for p in line.parts:  # each part's row: amount, days, share, rate, rounded penalty
+            row = f"{format_money(p.amount)} "
+            tail = f"{p.days} 1/{p.share} {p.rate_bp // 100}.{p.rate_bp % 100:02d}"
+            assert row in flat and tail in flat, (row, tail)
+            assert format_money(p.kopecks) in flat
+    assert qr["Sum"] == str(debt.debt + s.penalty_due) and qr["PersAcc"] == "100001"
+    assert qr["PersonalAcc"] == PAYEE.account
+
+
+def test_the_warning_gives_twenty_days_and_cites_pp354() -> None:
+    text, _, _ = _letter("warning", "2026-05-04")
+    flat = " ".join(text.split())
+    assert "Предупреждение о приостановлении (ограничении)" in flat
+    assert "в течение 20 дней со дня доставки" in flat and "ПП РФ № 354" in flat
+    assert "Оплатить до 24.05.2026" in flat
+
+
+def test_letters_in_a_row_keep_their_glyphs() -> None:
+    """Each letter embeds its own font subset: one drawn after another still has every glyph."""
+    for stage in ("notice", "court", "writ", "lawyers"):
+        text, _, _ = _letter(stage, "2026-08-15")
+        assert f"№ 7-{stage} от 15.08.2026" in " ".join(text.split())

@@ -40,6 +40,10 @@ class BillReport:
     explanations: list[str] = field(default_factory=list)
 
 
+#: the stages of a run, in order, for a progress display
+STAGES = ("load", "compute", "explain", "write")
+
+
 def parse_billing_period(text: str) -> int:
     """``YYYY-MM`` as a month index; BillingError naming the option otherwise."""
     day = parse_period(text, "--period")
@@ -53,17 +57,24 @@ async def bill_period(
     timezone: str,
     settings: BillingSettings | None = None,
     progress: Callable[[str], None] | None = None,
+    on_stage: Callable[[int, str], None] | None = None,
 ) -> BillReport:
     """Bills ``period`` from the store and replaces its accruals (idempotent).
 
-    ``progress`` is told each step as it starts and ends (load, compute, explanations, write).
+    ``progress`` is told each step as it starts and ends (load, compute, explanations, write)
+    in a line with the time; ``on_stage(done, name)`` is called as each of :data:`STAGES`
+    starts (``done`` stages finished) and once more with ``len(STAGES)`` at the end.
     """
     started = datetime.now(UTC)
     t_start = time.perf_counter()
+    stage = iter(range(len(STAGES) + 1))
 
     def step(text: str) -> None:
         if progress is not None:
             progress(f"[{time.perf_counter() - t_start:7.2f} s] {text}")
+        if on_stage is not None:
+            done = next(stage)
+            on_stage(done, STAGES[done] if done < len(STAGES) else "done")
 
     async with period_lock(conn, period):
         t0 = time.perf_counter()

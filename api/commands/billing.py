@@ -14,11 +14,12 @@ from typing import Any
 from adapters.billing import parse_reference
 from adapters.store.billing_load import LoadReport, load_reference
 from adapters.store.connections import Connection, connect
+from api.progress import bar
 from api.runtime import database_url, settings
-from core.billing import METHODS, SERVICES
+from core.billing import METHODS, SERVICES, month_name
 from core.billing.case import bill_case
 from core.errors import BillingError
-from ingest.billing import BillReport, bill_period, parse_billing_period
+from ingest.billing import STAGES, BillReport, bill_period, parse_billing_period
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +45,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--progress",
         action="store_true",
-        help="print each step with its time on stderr (default when stderr is a terminal)",
+        help="print each step with its time on stderr instead of the progress bar of the "
+        "stages load / compute / explain / write (drawn on a terminal)",
     )
     parser.set_defaults(func=run_bill)
 
@@ -107,12 +109,28 @@ def _progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+#: the stages of a run as the progress bar names them
+_STAGE_NAMES = {
+    "load": "загрузка",
+    "compute": "расчёт",
+    "explain": "расшифровка",
+    "write": "запись",
+    "done": "готово",
+}
+
+
 async def _bill(url: str, period: int, timezone: str, progress: bool) -> BillReport:
     conn = await _connect(url)
     try:
-        return await bill_period(
-            conn, period, timezone=timezone, progress=_progress if progress else None
-        )
+        if progress:
+            return await bill_period(conn, period, timezone=timezone, progress=_progress)
+        with bar(f"начисления {month_name(period)}", total=len(STAGES), unit="этап") as b:
+
+            def stage(done: int, name: str) -> None:
+                b.note(_STAGE_NAMES[name])
+                b.to(done)
+
+            return await bill_period(conn, period, timezone=timezone, on_stage=stage)
     finally:
         await conn.close()
 
@@ -140,8 +158,7 @@ def _print_lines(report: BillReport) -> None:
 def run_bill(args: argparse.Namespace) -> int:
     period = parse_billing_period(args.period)
     s = settings()
-    progress = args.progress or sys.stderr.isatty()
-    report = asyncio.run(_bill(database_url(s), period, s.timezone, progress))
+    report = asyncio.run(_bill(database_url(s), period, s.timezone, args.progress))
     if args.lines:
         _print_lines(report)
     print(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,24 @@ def test_load_the_example_then_bill(store: str, capsys: pytest.CaptureFixture[st
     assert "h1-1\tcold_water\tmeter\t5.700000\t50.00\t1\t285.00\tХВС по прибору учёта" in out
     assert "billed 2026-03 (run 2)" in out
     assert _count(store, "billing_runs") == 2
+    # no bar on a pipe; with UCHET_PROGRESS=1 the bar of the four stages ends done; with
+    # --progress each step is a line with its time instead; stdout is the same either way
+    assert "начисления" not in err
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("UCHET_PROGRESS", "1")
+        code, again, err = _run(["bill", "--period", "2026-03"], capsys)
+        assert code == 0, err
+        bar = [s for s in re.split(r"[\r\n]", err) if s.startswith("начисления 2026-03")]
+        assert bar and "100%" in bar[-1] and "готово" in bar[-1], err
+        code, timed, err = _run(["bill", "--period", "2026-03", "--progress"], capsys)
+    assert code == 0, err
+    assert "начисления" not in err
+    steps = err.splitlines()
+    assert all(re.match(r"\[ *[0-9.]+ s\] ", s) for s in steps), err
+    assert len(steps) == 5 and "loading" in steps[0] and steps[-1].endswith("written")
+    summary = out[out.index("billed 2026-03") :].split("time:")[0]
+    assert again.split("time:")[0] == summary.replace("run 2", "run 3")
+    assert timed.split("time:")[0] == summary.replace("run 2", "run 4")
 
 
 def _broken(change: Any) -> dict[str, Any]:

@@ -81,8 +81,9 @@ class SmtpSender:
                 self._idle.append(smtp)
                 codes = [e.code for e in exc.recipients]
                 bounce = bool(codes) and all(500 <= code < 600 for code in codes)
+                said = "; ".join(f"{e.code} {e.message}" for e in exc.recipients)
                 raise SendFailed(
-                    f"refused: {exc}", bounce=bounce, code=codes[0] if codes else 0
+                    f"адрес отклонён: {said}", bounce=bounce, code=codes[0] if codes else 0
                 ) from exc
             except aiosmtplib.SMTPResponseException as exc:
                 self._idle.append(smtp)

@@ -70,7 +70,7 @@ def _row(pdf: FPDF, widths: tuple[int, ...], cells: tuple[str, ...], bold: bool 
 
 def _text(pdf: FPDF, text: str, size: float = 9, bold: bool = False, h: float = 5) -> None:
     pdf.set_font("dejavu", "B" if bold else "", size)
-    pdf.multi_cell(0, h, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, h, text, new_x="LMARGIN", new_y="NEXT", align="L")
 
 
 def _debt_table(pdf: FPDF, debt: Debt) -> None:
@@ -87,7 +87,7 @@ def _debt_table(pdf: FPDF, debt: Debt) -> None:
 
 
 def _penalty_table(pdf: FPDF, debt: Debt) -> None:
-    widths = (18, 22, 36, 17, 11, 14, 28, 22)
+    widths = (18, 22, 36, 13, 14, 18, 25, 22)
     _row(pdf, widths, ("Период", "Сумма, ₽", "Просрочка с … по", "Дней", "Доля",
                        "Ставка, %", "Оплачено", "Пени, ₽"), bold=True)  # fmt: skip
     capped = False

@@ -19,7 +19,10 @@ Periods are month indices (:func:`month_index`). The result holds exact volumes
 (``num / den``), volumes rounded half-up to 6 places (``volume_micro``), amounts in kopecks
 (``amount_kopecks``), the СОИ rows per house, and per-meter details from which
 :func:`core.billing.explain.explanations` writes the Russian explanation of each line.
-:mod:`core.billing.case` is the JSON front end (``uchet bill-case``).
+:mod:`core.billing.case` is the JSON front end (``uchet bill-case``). A premise service
+that needs a normative the input lacks is an error naming them all, or with
+``bill(inp, partial=True)`` left unbilled (``result.unbilled``, :func:`unbilled_messages`)
+while everyone else is billed.
 """
 
 from core.billing.engine import bill
@@ -44,6 +47,7 @@ from core.billing.model import (
     month_name,
 )
 from core.billing.registers import DecreasingReading, month_registers
+from core.billing.unbilled import unbilled_messages
 
 __all__ = [
     "METHODS",
@@ -67,4 +71,5 @@ __all__ = [
     "month_index",
     "month_name",
     "month_registers",
+    "unbilled_messages",
 ]

@@ -52,10 +52,17 @@ from core.billing.model import (
     HouseRows,
     Int64Array,
     MeterLines,
-    month_name,
 )
 from core.billing.normatives import Normatives
 from core.billing.shares import Shares
+from core.billing.unbilled import (
+    HOUSE_SOI,
+    METER_NORMATIVE,
+    NO_NORMATIVE,
+    WATER_SUM,
+    UnbilledLog,
+    unbilled_messages,
+)
 from core.errors import BillingError
 
 NS = len(SERVICES)
@@ -95,6 +102,8 @@ class _Meters:
     recalc_volume: Int64Array
     reversed: Int64Array
     rows: tuple[Int64Array, Int64Array, Int64Array, Int64Array]
+    #: meters rule 3 needs a normative for and has none: not billed this period
+    lost: Int64Array
 
 
 class _Run:
@@ -160,6 +169,7 @@ class _Run:
         self.individual_of = {CW, HW} if SEWAGE in self.tariffed else set()
         self.individual_of |= {s for s in inp.soi_normatives if s in self.tariffed}
         self.accum, self.est_count = self._prior()
+        self.unbilled = UnbilledLog(self.n_premises)
 
     def _caps(self) -> dict[int, Int64Array]:
         """Per СОИ service, the cap N_soi × common area of each house in units of 1/Q."""
@@ -200,6 +210,7 @@ class _Run:
     def meters(self, period: int) -> _Meters:
         """Rules 2–3: each active meter by reading, by average or by normative."""
         mt, history = self.mt, self.history
+        self.unbilled.next_period()
         active = (mt.installed < period) & self.meter_billed
         m_of, metered = self.groups.active(active)
         # rule 2/3 lookups: R(P), the previous reading month a, the average base b
@@ -220,12 +231,11 @@ class _Run:
         norm = np.flatnonzero(by_norm)
         owner = mt.owner[norm]
         normative, need = self.norms.of_meters(mt.service[norm], owner)
-        if need.any():
-            i = int(norm[np.flatnonzero(need)[0]])
-            raise BillingError(
-                f"premise {self.p.ids[mt.owner[i]]}: no {SERVICES[mt.service[i]]} normative "
-                f"(meter {mt.ids[i]} needs it in {month_name(period)})"
-            )
+        lost = norm[need]
+        if lost.size:
+            self.unbilled.add(period, mt.owner[lost], mt.service[lost], METER_NORMATIVE, lost)
+            by_norm[lost] = False
+            norm, owner, normative = norm[~need], owner[~need], normative[~need]
         vol[norm] = self.people[owner] * normative // m_of[norm]
         recalc = by_meter & (self.est_count > 0)
         rows = (np.flatnonzero(by_meter), avg, norm, np.flatnonzero(recalc))
@@ -244,6 +254,7 @@ class _Run:
             -self.accum,
             self.est_count,
             rows,
+            lost,
         )
 
     def meter_lines(self, period: int, m: _Meters) -> dict[int, Int64Array]:
@@ -267,6 +278,7 @@ class _Run:
         """Estimates of this period add up until a reading reverses them."""
         has_rp = m.lookup.has_rp
         estimated = m.active & ~has_rp
+        estimated[m.lost] = False  # nothing billed: nothing for a reading to reverse
         np.add(self.accum, m.volume, out=self.accum, where=estimated)
         self.accum[has_rp] = 0
         self.est_count += estimated
@@ -279,12 +291,10 @@ class _Run:
         p = self.p
         for s in sorted(self.tariffed & {CW, HW, EL, GAS}):
             sel = np.flatnonzero(~metered[s] & p.residential)
-            missing = sel[~self.norms.given(s, sel)]
-            if missing.size:
-                raise BillingError(
-                    f"premise {p.ids[int(missing[0])]}: no {SERVICES[s]} normative "
-                    f"(billed by normative in {month_name(period)})"
-                )
+            given = self.norms.given(s, sel)
+            if not given.all():
+                self.unbilled.add(period, sel[~given], s, NO_NORMATIVE)
+                sel = sel[given]
             if sel.size == 0:
                 continue
             v = self.people[sel] * self.norms.q[s][sel]
@@ -297,11 +307,16 @@ class _Run:
         """Rule 5: sewage without an active sewage meter is cold + hot water."""
         if SEWAGE not in self.tariffed:
             return
-        if not metered.any():
+        lost = self.unbilled.lost_any((CW, HW))
+        if not metered.any() and lost is None:
             water = individual[CW] + individual[HW]
             self.lines.add(period, self.pidx, SEWAGE, M_WATER_SUM, water, self.unit)
         else:
-            sel = np.flatnonzero(~metered)
+            by_water = ~metered
+            if lost is not None:
+                self.unbilled.add(period, np.flatnonzero(by_water & lost), SEWAGE, WATER_SUM)
+                by_water &= ~lost
+            sel = np.flatnonzero(by_water)
             water = individual[CW][sel] + individual[HW][sel]
             self.lines.add(period, sel, SEWAGE, M_WATER_SUM, water, self.unit)
 
@@ -318,12 +333,10 @@ class _Run:
         num, den = self.shares.share(v_house[p.house[sel]], sel)
         self.lines.add(period, sel, HEATING, M_HOUSE_AREA, num, den)
         sel = pidx[~measured]
-        missing = sel[~self.norms.given(HEATING, sel)]
-        if missing.size:
-            raise BillingError(
-                f"premise {p.ids[int(missing[0])]}: no heating normative "
-                f"(billed by area in {month_name(period)})"
-            )
+        given = self.norms.given(HEATING, sel)
+        if not given.all():
+            self.unbilled.add(period, sel[~given], HEATING, NO_NORMATIVE)
+            sel = sel[given]
         if sel.size:
             by_area = p.area.units[sel] * self.norms.q[HEATING][sel]
             self.lines.add(period, sel, HEATING, M_NORM_AREA, by_area, unit)
@@ -347,30 +360,44 @@ class _Run:
             dist = np.where(h.distribute_excess, excess, np.minimum(excess, cap))
             dist = np.where(data, dist, cap)
             operator = np.where(data, excess - dist, 0)
-            self.house_chunks.append(
-                (
-                    np.full(nh, period, dtype=_I64),
-                    np.arange(nh, dtype=_I64),
-                    np.full(nh, s, dtype=_I64),
-                    data.astype(_I64),
-                    np.where(data, v_house, 0),
-                    v_ind,
-                    np.where(data, excess, 0),
-                    dist,
-                    operator,
-                )
+            keep = self._soi_houses(period, s, data)
+            chunk = (
+                np.full(nh, period, dtype=_I64),
+                np.arange(nh, dtype=_I64),
+                np.full(nh, s, dtype=_I64),
+                data.astype(_I64),
+                np.where(data, v_house, 0),
+                v_ind,
+                np.where(data, excess, 0),
+                dist,
+                operator,
             )
+            self.house_chunks.append(chunk if keep is None else tuple(c[keep] for c in chunk))
             num, den = self.shares.share(dist[p.house], None)
             measured = data[p.house]
-            if measured.all() or not measured.any():
+            if keep is None and (measured.all() or not measured.any()):
                 method = M_SOI_HOUSE if measured.all() else M_SOI_NORM
                 self.lines.add(period, self.pidx, s, method, num, den)
                 continue
-            for method, sel in (
-                (M_SOI_HOUSE, np.flatnonzero(measured)),
-                (M_SOI_NORM, np.flatnonzero(~measured)),
-            ):
+            billed = np.ones_like(measured) if keep is None else keep[p.house]
+            for method, mask in ((M_SOI_HOUSE, measured), (M_SOI_NORM, ~measured)):
+                sel = np.flatnonzero(mask & billed)
                 self.lines.add(period, sel, s, method, num[sel], den[sel])
+
+    def _soi_houses(self, period: int, s: int, data: BoolArray) -> BoolArray | None:
+        """Houses whose СОИ of ``s`` can be billed (None: all): a house measured by its meter
+        cannot when a premise's individual volume of ``s`` is not billed (its excess would
+        take that volume in)."""
+        lost = self.unbilled.lost_any((s,))
+        if lost is None:
+            return None
+        p = self.p
+        skip = data & (np.bincount(p.house[lost], minlength=self.n_houses) > 0)
+        if not skip.any():
+            return None
+        self.unbilled.add(period, np.flatnonzero(skip[p.house]), s, HOUSE_SOI)
+        keep: BoolArray = ~skip
+        return keep
 
     def result(self) -> BillingResult:
         inp = self.inp
@@ -381,11 +408,17 @@ class _Run:
             houses=_house_rows(self.house_chunks),
             meter_details=functools.partial(_meter_lines, self.detail),
             house_meter_volume=self.house_volume,
+            unbilled=self.unbilled.result(),
         )
 
 
-def bill(inp: BillingInput) -> BillingResult:
-    """Bills every period from ``first_period`` to ``last_period`` (see ``core.billing``)."""
+def bill(inp: BillingInput, *, partial: bool = False) -> BillingResult:
+    """Bills every period from ``first_period`` to ``last_period`` (see ``core.billing``).
+
+    A premise service that needs a normative the input lacks (and what depends on it: sewage
+    as water, the СОИ of its house measured by a meter) cannot be billed: a BillingError names
+    them all, or with ``partial`` everyone else is billed and ``result.unbilled`` holds them
+    (:func:`core.billing.unbilled.unbilled_messages` words them)."""
     run = _Run(inp)
     for period in range(inp.first_period, inp.last_period + 1):
         m = run.meters(period)
@@ -399,7 +432,10 @@ def bill(inp: BillingInput) -> BillingResult:
         run.sewage(period, m.metered[SEWAGE], individual)
         run.heating(period)
         run.soi(period, individual)
-    return run.result()
+    result = run.result()
+    if not partial and result.unbilled.period.size:
+        raise BillingError("cannot bill: " + "; ".join(unbilled_messages(result)))
+    return result
 
 
 def _detail(period: int, m: _Meters) -> tuple[Int64Array, ...]:

@@ -239,6 +239,23 @@ class MeterLines:
     reversed_periods: Int64Array
 
 
+def _no_rows() -> Int64Array:
+    return np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Unbilled:
+    """Premise services a run could not bill (:mod:`core.billing.unbilled`): one row per
+    (period, premise, service, reason); ``meter`` is the meter index of a rule 3 row, else -1.
+    """
+
+    period: Int64Array = field(default_factory=_no_rows)
+    premise: Int64Array = field(default_factory=_no_rows)
+    service: Int64Array = field(default_factory=_no_rows)
+    reason: Int64Array = field(default_factory=_no_rows)
+    meter: Int64Array = field(default_factory=_no_rows)
+
+
 @dataclass(frozen=True)
 class BillingResult:
     """The output of :func:`core.billing.engine.bill`.
@@ -253,6 +270,8 @@ class BillingResult:
     houses: HouseRows
     meter_details: Callable[[], MeterLines]
     house_meter_volume: Mapping[tuple[int, int, int], int] = field(default_factory=dict)
+    #: premise services not billed (a normative missing): everything else is billed
+    unbilled: Unbilled = field(default_factory=Unbilled)
 
     @cached_property
     def meter_lines(self) -> MeterLines:

@@ -37,7 +37,7 @@ from core.ledger.dates import (
     period_name,
 )
 from core.ledger.key_rates import merged
-from core.ledger.model import Account, KeyRates, LedgerSettings, Settled
+from core.ledger.model import Account, KeyRates, LedgerSettings, Payment, Settled
 from core.ledger.money import format_money, format_rate
 from core.ledger.payment_qr import Payee
 from core.ledger.statement import Statement, statement
@@ -90,23 +90,28 @@ def _statement(settled: Settled, month: int, day: int, rates: KeyRates) -> State
 
 
 def balance_json(m: Month) -> dict[str, Any]:
-    """The resident's balance: the statement (spec form) plus the sum to pay and payments."""
+    """The resident's balance: the statement (spec form) plus the sum to pay, the month's
+    payments and those of the twelve months to it (newest first)."""
     s = m.statement
     out = statement_json(s, m.settled)
     out["account"] = m.account.id
     out["to_pay"] = format_money(m.to_pay)
     out["due"] = day_name(due_date(s.month, SETTINGS.due_day))
     lo = first_day(s.month)
-    out["payments"] = [
-        {
+    since = first_day(s.month - 11)
+
+    def payment(p: Payment) -> dict[str, Any]:
+        return {
             "id": p.id,
             "date": day_name(p.day),
             "amount": format_money(p.amount),
             "period": None if p.period is None else period_name(p.period),
             "to": p.to,
         }
-        for p in m.account.payments
-        if lo <= p.day <= s.day
+
+    out["payments"] = [payment(p) for p in m.account.payments if lo <= p.day <= s.day]
+    out["recent_payments"] = [
+        payment(p) for p in reversed(m.account.payments) if since <= p.day <= s.day
     ]
     return out
 

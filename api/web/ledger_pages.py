@@ -14,20 +14,25 @@ from api.deps import PERIOD
 from api.problems import ProblemError
 from api.routes import ledger
 from api.web.common import Forbidden, current_resident, render, services_of
+from api.web.debtor_pages import local_date
 from core.ledger.dates import month_of, period_name
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/cabinet/balance", response_class=HTMLResponse)
-async def balance(request: Request) -> Response:
+async def balance(request: Request, month: str | None = None) -> Response:
+    """The month's balance (this month by default, or ``?month=YYYY-MM`` of the past year)."""
     _, resident = await current_resident(request)
     services = services_of(request)
-    b = await ledger.balance(resident, services, month=None)
     today = datetime.now(ZoneInfo(services.settings.timezone)).date()
     this = month_of(today.toordinal())
-    epd_months = [period_name(m) for m in range(this - 1, this - 7, -1)]
-    return render(request, "ledger_balance.html", {"b": b, "epd_months": epd_months})
+    months = [period_name(m) for m in range(this, this - 12, -1)]
+    chosen = month if month in months else None
+    b = await ledger.balance(resident, services, month=chosen)
+    epd_months = [period_name(m) for m in range(this - 1, this - 13, -1)]
+    context = {"b": b, "epd_months": epd_months, "months": months, "day": local_date}
+    return render(request, "ledger_balance.html", context)
 
 
 @router.get("/cabinet/epd/{name}")

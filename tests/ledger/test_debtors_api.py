@@ -16,21 +16,18 @@ import pytest
 from adapters.payments.register import PaymentRow
 from adapters.store.ledger import record_payments
 from tests.api.conftest import ALICE, BOB, Env, env  # noqa: F401  (the fixture)
-from tests.ledger.test_api_ledger import _payment, _upload, fill
+from tests.ledger.test_epd_store import fill_with_payments
 
 pytestmark = pytest.mark.postgres
 
 CAROL = "7700000009"  # premise h9-1 of a second house
 
 
-async def fill_two_houses(e: Env) -> None:
-    """test_api_ledger's ledger (Alice owes 1800.00 of 2026-02/03, Bob 500.00 of 2025-10) and
+async def fill_two_houses(url: str) -> None:
+    """test_epd_store's ledger (Alice owes 1800.00 of 2026-02/03, Bob 500.00 of 2025-10) and
     a second house h9 whose one account was charged 300.00 for 2026-03 and paid 150.00."""
-    await fill(e.url)
-    r = await e.client.post("/v1/operator/payments", json=_payment("p1"), headers=e.operator)
-    assert r.status_code == 201
-    await _upload(e)
-    conn = await asyncpg.connect(e.url)
+    await fill_with_payments(url)
+    conn = await asyncpg.connect(url)
     try:
         await conn.execute("INSERT INTO houses (id, address) VALUES ('h9', 'ул. Новая, 9')")
         await conn.execute(
@@ -63,7 +60,7 @@ def _accounts(got: dict[str, object]) -> list[str]:
 
 
 async def test_filters_paging_and_totals(env: Env) -> None:  # noqa: F811
-    await fill_two_houses(env)
+    await fill_two_houses(env.url)
     everyone = await _get(env, "")
     # largest debt (with penalty) first: Alice 1800, Bob 500, Carol 150
     assert _accounts(everyone) == [ALICE[0], BOB[0], CAROL]
@@ -92,7 +89,7 @@ async def test_filters_paging_and_totals(env: Env) -> None:  # noqa: F811
 
 
 async def test_exports_carry_every_matching_row(env: Env) -> None:  # noqa: F811
-    await fill_two_houses(env)
+    await fill_two_houses(env.url)
     r = await env.client.get(
         "/v1/operator/debtors.csv?month=2026-06&min_debt=100", headers=env.viewer
     )
@@ -123,7 +120,7 @@ async def test_exports_carry_every_matching_row(env: Env) -> None:  # noqa: F811
 
 
 async def test_collection_rate_per_house_and_period(env: Env) -> None:  # noqa: F811
-    await fill_two_houses(env)
+    await fill_two_houses(env.url)
     r = await env.client.get("/v1/operator/collection?month=2026-06", headers=env.viewer)
     assert r.status_code == 200, r.text
     got = r.json()

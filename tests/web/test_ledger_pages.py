@@ -56,8 +56,28 @@ def test_balance_page_shows_the_debt_and_the_epd(page, site: Site) -> None:
     today = date.today()
     last = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
     link = page.locator(f'#epd a[href="/cabinet/epd/{last}.pdf"]')
-    assert link.count() == 1
+    assert link.count() == 1 and page.locator("#epd a").count() == 12
+    # dates as a person reads them here; the payments of the last twelve months, newest first
+    assert re.search(r"на \d\d\.\d\d\.20\d\d$", page.locator("#as-of").inner_text())
+    assert page.locator("#debt-2026-02 .due").inner_text() == "15.03.2026"
+    if today < date(2027, 2, 1):  # both payments are within the last twelve months
+        recent = page.locator("#recent-payments tr.payment")
+        assert [recent.nth(i).inner_text().split("\t")[0] for i in range(2)] == [
+            "20.03.2026", "05.02.2026",
+        ]  # fmt: skip
+        assert "за февраль 2026" in recent.first.inner_text()
     shot(page, "ledger-balance")
+    if today < date(2027, 3, 1):  # a past month of the last twelve: its own figures
+        page.get_by_label("Месяц").select_option("2026-03")
+        page.get_by_role("button", name="Показать").click()
+        page.wait_for_url(re.compile(r"month=2026-03"))
+        assert page.locator("#paid").inner_text() == f"200,00{nbsp}₽"
+        assert page.locator("#charged").inner_text() == f"1{nbsp}200,00{nbsp}₽"
+        assert page.locator("#payments").inner_text() == (
+            f"20.03.2026 — 200,00{nbsp}₽ за февраль 2026"
+        )
+        assert "на 31.03.2026" in page.locator("#as-of").inner_text()
+        shot(page, "ledger-balance-march")
     r = page.request.get(f"/cabinet/epd/{last}.pdf")
     assert r.status == 200 and r.headers["content-type"] == "application/pdf"
     r = page.request.get("/cabinet/epd/2026-03.pdf")

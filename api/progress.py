@@ -61,7 +61,8 @@ def bar(desc: str, *, total: int | None = None, unit: str = "it") -> Iterator[Ba
         total=total,
         desc=desc,
         unit=unit,
-        unit_scale=True,
+        unit_scale=unit in {"B", "байт"},  # counts stay whole: 4/12, not 4.00/12.0
+        unit_divisor=1024 if unit in {"B", "байт"} else 1000,
         file=sys.stderr,
         dynamic_ncols=True,
         mininterval=0.5,

@@ -91,3 +91,4 @@ def test_letters_in_a_row_keep_their_glyphs() -> None:
     for stage in ("notice", "court", "writ", "lawyers"):
         text, _, _ = _letter(stage, "2026-08-15")
         assert f"№ 7-{stage} от 15.08.2026" in " ".join(text.split())
+    assert letters._template  # drawn from the template with the fonts parsed once

@@ -15,9 +15,11 @@ import asyncpg
 import pytest
 
 from adapters.payments.register import PaymentRow
+from adapters.store.claims import add_event
 from adapters.store.ledger import record_payments
 from api.cli import main
 from api.routes.ledger_data import months
+from core.ledger.claims import ClaimError, StageEvent
 from core.ledger.dates import parse_day, parse_period
 from core.ledger.money import format_money
 from tests.api.conftest import ALICE, BOB, Env, env, prepare  # noqa: F401  (the fixture)
@@ -47,6 +49,12 @@ async def test_a_claim_over_http(env: Env, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("UCHET_HOME", str(tmp_path))
     await fill_with_payments(env.url)
     c = env.client
+    r = await c.get(f"{URL}/candidates?min_debt=100.00&min_days=30", headers=env.viewer)
+    assert r.status_code == 200, r.text
+    assert {x["account"] for x in r.json()} == {ALICE[0], BOB[0]}
+    assert r.json()[0]["account"] == ALICE[0]  # the biggest debt first
+    r = await c.get(f"{URL}/candidates?min_debt=12.3", headers=env.viewer)
+    assert r.status_code == 422 and "min_debt" in r.json()["detail"]
     body = {"account": ALICE[0], "date": "2026-05-04", "note": "первое письмо"}
     assert (await c.post(URL, json=body, headers=env.viewer)).status_code == 403
     r = await c.post(URL, json=body, headers=env.operator)
@@ -83,6 +91,17 @@ async def test_a_claim_over_http(env: Env, tmp_path: Path, monkeypatch: pytest.M
         env.url, ALICE[0], "2026-06-10"
     )
     assert Decimal(warned["penalty"]) > Decimal(claim["penalty"])
+    r = await c.get(f"{URL}/candidates?min_debt=100.00&min_days=30", headers=env.viewer)
+    assert [x["account"] for x in r.json()] == [BOB[0]]  # Alice has an open claim
+    # a second operator's move based on the notice stage (already moved on) is a conflict
+    conn = await asyncpg.connect(env.url)
+    try:
+        late = StageEvent("lawyers", parse_day("2026-06-11", "d"), 180000, 0)
+        with pytest.raises(ClaimError, match="изменилась") as err:
+            await add_event(conn, cid, "notice", late, "test", None)
+        assert err.value.kind == "conflict"
+    finally:
+        await conn.close()
 
     r = await c.get(f"{URL}/{cid}", headers=env.viewer)
     events = r.json()["events"]

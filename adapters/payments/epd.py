@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import io
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from fpdf.enums import TextEmphasis
 from fpdf.fonts import SubsetMap, TTFFont
 
 from core.errors import ConfigError
-from core.ledger.dates import day_name, period_name
+from core.ledger.dates import period_name
 from core.ledger.money import format_money
 from core.ledger.payment_qr import Payee, payment_qr
 from core.ledger.statement import Statement
@@ -136,9 +137,8 @@ def epd_pdf(
     _add_font(pdf, "dejavu", "B", _font(True), reduced)
     pdf.add_page()
     pdf.set_font("dejavu", "B", 13)
-    pdf.cell(
-        0, 8, f"Единый платёжный документ за {period_name(period)}", new_x="LMARGIN", new_y="NEXT"
-    )
+    title = f"Единый платёжный документ за {period % 12 + 1:02d}.{period // 12}"
+    pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("dejavu", "", 9)
     for line in (
         f"Получатель: {payee.name}, ИНН {payee.inn}, КПП {payee.kpp}",
@@ -183,7 +183,7 @@ def epd_pdf(
     pdf.cell(90, 7, "Итого к оплате")
     pdf.cell(40, 7, format_money(to_pay), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("dejavu", "", 9)
-    pdf.cell(0, 5, f"Оплатить до {day_name(due)}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, f"Оплатить до {date.fromordinal(due):%d.%m.%Y}", new_x="LMARGIN", new_y="NEXT")
     png = io.BytesIO()
     segno.make(qr, error="m", encoding="utf-8").save(png, kind="png", scale=4, border=4)
     png.seek(0)

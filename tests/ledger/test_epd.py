@@ -64,13 +64,13 @@ def test_the_epd_text_and_its_qr_code() -> None:
     to_pay = s.closing_balance + s.penalty_total - s.penalty_paid
     rubles = f"{to_pay // 100}.{to_pay % 100:02d}"
     for words in (
-        "Единый платёжный документ за 2026-05",
+        "Единый платёжный документ за 05.2026",
         "Иванов Иван Иванович",
         "Лицевой счёт: 100001",
         "Холодная вода",
         "Итого к оплате",
         rubles,
-        "Оплатить до 2026-06-15",
+        "Оплатить до 15.06.2026",
         "ИНН 7701234567",
     ):
         assert words in text, (words, text)

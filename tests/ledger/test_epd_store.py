@@ -81,7 +81,7 @@ async def test_the_resident_downloads_the_epd(env: Env, home: Path) -> None:  # 
     # = 1200 before March's payments; paid 200; March's electricity 800 → 1800.00, no penalty
     # yet (February's is due 2026-03-15, 17 days late on 1 April: within the 30 days' grace)
     for words in (
-        "Единый платёжный документ за 2026-03",
+        "Единый платёжный документ за 03.2026",
         f"Лицевой счёт: {ALICE[0]}",
         "г. Тверь, ул. Советская, д. 10",
         "Электроэнергия",
@@ -89,7 +89,7 @@ async def test_the_resident_downloads_the_epd(env: Env, home: Path) -> None:  # 
         "Начислено за месяц 800.00",
         "Оплачено в месяце 200.00",
         "Итого к оплате 1800.00",
-        "Оплатить до 2026-04-15",
+        "Оплатить до 15.04.2026",
         "ИНН 6901234567",
     ):
         assert words in text, (words, text)

@@ -3,11 +3,11 @@ and zero mismatches expected.
 
     python bench/bench_billing_exact.py [--cases 10000] [--seed 1]
 
-Cases come from tests/billing/extreme.py (normatives with up to 15 decimals, areas up to
-100,000 m², average windows 1–12, registers of 1–12 digits with rollovers inside a month,
-up to 10,000 residents, several time zones). A refusal is any exception of the core on a case
-the reference bills; a mismatch is any line or house row that differs. Prints the counts and
-how many runs needed Python integers (past int64).
+Cases come from ``cases(extreme=True)`` of tests/billing/random_cases.py (normatives with up
+to 15 decimals, areas up to 100,000 m², average windows 1–12, registers of 1–12 digits with
+rollovers inside a month, up to 10,000 residents, several time zones). A refusal is any
+exception of the core on a case the reference bills; a mismatch is any line or house row that
+differs. Prints the counts and how many runs needed Python integers (past int64).
 """
 
 from __future__ import annotations
@@ -26,22 +26,9 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from core.billing.case import bill_case, parse_case
 from core.billing.engine import _Run
-from tests.billing.extreme import cases
+from tests.billing.random_cases import cases, house_rows
 from tests.billing.reference import expected_output
 from tests.billing.test_cases import _lines, _same
-
-
-def _houses(out: dict[str, Any]) -> dict[tuple[str, ...], tuple[Any, ...]]:
-    return {
-        (r["period"], r["house"], r["service"]): (
-            r["house_volume"],
-            r["individual_volume"],
-            r["excess_volume"],
-            r["distributed_volume"],
-            r["operator_volume"],
-        )
-        for r in out["houses"]
-    }
 
 
 def main() -> None:
@@ -61,7 +48,7 @@ def main() -> None:
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=cases())
+    @given(case=cases(extreme=True))
     def one(case: dict[str, Any]) -> None:
         counts["cases"] += 1
         try:
@@ -79,7 +66,7 @@ def main() -> None:
             first.setdefault("refusal", f"{exc!r}\n{traceback.format_exc(limit=-3)}")
             return
         diffs = _same(_lines(out["accruals"]), want)
-        if diffs or _houses(out) != want_houses:
+        if diffs or house_rows(out) != want_houses:
             counts["mismatches"] += 1
             first.setdefault("mismatch", "\n".join(diffs[:5]))
         counts["lines compared"] += len(want)

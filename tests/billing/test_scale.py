@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from core.billing.case import bill_case
+from tests.billing.random_cases import house_rows
 from tests.billing.reference import expected_output
 from tests.billing.test_cases import _lines, _same
 
@@ -104,14 +105,4 @@ def test_many_premises_equal_the_reference(seed: int) -> None:
     assert len(got) > 2000
     assert {k[3] for k in got} >= {"meter", "average", "normative", "water_sum", "soi_normative"}
     assert _same(got, want) == []
-    got_houses = {
-        (r["period"], r["house"], r["service"]): (
-            r["house_volume"],
-            r["individual_volume"],
-            r["excess_volume"],
-            r["distributed_volume"],
-            r["operator_volume"],
-        )
-        for r in out["houses"]
-    }
-    assert got_houses == want_houses
+    assert house_rows(out) == want_houses

@@ -137,7 +137,7 @@ def _consumption(periods: list[PeriodAccruals]) -> list[dict[str, object]]:
             if line.method in labels.INDIVIDUAL and line.method != "water_sum":
                 per = series.setdefault(line.service, {})
                 per[p.period] = per.get(p.period, Decimal(0)) + Decimal(line.volume)
-    charts = []
+    charts: list[dict[str, object]] = []
     for unit, name in labels.UNITS.items():
         services = [s for s in sorted(series) if CANONICAL_UNIT.get(s) == unit]
         if not services:

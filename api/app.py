@@ -45,6 +45,8 @@ UPLOAD_PATHS = (
     "/v1/operator/payments/register",
     "/v1/operator/meters/bind-csv",  # CSV files of meter bindings (issue #20)
     "/operator/meters/bind-csv",
+    "/v1/operator/reconcile/register",  # property registers (issue #22)
+    "/operator/reconcile/register",
 )
 
 DESCRIPTION = """

@@ -112,10 +112,12 @@ async def open_from_register(
         (f for f in built.report.findings if f.kind == "unbilled" and f.key == key), None
     )
     if finding is None or finding.house_id is None:
-        raise NotUnbilled(f"{key}: no unbilled register row with an account house has this key")
+        raise NotUnbilled(
+            f"{key}: нет строки реестра без лицевого счёта (в доме учёта) с таким ключом"
+        )
     row = await register_row(conn, built.import_id, finding.line, built.file)
     if row is None:
-        raise NotUnbilled(f"{key}: the register row is gone (a newer import?)")
+        raise NotUnbilled(f"{key}: строки реестра больше нет (загружен новый реестр?)")
     premise = premise_from_row(row, finding.house_id, account)
     done = await open_account(
         conn, key=key, premise=premise, import_id=built.import_id, line=row.line,

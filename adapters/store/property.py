@@ -250,7 +250,9 @@ async def open_account(
             premise.premise_id, premise.account,
         )  # fmt: skip
         if clash is not None:
-            raise PremiseTaken(f"premise {clash!r} has that id or account {premise.account!r}")
+            raise PremiseTaken(
+                f"помещение {clash!r} уже имеет этот код или лицевой счёт {premise.account!r}"
+            )
         await conn.execute(
             "INSERT INTO premises (id, house_id, account, area, residential, residents, owners)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -273,8 +275,25 @@ async def open_account(
 async def decision_log(conn: asyncpg.Connection, limit: int = 50) -> list[asyncpg.Record]:
     """The latest decisions, newest first (who, when, what)."""
     async with store_errors("reconcile decisions"):
-        return await conn.fetch(
+        rows: list[asyncpg.Record] = await conn.fetch(
             "SELECT id, key, decision, kind, premise_id, note, decided_by, decided_at"
             " FROM reconcile_decisions ORDER BY id DESC LIMIT $1",
             limit,
         )
+    return rows
+
+
+_STATE = """
+SELECT (SELECT max(id) FROM property_imports), (SELECT max(id) FROM reconcile_decisions),
+       (SELECT count(*) FROM premises), (SELECT max(period) FROM house_balances),
+       (SELECT max(run_id) FROM vee_house_balance)
+"""
+
+
+async def report_state(conn: asyncpg.Connection) -> tuple[object, ...]:
+    """What the report depends on, cheaply: the latest import, decision, the premises count,
+    the latest billed balance and VEE run. Equal states: a cached report still holds (bar
+    edits in place of the billing data, which a cache's age bounds)."""
+    async with store_errors("reconcile state"):
+        rec = await conn.fetchrow(_STATE)
+    return tuple(rec)

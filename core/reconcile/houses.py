@@ -86,9 +86,9 @@ class Houses:
         allowed = 1 if len(street) < 10 else 2
         unique = second[1] >= best[1] + 2
         if best[0] - second[0] < o.ambiguity:
-            return f"two account houses fit equally ({best[0]:.0f} and {second[0]:.0f})"
+            return f"адрес одинаково подходит к двум домам учёта ({best[0]:.0f} и {second[0]:.0f})"
         if best[0] < o.accept and not (best[1] <= allowed and unique):
-            return f"address similarity {best[0]:.0f} < {o.accept:.0f}"
+            return f"сходство адреса {best[0]:.0f} < {o.accept:.0f}"
         return ""
 
     def _exact(self, key: HouseKey, address: Address) -> Fit | None:

@@ -162,21 +162,21 @@ def match_with_keys(
             house, flat = where[r]
             house_id, score, why = fits[house]
             if house_id is None or score < review:
-                reason = "no account house with this number" if house_id is None else (
-                    f"the nearest account house scores {score:.0f}"
+                reason = "в учёте нет дома с таким номером" if house_id is None else (
+                    f"ближайший дом учёта: сходство адреса {score:.0f}"
                 )  # fmt: skip
                 out.append(Match(r, -1, score, UNMATCHED, "none", None, reason))
                 continue
             status, how = (REVIEW if why else MATCHED), "address"
             i = by_flat.get((house_id, flat), -1) if flat else -1
             if i < 0:
-                reason = why or f"no premise {flat!r}"
+                reason = why or f"в доме нет помещения «{flat}»"
                 out.append(Match(r, -1, score, status, "none", house_id, reason))
                 leftover.setdefault(house_id, []).append(len(out) - 1)
                 continue
         if status == MATCHED:
             if i in taken:
-                reason = f"the same premise as {rows[taken[i]].where}"
+                reason = f"то же помещение, что {rows[taken[i]].where}"
                 out.append(Match(r, i, score, DUPLICATE, how, premises[i].house_id, reason))
                 continue
             taken[i] = r
@@ -190,7 +190,7 @@ def match_with_keys(
             m = out[left[0]]
             out[left[0]] = Match(
                 m.row, free[0], m.score, REVIEW, "address", house_id,
-                "the only non-residential premise of the house without a number on both sides",
+                "единственное нежилое помещение дома без номера и в реестре, и в учёте",
             )  # fmt: skip
     return out, keys
 

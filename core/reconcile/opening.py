@@ -24,12 +24,12 @@ def premise_from_row(row: RegisterRow, house_id: str, account: str | None = None
     expects), or ``<house>-line<N>-nonum`` for a row without a flat number (no number at
     the end: it never takes another row's flat); the account number given, or the id."""
     if row.area is None:
-        raise ConfigError(f"{row.where}: the register gives no area; an account needs one")
+        raise ConfigError(f"{row.where}: в реестре нет площади помещения, без неё счёт не открыть")
     flat = row_flat(row)
     premise_id = f"{house_id}-{flat}" if flat else f"{house_id}-line{row.line}-nonum"
     account = (account or "").strip() or premise_id
     if not _ID.match(account):
-        raise ConfigError(f"account {account!r}: 1-200 characters, no control characters")
+        raise ConfigError(f"лицевой счёт {account!r}: от 1 до 200 символов, без управляющих")
     return AccountPremise(
         premise_id,
         house_id,

@@ -144,7 +144,7 @@ def reconcile(
             findings.append(_found(row, m, key, p, "duplicate", ZERO, m.reason, m.house_id))
             continue
         if m.status == REVIEW:
-            proposed = f"proposed premise {p.premise_id}" if p else "proposed house only"
+            proposed = f"предложено помещение {p.premise_id}" if p else "предложен только дом"
             findings.append(
                 _found(
                     row,
@@ -153,7 +153,7 @@ def reconcile(
                     p,
                     "review",
                     ZERO,
-                    f"{proposed} (score {m.score:.0f}): {m.reason}",
+                    f"{proposed} (сходство адреса {m.score:.0f}): {m.reason}",
                     m.house_id,
                 )
             )
@@ -168,7 +168,7 @@ def reconcile(
                 + heating_charge(area, r)
                 + normative_charge(people(row.residents, row.owners), r, frozenset())
             )
-            where = f"house {hid}" if hid else "no account house"
+            where = f"дом {hid}" if hid else "дом не найден в учёте"
             findings.append(
                 _found(
                     row,
@@ -177,8 +177,8 @@ def reconcile(
                     p,
                     "unbilled",
                     money,
-                    f"register premise without an account ({where}; {m.reason}); area"
-                    f" {row.area if row.area is not None else '?'} m²",
+                    f"помещение из реестра без лицевого счёта ({where}; {m.reason}); площадь"
+                    f" {row.area if row.area is not None else '?'} м²",
                     hid,
                 )
             )
@@ -207,14 +207,14 @@ def reconcile(
                     p,
                     "area",
                     money,
-                    f"area {p.area} m² in the accounts, {row.area} m² in the register"
-                    f" (heating {kopecks(heat):+} ₽, СОИ {kopecks(soi_reg - soi_acc):+} ₽"
-                    " a month)",
+                    f"площадь {p.area} м² в учёте, {row.area} м² в реестре"
+                    f" (отопление {kopecks(heat):+} ₽, ОДН {kopecks(soi_reg - soi_acc):+} ₽"
+                    " в месяц)",
                     p.house_id,
                 )
             )
         if row.residential is not None and row.residential != p.residential:
-            said = {True: "residential", False: "non-residential"}
+            said = {True: "жилое", False: "нежилое"}
             findings.append(
                 _found(
                     row,
@@ -223,8 +223,7 @@ def reconcile(
                     p,
                     "purpose",
                     ZERO,
-                    f"{said[p.residential]} in the accounts, {said[row.residential]} in the"
-                    " register",
+                    f"{said[p.residential]} в учёте, {said[row.residential]} в реестре",
                     p.house_id,
                 )
             )
@@ -246,8 +245,8 @@ def reconcile(
                             p,
                             "residents",
                             money,
-                            f"normative charges count {n_acc} in the accounts, {n_reg} by the"
-                            " register",
+                            f"по нормативу начисляется на {n_acc} чел. в учёте, по реестру"
+                            f" на {n_reg} чел.",
                             p.house_id,
                         )
                     )
@@ -263,7 +262,7 @@ def reconcile(
             Finding(
                 "unregistered",
                 money,
-                f"account without a premise in the register (area {q.area} m²)",
+                f"лицевой счёт без помещения в реестре (площадь {q.area} м²)",
                 q.house_id,
                 q.premise_id,
                 q.account,

@@ -62,7 +62,7 @@ def test_import_report_and_decisions(
     residents = next(r for r in found if r["kind"] == "residents")
     assert (residents["premise"], residents["money_rub_month"]) == ("h1-3", "996.45")
     area = next(r for r in found if r["kind"] == "area")
-    assert area["premise"] == "h1-2" and "45 m² in the accounts, 55 m²" in area["detail"]
+    assert area["premise"] == "h1-2" and "площадь 45 м² в учёте, 55 м² в реестре" in area["detail"]
     assert ("unbilled", "register.csv, row 5") in kinds  # «Советкая»: a typo, still the house
     review = next(r for r in found if r["kind"] == "review")
     assert review["premise"] == "h1-shop"

@@ -73,7 +73,7 @@ def test_open_an_account_from_an_unbilled_row_once(
     # a key that is not an unbilled row: refused, named
     area = next(r for r in after if r["kind"] == "area")
     code, _, err = _run(["reconcile", "open", area["key"]], capsys)
-    assert code == 2 and "no unbilled register row" in err
+    assert code == 2 and "нет строки реестра без лицевого счёта" in err
 
 
 def test_the_workbook_holds_every_finding(

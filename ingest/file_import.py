@@ -45,10 +45,15 @@ class FileImporter:
         self.mapping = mapping
 
     async def import_file(
-        self, path: Path, *, on_stage: Callable[[str], None] | None = None
+        self,
+        path: Path,
+        *,
+        on_stage: Callable[[str], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> FileReport | RegisterReport:
         """Imports one file; ``on_stage(text)`` is told each step (reading, checking,
-        writing) as it starts, for a progress bar's note."""
+        writing) as it starts, for a progress bar's note; ``on_progress(done, total)`` the
+        bytes of a register export done while it is read and written."""
         path = Path(path)
         try:
             # reads the head of the file (a workbook: unzips it): not on the event loop
@@ -58,7 +63,9 @@ class FileImporter:
             return RegisterReport(file=path.name, status="failed", error=str(exc))
         if mapping is None:
             return await self.askue.import_file(path, on_stage=on_stage)
-        return await self.registers.import_file(path, mapping, on_stage=on_stage)
+        return await self.registers.import_file(
+            path, mapping, on_stage=on_stage, on_progress=on_progress
+        )
 
     async def import_files(self, paths: list[Path]) -> list[FileReport | RegisterReport]:
         """Imports each file; a bad file is reported and the next one is imported."""

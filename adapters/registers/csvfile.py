@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from adapters.registers.errors import RegisterFileError
 
@@ -17,6 +17,8 @@ DELIMITERS = (";", "\t", ",", "|")
 """Candidates in order of preference on a tie (semicolon: what Russian Excel writes)."""
 
 SNIFF_LINES = 30
+PROGRESS_ROWS = 5_000
+"""Rows between two reports of the share of the file read (``on_fraction``)."""
 BINARY_SNIFF_CHARS = 4096
 _BOM = b"\xef\xbb\xbf"
 
@@ -59,9 +61,19 @@ def sniff_delimiter(lines: list[str]) -> str:
 
 
 def read_rows(
-    data: bytes, *, encoding: str, delimiter: str, skip_rows: int, file: str
+    data: bytes,
+    *,
+    encoding: str,
+    delimiter: str,
+    skip_rows: int,
+    file: str,
+    on_fraction: Callable[[float], None] | None = None,
 ) -> tuple[Iterator[tuple[int, list[str]]], str, str]:
-    """The rows of a CSV file after the first ``skip_rows`` lines, the encoding and delimiter."""
+    """The rows of a CSV file after the first ``skip_rows`` lines, the encoding and delimiter.
+
+    ``on_fraction(share)`` is told the share of the text read (0..1) every
+    :data:`PROGRESS_ROWS` rows and once at the end.
+    """
     text, used = decode(data, encoding, file=file)
     start_text = text[:BINARY_SNIFF_CHARS]
     if start_text.count("\x00") * 10 > len(start_text):
@@ -81,13 +93,19 @@ def read_rows(
         delimiter = sniff_delimiter(sample)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
+        buffer = io.StringIO(body, newline="")
+        reader = csv.reader(buffer, delimiter=delimiter)
         line = skip_rows
+        size = max(len(body), 1)
         try:
-            for cells in reader:
+            for k, cells in enumerate(reader, start=1):
                 yield line + 1, cells
                 line = skip_rows + reader.line_num
+                if on_fraction is not None and k % PROGRESS_ROWS == 0:
+                    on_fraction(buffer.tell() / size)
         except csv.Error as exc:
             raise RegisterFileError(file, f"CSV: {exc}", line=line + 1) from None
+        if on_fraction is not None:
+            on_fraction(1.0)
 
     return rows(), used, delimiter

@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -105,8 +105,18 @@ class RegisterReport:
         return f"{self.file} (mapping {self.mapping}): " + ", ".join(parts)
 
 
-def read_table(path: Path, mapping: Mapping, *, tz: str, max_bytes: int) -> tuple[Table, str, Any]:
-    """Reads ``path`` through ``mapping``: the table, the file's sha256 and the CSV details."""
+def read_table(
+    path: Path,
+    mapping: Mapping,
+    *,
+    tz: str,
+    max_bytes: int,
+    on_fraction: Callable[[float], None] | None = None,
+) -> tuple[Table, str, Any]:
+    """Reads ``path`` through ``mapping``: the table, the file's sha256 and the CSV details.
+
+    ``on_fraction(share)``: the share of a CSV file's text read so far, every few thousand
+    rows (workbooks are not reported)."""
     name = path.name
     try:
         size = path.stat().st_size
@@ -140,6 +150,7 @@ def read_table(path: Path, mapping: Mapping, *, tz: str, max_bytes: int) -> tupl
         delimiter=mapping.delimiter,
         skip_rows=mapping.skip_rows,
         file=name,
+        on_fraction=on_fraction,
     )
     return reader.read(csv_rows), digest, (encoding, delimiter)
 

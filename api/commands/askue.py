@@ -277,9 +277,15 @@ def run_import(args: argparse.Namespace) -> int:
             )
             reports = []
             with bar("импорт файлов", total=_total_bytes(args.files), unit="B") as b:
+                base = 0
                 for path in args.files:
-                    report = await importer.import_file(path, on_stage=_noted(b, path.name))
-                    b.advance(_size(path))
+                    report = await importer.import_file(
+                        path,
+                        on_stage=_noted(b, path.name),
+                        on_progress=_moved(b, base),
+                    )
+                    base += _size(path)
+                    b.to(base)
                     print(
                         json.dumps(report.as_dict(), ensure_ascii=False)
                         if args.json
@@ -298,6 +304,11 @@ def run_import(args: argparse.Namespace) -> int:
 def _noted(b: Bar, name: str) -> Callable[[str], None]:
     """An importer's stage shown after the bar with the file's name."""
     return lambda stage: b.note(f"{name}: {stage}")
+
+
+def _moved(b: Bar, base: int) -> Callable[[int, int], None]:
+    """A file's bytes done, moved on by the files before it."""
+    return lambda done, _total: b.to(base + done)
 
 
 def _size(path: Path) -> int:

@@ -233,6 +233,12 @@ def test_search_filters_and_counts_at_scale(page, big: Site) -> None:
     page.goto("/operator/meters?quarantine=1&status=unbound")
     assert "Найдено: 301" in page.locator("#found").inner_text()  # + the seeded stray
     shot(page, "meters-100k")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    cell = page.locator("#meters tbody tr td[data-label='Привязан к']").first
+    label = page.evaluate("el => getComputedStyle(el, '::before').content", cell.element_handle())
+    assert "Привязан к" in label  # each value says what it is on a phone
+    shot(page, "meters-100k-phone")
     assert not script_errors(page)
 
 

@@ -6,8 +6,9 @@ one. A 5xx refusal of the recipient (RCPT or DATA) is a bounce."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
 from email.utils import formatdate
 
 import aiosmtplib
@@ -31,17 +32,28 @@ class SmtpConfig:
         return self.sender.rpartition("@")[2] or "localhost"
 
 
-def build(message: Message, config: SmtpConfig) -> EmailMessage:
-    email = EmailMessage()
-    email["From"] = config.sender
-    email["To"] = message.address
-    email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = f"<{message.idem_key}@{config.domain}>"
-    email["X-Uchet-Kind"] = message.kind
-    email.set_content(message.body_text)
-    email.add_alternative(message.body_html, subtype="html")
-    return email
+def build(message: Message, config: SmtpConfig) -> bytes:
+    """The message as sent: multipart/alternative (plain text, HTML), UTF-8 in base64, the
+    subject as RFC 2047 encoded words. Written out directly: the stdlib's EmailMessage and its
+    generator cost ~10 ms a message (header folding), most of the sender's time."""
+    boundary = f"=_uchet_{message.idem_key}"
+    headers = [
+        f"From: {config.sender}",
+        f"To: {message.address}",
+        f"Subject: {Header(message.subject, 'utf-8').encode()}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: <{message.idem_key}@{config.domain}>",
+        f"X-Uchet-Kind: {message.kind}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    parts = [
+        f"--{boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(body.encode()).decode().replace("\n", "\r\n")
+        for subtype, body in (("plain", message.body_text), ("html", message.body_html))
+    ]
+    return ("\r\n".join(headers) + "\r\n\r\n" + "".join(parts) + f"--{boundary}--\r\n").encode()
 
 
 class SmtpSender:
@@ -76,7 +88,9 @@ class SmtpSender:
             if smtp is None or not smtp.is_connected:
                 smtp = await self._connect()
             try:
-                await smtp.send_message(build(message, self.config))
+                await smtp.sendmail(
+                    self.config.sender, [message.address], build(message, self.config)
+                )
             except aiosmtplib.SMTPRecipientsRefused as exc:  # a bounce at the door: RCPT 5xx
                 self._idle.append(smtp)
                 codes = [e.code for e in exc.recipients]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from adapters.payments.mapping import load_mapping
@@ -204,30 +205,35 @@ def debtor_query(services: Any, month: str, min_debt: str | None) -> tuple[int, 
         raise ProblemError(422, "validation-error", str(exc)) from None
 
 
-async def debtors_of(
-    services: Any, month: str, house: str | None, min_debt: str | None, bucket: str | None
-) -> tuple[list[Debtor], int, int]:
+@dataclass(frozen=True, slots=True)
+class DebtorFilter:
+    """The query of the debtors list and its exports."""
+
+    month: Month
+    house: House = None
+    min_debt: MinDebt = None
+    bucket: Bucket = None
+
+
+async def debtors_of(services: Any, f: DebtorFilter) -> tuple[list[Debtor], int, int]:
     """The month's debtors (filtered), the month and the day the report is as of."""
-    index, day, least = debtor_query(services, month, min_debt)
+    index, day, least = debtor_query(services, f.month, f.min_debt)
     async with connection(services, "debtors") as conn:
-        items, details = await debtor_months(conn, index, day, house)
-    return chosen(debtor_list(items, details), min_debt=least, bucket=bucket), index, day
+        items, details = await debtor_months(conn, index, day, f.house)
+    return chosen(debtor_list(items, details), min_debt=least, bucket=f.bucket), index, day
 
 
 @router.get("/v1/operator/debtors", responses=responses(401, 403, 422))
 async def debtors(
-    month: Month,
+    f: Annotated[DebtorFilter, Depends()],
     _: ViewerDep,
     services: ServicesDep,
-    house: House = None,
-    min_debt: MinDebt = None,
-    bucket: Bucket = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> dict[str, Any]:
     """Accounts owing at the month's end (today for this month), largest debt first: period
     debt by days overdue (0–30, 31–90, 91–180, 181+), penalty due; totals of all that match."""
-    found, index, day = await debtors_of(services, month, house, min_debt, bucket)
+    found, index, day = await debtors_of(services, f)
     return debtors_json(found, index, day, offset=offset, limit=limit)
 
 
@@ -241,17 +247,14 @@ async def debtors(
 )
 async def debtors_export(
     fmt: Annotated[str, Path(pattern="^(csv|xlsx)$")],
-    month: Month,
+    f: Annotated[DebtorFilter, Depends()],
     _: ViewerDep,
     services: ServicesDep,
-    house: House = None,
-    min_debt: MinDebt = None,
-    bucket: Bucket = None,
 ) -> Response:
     """The debtors list (same filters, every row) as CSV (``;``, decimal comma, UTF-8 with BOM)
     or XLSX."""
-    found, index, day = await debtors_of(services, month, house, min_debt, bucket)
-    return export_response(found, fmt, index, day, house)
+    found, index, day = await debtors_of(services, f)
+    return export_response(found, fmt, index, day, f.house)
 
 
 def export_response(

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from adapters.store.ledger import house_list
 from api.deps import connection
 from api.problems import ProblemError
-from api.routes.ledger import debtor_query, debtors_of, export_response
+from api.routes.ledger import DebtorFilter, debtor_query, debtors_of, export_response
 from api.routes.ledger_data import collection_json, debtor_list, debtor_months, debtors_json
 from api.web.common import Forbidden, current_operator, redirect, render, services_of
 from core.ledger.aging import BUCKET_NAMES, chosen
@@ -136,9 +136,8 @@ async def debtors_export(request: Request, fmt: str) -> Response:
         raise Forbidden(404, "Нет такого формата выгрузки")
     f = Filters.of(request, period_name(_this_month(request)))
     try:
-        found, month, day = await debtors_of(
-            services_of(request), f.month, f.house, f.min_debt, f.bucket
-        )
+        query = DebtorFilter(f.month, f.house, f.min_debt, f.bucket)
+        found, month, day = await debtors_of(services_of(request), query)
     except ProblemError:
         return redirect(f"/operator/debtors?{f.query()}")  # the page names what is wrong
     return export_response(found, fmt, month, day, f.house)

@@ -1,6 +1,7 @@
 """The account houses, indexed by (number, корпус, строение), and which of them a register
 address is: exact street names joined first, the rest scored in bulk (rapidfuzz ``cdist`` over
-the houses that share the house key, numpy for the penalties and the two best).
+the houses that share the house key, each distinct pair of names once; numpy for the
+penalties and the two best).
 
 Street names are compared by Damerau-Levenshtein similarity (0-100; a different street type or
 city costs points). Sure: a score from ``accept``, or a street a few edits (transpositions
@@ -22,7 +23,7 @@ from core.reconcile.model import AccountPremise
 
 HouseKey = tuple[str, str, str]
 _BIG = 50_000
-"""Score matrices from this many cells are computed by two threads."""
+"""From this many distinct pairs of names the distances are computed by two threads."""
 
 
 class Fit(NamedTuple):
@@ -123,8 +124,40 @@ class Houses:
                 out[k] = exact
             else:
                 groups.setdefault(key, []).append(k)
-        for key, ks in groups.items():
-            self._fit_group(self.by_key[key], [addresses[k] for k in ks], ks, out)
+        distances = self._distances(
+            [([addresses[k].street for k in ks], self.by_key[key]) for key, ks in groups.items()]
+        )
+        for (key, ks), edits in zip(groups.items(), distances, strict=True):
+            self._fit_group(self.by_key[key], [addresses[k] for k in ks], ks, out, edits)
+        return out
+
+    @staticmethod
+    def _distances(
+        groups: list[tuple[list[str], list[tuple[str, Address]]]],
+    ) -> list[np.ndarray]:
+        """The street edit distances (queries × candidates) of each group, every distinct pair
+        of names computed once over all groups: a misspelling seen in many houses of one number
+        range costs one row of distances, not one per house."""
+        names: dict[str, int] = {}
+        codes: list[np.ndarray] = []
+        for qs, cands in groups:
+            q = np.array([names.setdefault(s, len(names)) for s in qs], dtype=np.int64)
+            c = np.array([names.setdefault(b.street, len(names)) for _, b in cands], dtype=np.int64)
+            codes.append((q[:, None] * (1 << 31) + c[None, :]).reshape(-1))
+        if not codes:
+            return []
+        unique, inverse = np.unique(np.concatenate(codes), return_inverse=True)
+        text = list(names)
+        first = [text[i] for i in (unique >> 31).tolist()]
+        second = [text[i] for i in (unique & ((1 << 31) - 1)).tolist()]
+        found = process.cpdist(
+            first, second, scorer=DamerauLevenshtein.distance, dtype=np.int32,
+            workers=2 if len(first) >= _BIG else 1,
+        ).astype(np.int64)[inverse.reshape(-1)]  # fmt: skip
+        out, at = [], 0
+        for (qs, cands), code in zip(groups, codes, strict=True):
+            out.append(found[at : at + len(code)].reshape(len(qs), len(cands)))
+            at += len(code)
         return out
 
     def _fit_group(
@@ -133,15 +166,11 @@ class Houses:
         queries: list[Address],
         ks: list[int],
         out: list[Fit],
+        edits: np.ndarray,
     ) -> None:
         o = self.options
         qs = [q.street for q in queries]
         cs = [c.street for _, c in cands]
-        cells = len(qs) * len(cs)
-        edits = process.cdist(
-            qs, cs, scorer=DamerauLevenshtein.distance, dtype=np.int32,
-            workers=2 if cells >= _BIG else 1,
-        ).astype(np.int64)  # fmt: skip
         longest = np.maximum(
             np.array([len(s) for s in qs])[:, None], np.array([len(s) for s in cs])[None, :]
         )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date, datetime
 
 import asyncpg
@@ -16,9 +16,9 @@ from core.periods import parse_period
 from core.vee.assemble import PeriodReadings, VeeMeter, VeeOutcome
 
 
-async def premise_meters(store: ReadingStore) -> dict[tuple[str, str], int]:
+async def premise_meters(conn: asyncpg.Connection) -> dict[tuple[str, str], int]:
     """(house, service) -> premise meters bound in the registry, with readings or not."""
-    async with store_errors("count premise meters"), store.pool.acquire() as conn:
+    async with store_errors("count premise meters"):
         rows = await conn.fetch(
             "SELECT p.house_id, m.service, count(*) AS n FROM meters m"
             " JOIN premises p ON p.id = m.premise_id GROUP BY 1, 2"
@@ -26,22 +26,36 @@ async def premise_meters(store: ReadingStore) -> dict[tuple[str, str], int]:
     return {(r["house_id"], r["service"]): r["n"] for r in rows}
 
 
-async def load_period(
-    store: ReadingStore, start: datetime, end: datetime, history_from: datetime
-) -> tuple[list[VeeMeter], PeriodReadings]:
-    """Every meter with readings in [start, end], and their readings from ``history_from``."""
-    async with store_errors("load VEE data"), store.pool.acquire() as conn:
+@contextlib.asynccontextmanager
+async def vee_connection(store: ReadingStore) -> AsyncIterator[asyncpg.Connection]:
+    """One connection and one transaction for a whole run: it reads the period house by house
+    and replaces the period's earlier run, which readers see until it commits."""
+    async with store.pool.acquire() as conn, conn.transaction():
+        yield conn
+
+
+async def period_meters(conn: asyncpg.Connection, start: datetime, end: datetime) -> list[VeeMeter]:
+    """Every meter with readings in [start, end], by house (house meters and premises' ones
+    alike; meters of no house last), then id."""
+    async with store_errors("load VEE meters"):
         rows = await conn.fetch(
             "SELECT m.id, m.source, m.external_id, m.channel, m.service, m.capacity_digits,"
             " coalesce(m.house_id, p.house_id) AS house, m.house_id IS NOT NULL AS is_house"
             " FROM meters m LEFT JOIN premises p ON p.id = m.premise_id"
             " WHERE EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = m.id"
             "   AND r.ts >= $1 AND r.ts <= $2)"
-            " ORDER BY m.id",
+            " ORDER BY 7 NULLS LAST, m.id",
             start,
             end,
         )
-        meters = [VeeMeter(*r) for r in rows]
+    return [VeeMeter(*r) for r in rows]
+
+
+async def period_readings(
+    conn: asyncpg.Connection, meters: Sequence[VeeMeter], history_from: datetime, end: datetime
+) -> PeriodReadings:
+    """The readings of ``meters`` from ``history_from`` to ``end``, as columns."""
+    async with store_errors("load VEE readings"):
         readings = await conn.fetch(
             "SELECT meter_id, extract(epoch FROM ts)::float8 AS t, value, kind"
             " FROM readings WHERE ts >= $1 AND ts <= $2 AND meter_id = ANY($3::integer[])",
@@ -51,7 +65,7 @@ async def load_period(
         )
     index = {m.id: i for i, m in enumerate(meters)}
     n = len(readings)
-    return meters, PeriodReadings(
+    return PeriodReadings(
         meter_index=np.fromiter((index[r[0]] for r in readings), np.int64, n),
         seconds=np.fromiter((r[1] for r in readings), np.float64, n),
         value=np.fromiter((r[2] for r in readings), np.float64, n),
@@ -59,57 +73,69 @@ async def load_period(
     )
 
 
-async def save_run(
-    store: ReadingStore,
+async def begin_run(conn: asyncpg.Connection, period: date, started: datetime) -> int:
+    """Deletes the period's earlier run (its anomalies, balance and estimates go with it) and
+    starts this one; :func:`finish_run` fills in its figures."""
+    async with store_errors("start a VEE run"):
+        await conn.execute("DELETE FROM vee_runs WHERE period = $1", period)
+        run_id = await conn.fetchval(
+            "INSERT INTO vee_runs (period, started_at, meters, readings, off_grid, anomalies,"
+            " estimates, load_s, compute_s, write_s) VALUES ($1, $2, 0, 0, 0, 0, 0, 0, 0, 0)"
+            " RETURNING id",
+            period,
+            started,
+        )
+    return int(run_id)
+
+
+async def save_results(
+    conn: asyncpg.Connection,
+    run_id: int,
     period: date,
     outcome: VeeOutcome,
     *,
-    started: datetime,
-    meters: int,
-    readings: int,
     estimates_between: tuple[datetime, datetime],
-    load_s: float,
-    compute_s: float,
-) -> tuple[int, float]:
-    """Replaces the period's earlier run with this one, in one transaction: (run id, write s)."""
-    t0 = time.perf_counter()
-    async with store_errors("write VEE results"), store.pool.acquire() as conn:
-        async with conn.transaction():
-            await conn.execute("DELETE FROM vee_runs WHERE period = $1", period)
-            run_id = await conn.fetchval(
-                "INSERT INTO vee_runs (period, started_at, meters, readings, off_grid, anomalies,"
-                " estimates, load_s, compute_s, write_s) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,0)"
-                " RETURNING id",
-                period, started, meters, readings, outcome.off_grid, len(outcome.anomalies),
-                len(outcome.estimates), load_s, compute_s,
+) -> None:
+    """Writes what one part of the run (a block of houses) found."""
+    async with store_errors("write VEE results"):
+        await conn.executemany(
+            "INSERT INTO anomalies (run_id, period, type, severity, service, meter_id,"
+            " house_id, starts, ends, evidence)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)",
+            [(run_id, period, *a) for a in outcome.anomalies],
+        )
+        await conn.copy_records_to_table(
+            "vee_house_balance",
+            records=[(period, *b, run_id) for b in outcome.balance],
+            columns=("period", "house_id", "service", "day", "house_volume",
+                     "premises_volume", "ratio", "premises_with_data", "premises_total",
+                     "run_id"),
+        )  # fmt: skip
+        if outcome.estimates:
+            await conn.execute(
+                "DELETE FROM estimates WHERE ts >= $1 AND ts < $2"
+                " AND meter_id = ANY($3::integer[])",
+                *estimates_between, list({e[0] for e in outcome.estimates}),
             )  # fmt: skip
-            await conn.executemany(
-                "INSERT INTO anomalies (run_id, period, type, severity, service, meter_id,"
-                " house_id, starts, ends, evidence)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)",
-                [(run_id, period, *a) for a in outcome.anomalies],
-            )
             await conn.copy_records_to_table(
-                "vee_house_balance",
-                records=[(period, *b, run_id) for b in outcome.balance],
-                columns=("period", "house_id", "service", "day", "house_volume",
-                         "premises_volume", "ratio", "premises_with_data", "premises_total",
-                         "run_id"),
-            )  # fmt: skip
-            if outcome.estimates:
-                await conn.execute(
-                    "DELETE FROM estimates WHERE ts >= $1 AND ts < $2"
-                    " AND meter_id = ANY($3::integer[])",
-                    *estimates_between, list({e[0] for e in outcome.estimates}),
-                )  # fmt: skip
-                await conn.copy_records_to_table(
-                    "estimates",
-                    records=[(*e, run_id) for e in outcome.estimates],
-                    columns=("meter_id", "ts", "value", "method", "run_id"),
-                )
-            write_s = time.perf_counter() - t0
-            await conn.execute("UPDATE vee_runs SET write_s = $1 WHERE id = $2", write_s, run_id)
-    return int(run_id), write_s
+                "estimates",
+                records=[(*e, run_id) for e in outcome.estimates],
+                columns=("meter_id", "ts", "value", "method", "run_id"),
+            )
+
+
+async def finish_run(conn: asyncpg.Connection, run_id: int, figures: Mapping[str, object]) -> None:
+    """The run's figures: meters, readings, off_grid, anomalies, estimates, load_s,
+    compute_s, write_s."""
+    names = ("meters", "readings", "off_grid", "anomalies", "estimates", "load_s",
+             "compute_s", "write_s")  # fmt: skip
+    sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=2))
+    async with store_errors("finish a VEE run"):
+        await conn.execute(
+            f"UPDATE vee_runs SET {sets}, finished_at = now() WHERE id = $1",
+            run_id,
+            *(figures[n] for n in names),
+        )
 
 
 async def list_anomalies(

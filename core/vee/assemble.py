@@ -98,15 +98,21 @@ def assess(
     width = history_hours + hours
     hour = np.floor((secs - t0) / 3600).astype(np.int64) + history_hours
     itv = (kind == 1) & (hour >= 0) & (hour < width)
-    interval_all = np.full((n, width), np.nan)
-    if itv.any():
-        flat = np.zeros(n * width)
-        seen = np.zeros(n * width, dtype=bool)
-        cells = mi[itv] * width + hour[itv]
+    # Dense rows only for the meters with interval data (few: ASKUE points), not the fleet.
+    rows_i = np.unique(mi[itv])
+    interval_i = np.full((rows_i.size, width), np.nan)
+    if rows_i.size:
+        flat = np.zeros(rows_i.size * width)
+        seen = np.zeros(rows_i.size * width, dtype=bool)
+        cells = np.searchsorted(rows_i, mi[itv]) * width + hour[itv]
         np.add.at(flat, cells, val[itv])
         seen[cells] = True
-        interval_all = np.where(seen, flat, np.nan).reshape(n, width)
-    has_interval = np.isfinite(interval_all).any(axis=1)
+        interval_i = np.where(seen, flat, np.nan).reshape(rows_i.size, width)
+        del flat, seen, cells
+    interval = None
+    if rows_i.size:
+        interval = np.full((n, hours), np.nan)
+        interval[rows_i] = interval_i[:, history_hours:]
     houses = sorted({m.house for m in meters if m.house is not None})
     house_index = {h: i for i, h in enumerate(houses)}
     fleet = Fleet(
@@ -119,16 +125,15 @@ def assess(
         is_house_meter=np.array([m.is_house for m in meters], dtype=bool),
         digits=np.array([m.capacity_digits or 0 for m in meters], dtype=np.int64),
         allows_export=np.array([":2.8." in m.channel for m in meters], dtype=bool),
-        interval=interval_all[:, history_hours:] if has_interval.any() else None,
+        interval=interval,
         meter_ids=tuple(f"{m.source}:{m.external_id}:{m.channel}" for m in meters),
         house_ids=tuple(houses),
     )
     result = run_batch(fleet, settings=settings)
     estimates: list[tuple[int, datetime, float, str]] = []
-    if has_interval.any():
-        rows_i = np.flatnonzero(has_interval)
+    if rows_i.size:
         est = estimate_intervals(
-            interval_all[rows_i], start=start - timedelta(hours=history_hours), tz=timezone
+            interval_i, start=start - timedelta(hours=history_hours), tz=timezone
         )
         r_idx, c_idx = np.nonzero(
             np.isin(est.method, (EstimateMethod.LINEAR, EstimateMethod.SAME_DAY_TYPE_AVERAGE))

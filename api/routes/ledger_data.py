@@ -75,6 +75,13 @@ async def months(
     until = date.fromordinal(day)
     rates = merged(await stored_key_rates(conn))
     accounts = await load_accounts(conn, until, keys)
+    if len(accounts) <= 1:  # a resident's balance: not worth a thread
+        return _settle_all(accounts, month, day, rates)
+    # settling a whole store takes seconds: off the event loop, so the API keeps answering
+    return await asyncio.to_thread(_settle_all, accounts, month, day, rates)
+
+
+def _settle_all(accounts: list[Account], month: int, day: int, rates: KeyRates) -> list[Month]:
     out = []
     for a in accounts:
         try:

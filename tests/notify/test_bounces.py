@@ -7,7 +7,6 @@ once still deliver each message once and lose none when the sender is cut off.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,30 +17,19 @@ from adapters.notify.email import SmtpConfig, SmtpSender
 from adapters.store.notify_prefs import bounces, contacts, set_contact
 from adapters.store.outbox import claim, messages
 from api.cli import main
-from api.runtime import migrate_url
 from core.notify.backoff import RetryPolicy
 from core.notify.kinds import DEBT
 from core.notify.signing import idempotency_key
 from ingest.notify import enqueue_debt_notices, enqueue_reading_reminders, run
+from tests.notify.conftest import FAST
 from tests.notify.seed import seed
 from tests.notify.servers import smtp_server
 
 pytestmark = pytest.mark.postgres
-FAST = RetryPolicy(max_attempts=3, base_seconds=0, cap_seconds=0)
 DEBTS = {
     "ls0": (500_000, datetime(2026, 4, 10).date()),
     "ls1": (500_000, datetime(2026, 4, 10).date()),
 }
-
-
-@pytest.fixture
-async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    await migrate_url(db_url)
-    c = await asyncpg.connect(db_url)
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 async def test_smtp_5xx_bounce_marks_the_address_and_stops_sends(conn: asyncpg.Connection) -> None:

@@ -44,3 +44,39 @@ async def _in_thread(argv: list[str]) -> int:
     import asyncio
 
     return await asyncio.to_thread(main, argv)
+
+
+async def test_cli_enqueue_kinds_and_their_errors(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await migrate_url(db_url)
+    conn = await asyncpg.connect(db_url)
+    try:
+        await seed(conn, accounts=2, meters_each=1)
+    finally:
+        await conn.close()
+    monkeypatch.setenv("UCHET_DATABASE_URL", db_url)
+    monkeypatch.delenv("UCHET_NOTIFY_OPERATOR_EMAIL", raising=False)
+    monkeypatch.delenv("UCHET_NOTIFY_OPERATOR_CHAT", raising=False)
+    run = _in_thread
+    assert await run(["notify", "contact", "ls0", "email", "a@example.ru", "--confirmed"]) == 0
+    assert await run(["notify", "enqueue", "--kind", "reading_window_closes"]) == 2
+    assert "--kind reading_window_closes needs --period YYYY-MM" in capsys.readouterr().err
+    assert await run(["notify", "enqueue", "--kind", "epd_ready", "--month", "2026-13"]) == 2
+    assert "period '2026-13': expected YYYY-MM" in capsys.readouterr().err
+    args = ["notify", "enqueue", "--kind", "reading_window_closes", "--period", "2026-03"]
+    assert await run(args) == 0
+    assert "enqueued 1 message(s) for 2026-03" in capsys.readouterr().out
+    assert await run(args) == 0
+    assert "enqueued 0 message(s)" in capsys.readouterr().out  # never twice
+    assert await run(["notify", "enqueue", "--kind", "operator"]) == 2
+    assert "UCHET_NOTIFY_OPERATOR_EMAIL" in capsys.readouterr().err
+    monkeypatch.setenv("UCHET_NOTIFY_OPERATOR_EMAIL", "ops@example.ru")
+    assert await run(["notify", "enqueue", "--kind", "operator"]) == 0
+    assert "enqueued 0 message(s) for now" in capsys.readouterr().out  # nothing is wrong
+    assert (
+        await run(["notify", "list", "--status", "waiting", "--kind", "reading_window_closes"]) == 0
+    )
+    assert (
+        " pending reading_window_closes 2026-03 ls0 email:a@example.ru" in capsys.readouterr().out
+    )

@@ -5,7 +5,6 @@ and a sender stopped between claim and mark neither loses nor duplicates."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -15,26 +14,14 @@ from adapters.notify.email import SmtpConfig, SmtpSender
 from adapters.notify.webhook import WebhookConfig, WebhookSender
 from adapters.store.notify_prefs import set_contact, set_pref
 from adapters.store.outbox import claim, messages
-from api.runtime import migrate_url
-from core.notify.backoff import RetryPolicy
 from core.notify.kinds import DEBT, READING_WINDOW_OPEN
 from ingest.notify import enqueue_debt_notices, enqueue_reading_reminders, run
+from tests.notify.conftest import FAST
 from tests.notify.seed import add_reading, seed
 from tests.notify.servers import smtp_server, webhook_receiver
 
 pytestmark = pytest.mark.postgres
 SECRET = b"test-secret"
-FAST = RetryPolicy(max_attempts=3, base_seconds=0, cap_seconds=0)
-
-
-@pytest.fixture
-async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    await migrate_url(db_url)
-    c = await asyncpg.connect(db_url)
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 async def test_reading_reminders_by_email_once_and_opt_out(conn: asyncpg.Connection) -> None:

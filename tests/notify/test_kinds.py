@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,9 +18,7 @@ from adapters.notify.email import SmtpConfig, SmtpSender
 from adapters.notify.webhook import WebhookConfig, WebhookSender
 from adapters.store.notify_prefs import set_contact, set_pref
 from adapters.store.outbox import messages
-from api.runtime import migrate_url
 from core.codes import Flag
-from core.notify.backoff import RetryPolicy
 from core.notify.kinds import (
     DEVICE_OFFLINE,
     EMAIL_CONFIRM,
@@ -41,22 +38,12 @@ from ingest.notify import (
     enqueue_received_since,
     run,
 )
+from tests.notify.conftest import FAST
 from tests.notify.seed import add_reading, seed
 from tests.notify.servers import Mailbox, smtp_server, webhook_receiver
 
 pytestmark = pytest.mark.postgres
 SECRET = b"test-secret"
-FAST = RetryPolicy(max_attempts=3, base_seconds=0, cap_seconds=0)
-
-
-@pytest.fixture
-async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    await migrate_url(db_url)
-    c = await asyncpg.connect(db_url)
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 async def _send_email(conn: asyncpg.Connection) -> Mailbox:

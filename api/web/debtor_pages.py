@@ -123,7 +123,7 @@ async def debtors_page(request: Request) -> Response:
 def _problem_text(exc: ProblemError) -> str:
     text = exc.detail or ""
     if "min_debt" in text:
-        return "Минимальный долг: введите сумму в рублях, например 1500 или 1500,50"
+        return "Долг с пенями от: введите сумму в рублях, например 1500 или 1500,50"
     if "month" in text or "месяц" in text:
         return "Месяц: выберите месяц не позже текущего (ГГГГ-ММ)"
     return text

@@ -17,6 +17,7 @@ import numpy as np
 
 from adapters.billing.copy_binary import numeric_field, text_field
 from adapters.store.billing_copy import accrual_chunks, premise_heads
+from adapters.store.billing_partition import copy_period, swap_period
 from adapters.store.billing_period import month_date
 from core.billing import METHODS, SERVICES, BillingResult
 from core.billing.model import M_AVERAGE, M_NORMATIVE, Int64Array
@@ -36,20 +37,6 @@ SELECT m, $1, me, v * 0.000001, $2, n, d
 FROM unnest($3::integer[], $4::text[], $5::bigint[], $6::numeric[], $7::numeric[])
     AS t(m, me, v, n, d)
 """
-
-
-ACCRUAL_COLUMNS = (
-    "period",
-    "premise_id",
-    "service",
-    "method",
-    "tariff",
-    "coefficient",
-    "volume",
-    "amount",
-    "run_id",
-    "explanation",
-)
 
 
 def accrual_stream(
@@ -86,13 +73,10 @@ def accrual_stream(
 async def write_accruals(
     conn: asyncpg.Connection, result: BillingResult, texts: list[str], run_id: int
 ) -> None:
-    """Copies the lines into ``accruals`` by binary COPY (the period was emptied before)."""
-    await conn.copy_to_table(
-        "accruals",
-        source=in_thread(accrual_stream(result, texts, run_id)),
-        columns=ACCRUAL_COLUMNS,
-        format="binary",
-    )
+    """Copies the lines by binary COPY into the run's own table (put in place later by
+    :func:`~adapters.store.billing_partition.swap_period`)."""
+    day = month_date(result.input.last_period)
+    await copy_period(conn, day, run_id, in_thread(accrual_stream(result, texts, run_id)))
 
 
 async def in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
@@ -182,7 +166,7 @@ async def write_result(
             json.dumps({t.service: str(t.amount) for t in by_service}),
             *timings,
         )
-        for table in ("accruals", "house_balances", "billed_estimates"):
+        for table in ("house_balances", "billed_estimates"):
             await conn.execute(f"DELETE FROM {table} WHERE period = $1", day)
         await write_accruals(conn, result, texts, run_id)
         hr = result.houses
@@ -220,6 +204,8 @@ async def write_result(
             _micro(ml.volume[est], result.unit),
             *exact_fractions(ml.volume[est], result.unit),
         )
+        # last: from here to the commit readers of accruals wait
+        await swap_period(conn, day, run_id)
         await conn.execute(
             "UPDATE billing_runs SET write_s = $2, finished_at = now() WHERE id = $1",
             run_id,

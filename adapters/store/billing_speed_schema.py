@@ -1,6 +1,43 @@
-"""SQL of migration 19: billing at regional scale (issue #16)."""
+"""SQL of migration 19: billing at regional scale (issue #16) — ``accruals`` partitioned by
+period.
+
+A run writes a period's lines into a table of their own, indexes and checks it once (a sort,
+not millions of index insertions, no dead rows of the previous run to step over), then swaps
+it in for the period's partition (:mod:`adapters.store.billing_partition`). Rows already
+billed move to a partition per period; rows anyone inserts for a period without a partition
+of its own land in the DEFAULT partition, and a run of that period moves them out.
+"""
 
 from __future__ import annotations
 
-# reserved: filled in by the work on that issue (a no-op until then)
-BILLING_SPEED_SQL = "SELECT 1"
+BILLING_SPEED_SQL = """
+ALTER TABLE accruals RENAME TO accruals_old;
+ALTER TABLE accruals_old RENAME CONSTRAINT accruals_pkey TO accruals_old_pkey;
+CREATE TABLE accruals (
+    period      date           NOT NULL,
+    premise_id  text           NOT NULL,
+    service     text           NOT NULL,
+    method      text           NOT NULL,
+    volume      numeric(20, 6) NOT NULL,
+    tariff      numeric        NOT NULL,
+    coefficient numeric        NOT NULL,
+    amount      numeric(14, 2) NOT NULL,
+    explanation text           NOT NULL,
+    run_id      bigint         NOT NULL REFERENCES billing_runs (id),
+    PRIMARY KEY (period, premise_id, service, method)
+) PARTITION BY LIST (period);
+CREATE TABLE accruals_default PARTITION OF accruals DEFAULT;
+DO $$
+DECLARE p date;
+BEGIN
+    FOR p IN SELECT DISTINCT period FROM accruals_old LOOP
+        EXECUTE format('CREATE TABLE %I PARTITION OF accruals FOR VALUES IN (%L)',
+                       'accruals_p' || to_char(p, 'YYYYMM'), p);
+    END LOOP;
+END $$;
+INSERT INTO accruals (period, premise_id, service, method, volume, tariff, coefficient, amount,
+                      explanation, run_id)
+SELECT period, premise_id, service, method, volume, tariff, coefficient, amount, explanation,
+       run_id FROM accruals_old;
+DROP TABLE accruals_old;
+"""

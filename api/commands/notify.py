@@ -13,10 +13,12 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 HELP = "notifications to residents and operators: enqueue, send, list, bounces"
 ENQUEUE_KINDS = (
-    "reading_window_open", "reading_window_closes", "reading_received", "epd_ready", "operator",
+    "reading_window_open", "reading_window_closes", "reading_received", "epd_ready", "debt",
+    "operator",
 )  # fmt: skip
 
 
@@ -40,6 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--window-to", type=int, default=25, help="last day of the window")
     p.add_argument("--since-hours", type=float, default=24.0,
                    help="reading_received: readings received this many hours back")  # fmt: skip
+    p.add_argument("--threshold", default="1000.00",
+                   help="debt: rubles owed above this, 1234.50 (ledger, today)")  # fmt: skip
     p.add_argument("--balance-percent", type=float, default=15.0,
                    help="operator: house imbalance above this, %%")  # fmt: skip
     p.add_argument("--balance-days", type=int, default=30, help="operator: days of balance")
@@ -145,6 +149,10 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
         period = _period(args)
         url = notify_settings().public_url
         work = lambda conn: notify.enqueue_epd_ready(conn, period, url)  # noqa: E731
+    elif kind == "debt":
+        period = _period(args)
+        threshold = _kopecks(args.threshold)
+        work = lambda conn: _enqueue_debts(conn, period, threshold)  # noqa: E731
     elif kind == "reading_received":
         since = datetime.now(UTC) - timedelta(hours=args.since_hours)
         period = f"since {since:%Y-%m-%d %H:%M} UTC"
@@ -167,6 +175,39 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     written = _with_conn(work)
     print(f"enqueued {written} message(s) for {period}")
     return 0
+
+
+def _kopecks(text: str) -> int:
+    from core.errors import UchetError
+    from core.ledger import LedgerError
+    from core.ledger.money import parse_money
+
+    try:
+        return int(parse_money(text, "--threshold"))
+    except LedgerError as exc:
+        raise UchetError(str(exc)) from None
+
+
+async def _enqueue_debts(conn: Any, period: str, threshold: int) -> int:
+    """Debt notices from the ledger's aging of ``period`` as of today (its last day when it
+    is over): the debt without penalty and the due date of the oldest unpaid month."""
+    from datetime import date
+
+    from api.routes.ledger_data import debtor_list, debtor_months, report_day
+    from api.runtime import settings
+    from core.ledger.dates import parse_period
+    from ingest.notify import enqueue_debt_notices
+
+    month = parse_period(period, "--period")
+    today = datetime.now(ZoneInfo(settings().timezone)).date().toordinal()
+    day = report_day(month, today)
+    items, details = await debtor_months(conn, month, day, None)
+    debts = {
+        d.account: (d.debt, date.fromordinal(day - d.oldest_delay_days))
+        for d in debtor_list(items, details)
+        if d.debt > 0 and d.oldest_delay_days > 0
+    }
+    return await enqueue_debt_notices(conn, period, debts, threshold)
 
 
 def cmd_send(args: argparse.Namespace) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 import pytest
 
 from api.cli import main
 from api.runtime import migrate_url
+from tests.api.conftest import ALICE, prepare
+from tests.ledger.test_epd_store import fill_with_payments
 from tests.notify.seed import seed
 from tests.notify.servers import smtp_server
 
@@ -80,3 +84,28 @@ async def test_cli_enqueue_kinds_and_their_errors(
     assert (
         " pending reading_window_closes 2026-03 ls0 email:a@example.ru" in capsys.readouterr().out
     )
+
+
+async def test_cli_enqueue_debt_from_the_ledger(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await prepare(db_url)
+    await fill_with_payments(db_url)  # at the end of March Alice owes 1000.00, 16 days late
+    monkeypatch.setenv("UCHET_DATABASE_URL", db_url)
+    run = _in_thread
+    assert await run(["notify", "contact", ALICE[0], "email", "a@example.ru", "--confirmed"]) == 0
+    args = ["notify", "enqueue", "--kind", "debt", "--period", "2026-03", "--threshold"]
+    assert await run([*args, "1000.00"]) == 0  # not above
+    assert "enqueued 0 message(s)" in capsys.readouterr().out
+    assert await run([*args, "999.99"]) == 0
+    assert "enqueued 1 message(s) for 2026-03" in capsys.readouterr().out
+    assert await run([*args, "12"]) == 2
+    assert "--threshold: '12' is not money" in capsys.readouterr().err
+    conn = await asyncpg.connect(db_url)
+    try:
+        params = await conn.fetchval("SELECT params FROM notify_outbox WHERE kind = 'debt'")
+    finally:
+        await conn.close()
+    p = json.loads(params)
+    # due 2026-03-15 (16 days before 31 March): penalties from its 31st day after
+    assert p == {"period": "2026-03", "debt": "1000.00", "penalty_from": "2026-04-15"}

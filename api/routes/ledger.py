@@ -199,6 +199,8 @@ def debtor_query(services: Any, month: str, min_debt: str | None) -> tuple[int, 
     """The month, the day its report is as of (today within it) and the least debt (kopecks)
     of a debtors query; 422 when one is wrong."""
     try:
+        if not re.fullmatch(PERIOD, month):  # also bounds the year (the page passes any text)
+            raise LedgerError(f"month: {month!r} is not a month YYYY-MM of 1900–2199")
         index = parse_period(month, "month")
         return index, report_day(index, _today(services)), _min_debt(min_debt)
     except LedgerError as exc:

@@ -127,6 +127,7 @@ def test_filters_through_the_form_and_the_exports(page, site: Site) -> None:
     assert "Долг с пенями от: введите сумму" in page.locator("#filter-error").inner_text()
     assert page.get_by_label("Долг с пенями от, ₽").get_attribute("aria-invalid") == "true"
     shot(page, "debtors-bad-filter")
+    assert page.request.get("/operator/debtors?month=0000-01").status == 422
     r = page.request.get("/operator/debtors.csv?min_debt=x", max_redirects=0)
     assert r.status == 303 and r.headers["location"].startswith("/operator/debtors?")
     assert page.request.get("/operator/debtors.pdf").status == 404

@@ -77,11 +77,13 @@ async def test_filters_paging_and_totals(env: Env) -> None:  # noqa: F811
     page = await _get(env, "limit=1&offset=1")
     assert _accounts(page) == [BOB[0]]
     assert page["totals"]["accounts"] == 3 and page["totals"]["debt"] == "2450.00"  # type: ignore[index]
-    for bad in ("min_debt=abc", "min_debt=-5", "bucket=1-2", "limit=0"):
+    for bad in ("min_debt=abc", "min_debt=-5", "min_debt=1.234", "bucket=1-2", "limit=0"):
         r = await env.client.get(f"/v1/operator/debtors?month=2026-06&{bad}", headers=env.viewer)
         assert r.status_code == 422, bad
     r = await env.client.get("/v1/operator/debtors?month=2100-01", headers=env.viewer)
     assert r.status_code == 422
+    r = await env.client.get("/v1/operator/debtors?month=2026-06&house=h%001", headers=env.viewer)
+    assert 400 <= r.status_code < 500
     today = datetime.now(ZoneInfo("Europe/Moscow")).date()
     this = f"{today:%Y-%m}"
     got = await env.client.get(f"/v1/operator/debtors?month={this}", headers=env.viewer)

@@ -1,9 +1,9 @@
 """The accruals of one period as a partition of their own (migration 19).
 
-A run copies its lines into a new table, adds the primary key (one sorted build) and the
-foreign key (one pass) to it, then — in the same transaction, at the very end — drops the
-period's previous partition and attaches the new one in its place. Re-billing a period thus
-leaves no dead rows behind, and the copy never steps over the previous run's index entries.
+A run copies its lines into a new table, adds the primary key to it (one sorted build),
+then — in the same transaction, at the very end — drops the period's previous partition and
+attaches the new one in its place. Re-billing a period thus leaves no dead rows behind, and
+the copy never steps over the previous run's index entries.
 Readers of ``accruals`` wait only for the swap (the parent is locked from the drop to the
 commit), and see either the old lines or the new ones.
 """
@@ -29,7 +29,9 @@ ACCRUAL_COLUMNS = (
     "explanation",
 )
 
-# the columns of ``accruals``, and a check that lets the attach skip its scan
+# the columns of ``accruals`` (migration 2), and a check that lets the attach skip its scan;
+# spelled out, not ``LIKE accruals``: that would lock ``accruals`` until the commit, and two
+# runs of different periods would deadlock at their swaps
 _STAGING = """
 CREATE TABLE {name} (
     period      date           NOT NULL CHECK (period = '{day}'),
@@ -63,10 +65,7 @@ async def copy_period(
     name = _staging_name(day, run_id)
     await conn.execute(_STAGING.format(name=name, day=day.isoformat()))
     await conn.copy_to_table(name, source=source, columns=ACCRUAL_COLUMNS, format="binary")
-    await conn.execute(
-        f"ALTER TABLE {name} ADD PRIMARY KEY (period, premise_id, service, method),"
-        " ADD FOREIGN KEY (run_id) REFERENCES billing_runs (id)"
-    )
+    await conn.execute(f"ALTER TABLE {name} ADD PRIMARY KEY (period, premise_id, service, method)")
 
 
 async def swap_period(conn: asyncpg.Connection, day: date, run_id: int) -> None:

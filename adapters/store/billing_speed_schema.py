@@ -6,6 +6,10 @@ not millions of index insertions, no dead rows of the previous run to step over)
 it in for the period's partition (:mod:`adapters.store.billing_partition`). Rows already
 billed move to a partition per period; rows anyone inserts for a period without a partition
 of its own land in the DEFAULT partition, and a run of that period moves them out.
+
+``run_id`` names the run in ``billing_runs`` without a foreign key: adding one to a run's
+table locks ``billing_runs`` against the run rows of concurrent runs of other periods (a
+deadlock), and checking it row by row costs more than the copy.
 """
 
 from __future__ import annotations
@@ -14,16 +18,7 @@ BILLING_SPEED_SQL = """
 ALTER TABLE accruals RENAME TO accruals_old;
 ALTER TABLE accruals_old RENAME CONSTRAINT accruals_pkey TO accruals_old_pkey;
 CREATE TABLE accruals (
-    period      date           NOT NULL,
-    premise_id  text           NOT NULL,
-    service     text           NOT NULL,
-    method      text           NOT NULL,
-    volume      numeric(20, 6) NOT NULL,
-    tariff      numeric        NOT NULL,
-    coefficient numeric        NOT NULL,
-    amount      numeric(14, 2) NOT NULL,
-    explanation text           NOT NULL,
-    run_id      bigint         NOT NULL REFERENCES billing_runs (id),
+    LIKE accruals_old INCLUDING DEFAULTS,
     PRIMARY KEY (period, premise_id, service, method)
 ) PARTITION BY LIST (period);
 CREATE TABLE accruals_default PARTITION OF accruals DEFAULT;
@@ -35,9 +30,6 @@ BEGIN
                        'accruals_p' || to_char(p, 'YYYYMM'), p);
     END LOOP;
 END $$;
-INSERT INTO accruals (period, premise_id, service, method, volume, tariff, coefficient, amount,
-                      explanation, run_id)
-SELECT period, premise_id, service, method, volume, tariff, coefficient, amount, explanation,
-       run_id FROM accruals_old;
+INSERT INTO accruals SELECT * FROM accruals_old;  -- the same columns in the same order
 DROP TABLE accruals_old;
 """

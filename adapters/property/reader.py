@@ -9,6 +9,7 @@ kept.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -162,7 +163,10 @@ def read_property_register(path: Path, m: PropertyMapping) -> RegisterFile:
     else:
         if m.format == "xlsx":
             raise RegisterFileError(file, f"mapping {m.name!r} is for XLSX; this is not one")
-        rows, _, _ = csvfile.read_rows(
-            data, encoding=m.encoding, delimiter=m.delimiter, skip_rows=m.skip_rows, file=file
-        )
+        try:
+            rows, _, _ = csvfile.read_rows(
+                data, encoding=m.encoding, delimiter=m.delimiter, skip_rows=m.skip_rows, file=file
+            )
+        except csv.Error as exc:  # the delimiter sniffing reads lines with a stray \r
+            raise RegisterFileError(file, f"CSV: {exc}") from None
     return read_rows(m, rows, file=file)

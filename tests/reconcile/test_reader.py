@@ -58,3 +58,10 @@ def test_a_workbook_that_is_not_one(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(RegisterFileError, match=r"bad\.xlsx"):
         read_property_register(path, find_property_mapping("egrn_premises", None))
+
+
+def test_a_stray_carriage_return_is_a_named_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"\xd0\x90\xd0\xb4\xd1\x80\xd0\xb5\xd1\x81;x\na\rb;1\n")
+    with pytest.raises(RegisterFileError, match=r"cr\.csv"):
+        read_property_register(path, find_property_mapping("municipal_premises", tmp_path))

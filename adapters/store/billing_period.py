@@ -557,8 +557,9 @@ async def load_period(
         if silent.size:
             old, _ = await _registers(conn, tz, _EARLIEST, lo, all_ids[silent], all_digits[silent])
             readings = readings + old
-        names = dict(zip(all_ids.tolist(), [*pm.meters.ids, *hm.meters.ids], strict=True))
-        unbilled += [(names[db_id], why) for db_id, why in sorted(bad.items())]
+        if bad:
+            names = dict(zip(all_ids.tolist(), [*pm.meters.ids, *hm.meters.ids], strict=True))
+            unbilled += [(names[db_id], why) for db_id, why in sorted(bad.items())]
         regs = _to_registers(pm, readings, warnings)
         hregs = _to_registers(hm, readings, warnings)
         await refuse_stale(

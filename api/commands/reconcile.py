@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from adapters.property import find_property_mapping, property_mappings
-from adapters.property.export import write_csv, xlsx_bytes
+from adapters.property.export import KIND_NAMES, write_csv, xlsx_bytes
 from adapters.store.connections import Connection, connect
 from adapters.store.property import PremiseTaken, premise_exists, record_decision
 from api.runtime import database_url, settings
@@ -73,14 +73,14 @@ def run_import(args: argparse.Namespace) -> int:
         finally:
             await conn.close()
         print(
-            f"imported {report.file} as register #{report.import_id} ({mapping.name}):"
-            f" {report.rows} premises, {len(report.problems)} bad rows,"
-            f" {report.skipped} skipped"
+            f"загружен {report.file} как реестр №{report.import_id} ({mapping.name}):"
+            f" помещений {report.rows}, строк с ошибками {len(report.problems)},"
+            f" пропущено {report.skipped}"
         )
         for detail in report.problems[:50]:
             print(f"  {detail}")
         if len(report.problems) > 50:
-            print(f"  … and {len(report.problems) - 50} more (uchet reconcile report lists them)")
+            print(f"  … и ещё {len(report.problems) - 50} (их перечисляет uchet reconcile report)")
         return 0 if report.rows else 1
 
     return asyncio.run(go())
@@ -100,37 +100,39 @@ def run_report(args: argparse.Namespace) -> int:
 
     built = asyncio.run(go())
     report, file, problems, times = built.report, built.file, built.problems, built.times
-    counts = ", ".join(f"{k} {report.counts.get(k, 0)}" for k in KINDS)
+    counts = ", ".join(f"{KIND_NAMES[k].lower()} {report.counts.get(k, 0)}" for k in KINDS)
     print(
-        f"register {file}: {report.rows} rows, {report.matched} matched to {report.premises}"
-        f" premises; {counts}; {len(problems)} bad rows"
+        f"реестр {file}: строк {report.rows}, сопоставлено {report.matched} из"
+        f" {report.premises} помещений с лицевыми счетами; {counts}; строк с ошибками"
+        f" {len(problems)}"
     )
     total = sum((f.money for f in report.findings), start=0)
-    print(f"money at stake: {total} ₽ a month")
+    print(f"под угрозой: {total} ₽ в месяц")
     for rank, x in enumerate(report.findings[: args.limit], start=1):
         who = x.premise_id or x.where
         print(f"{rank:4} {x.kind:12} {x.money:>12} ₽  {x.house_id or '-':8} {who}: {x.detail}")
     houses = ranked_houses(report)[:10]
     if houses:
-        print("houses (₽/month at stake; area Δ m²; heating Δ; СОИ charged to wrong premises):")
+        print("дома (под угрозой в месяц; без лицевого счёта; нет в реестре; Δ площади;")
+        print("      Δ отопления; ОДН, начисленные не тем помещениям):")
         for h in houses:
-            flag = " unmetered consumption" if h.unmetered_consumption else ""
+            flag = " — неучтённое потребление" if h.unmetered_consumption else ""
             print(
-                f"  {h.house_id}: {h.money} ₽; unbilled {h.unbilled} ({h.unbilled_area} m²),"
-                f" unregistered {h.unregistered}; area {h.area_delta:+}; heating"
-                f" {h.heating_delta:+}; СОИ {h.soi_moved}{flag}"
+                f"  {h.house_id}: {h.money} ₽; без л/с {h.unbilled} ({h.unbilled_area} м²),"
+                f" нет в реестре {h.unregistered}; площадь {h.area_delta:+} м²; отопление"
+                f" {h.heating_delta:+} ₽; ОДН {h.soi_moved} ₽{flag}"
             )
     for detail in problems[:20]:
-        print(f"bad row: {detail}")
+        print(f"строка с ошибкой: {detail}")
     if args.csv:
         with args.csv.open("w", encoding="utf-8", newline="") as f:
             write_csv(report.findings, f)
-        print(f"wrote {len(report.findings)} findings to {args.csv}")
+        print(f"расхождений записано: {len(report.findings)} в {args.csv}")
     if args.xlsx:
         args.xlsx.write_bytes(xlsx_bytes(report.findings))
-        print(f"wrote {len(report.findings)} findings to {args.xlsx}")
+        print(f"расхождений записано: {len(report.findings)} в {args.xlsx}")
     print(
-        f"time: load {times['load']:.2f} s, reconcile {times['reconcile']:.2f} s", file=sys.stderr
+        f"время: загрузка {times['load']:.2f} с, сверка {times['reconcile']:.2f} с", file=sys.stderr
     )
     return 0
 
@@ -141,7 +143,7 @@ def _decide(**kw: object) -> int:
         try:
             pid = kw.get("premise_id")
             if pid is not None and not await premise_exists(conn, str(pid)):
-                raise ConfigError(f"no premise {pid!r}")
+                raise ConfigError(f"нет помещения {pid!r}")
             return await record_decision(conn, decided_by=getpass.getuser(), **kw)  # type: ignore[arg-type]
         finally:
             await conn.close()
@@ -151,13 +153,13 @@ def _decide(**kw: object) -> int:
 
 def run_confirm(args: argparse.Namespace) -> int:
     n = _decide(key=args.key, decision="confirm", premise_id=args.premise, note=args.note)
-    print(f"decision {n}: {args.key} is premise {args.premise}")
+    print(f"решение {n}: {args.key} — это помещение {args.premise}")
     return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
     n = _decide(key=args.key, decision="checked", kind=args.kind, note=args.note)
-    print(f"decision {n}: {args.kind} {args.key} checked")
+    print(f"решение {n}: {args.kind} {args.key} отмечено как проверенное")
     return 0
 
 
@@ -176,10 +178,12 @@ def run_open(args: argparse.Namespace) -> int:
         finally:
             await conn.close()
         if not done.created:
-            return f"{args.key}: already opened: premise {done.premise_id}, account {done.account}"
+            return (
+                f"{args.key}: лицевой счёт уже открыт: {done.account} (помещение {done.premise_id})"
+            )
         return (
-            f"decision {done.decision_id}: opened premise {done.premise_id}, account"
-            f" {done.account} from {args.key}"
+            f"решение {done.decision_id}: открыт лицевой счёт {done.account} (помещение"
+            f" {done.premise_id}) по строке {args.key}"
         )
 
     print(asyncio.run(go()))

@@ -45,15 +45,15 @@ def test_import_report_and_decisions(
     path.write_bytes(REGISTER.encode("windows-1251"))
     code, out, err = _run(["reconcile", "import", str(path)], capsys)
     assert code == 0, err
-    assert "5 premises, 1 bad rows" in out
+    assert "помещений 5, строк с ошибками 1" in out
     assert "register.csv, row 6: area 'abc' in column 'Площадь' is not a number" in out
 
     out_csv = tmp_path / "findings.csv"
     argv = ["reconcile", "report", "--on", "2026-03-01", "--csv", str(out_csv)]
     code, out, err = _run(argv, capsys)
     assert code == 0, err
-    assert "register.csv: 5 rows, 3 matched to 4 premises" in out
-    assert "bad row: register.csv, row 6" in out
+    assert "реестр register.csv: строк 5, сопоставлено 3 из 4 помещений" in out
+    assert "строка с ошибкой: register.csv, row 6" in out
     with out_csv.open(encoding="utf-8") as f:
         found = list(csv.DictReader(f))
     kinds = [(r["kind"], r["premise"] or r["register_row"]) for r in found]
@@ -77,10 +77,10 @@ def test_import_report_and_decisions(
     with out_csv.open(encoding="utf-8") as f:
         kinds_after = {r["kind"] for r in csv.DictReader(f)}
     assert kinds_after == {"area", "residents"}, out
-    assert "4 matched to 4 premises" in out
+    assert "сопоставлено 4 из 4 помещений" in out
 
     code, _, err = _run(["reconcile", "confirm", review["key"], "nope"], capsys)
-    assert code == 2 and "no premise 'nope'" in err
+    assert code == 2 and "нет помещения 'nope'" in err
 
 
 def test_report_without_a_register(store: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,7 +52,7 @@ def test_open_an_account_from_an_unbilled_row_once(
     unbilled = next(r for r in _findings(tmp_path, capsys) if r["kind"] == "unbilled")
     code, out, err = _run(["reconcile", "open", unbilled["key"], "--note", "оферта"], capsys)
     assert code == 0, err
-    assert "opened premise h1-5, account h1-5" in out
+    assert "открыт лицевой счёт h1-5 (помещение h1-5)" in out
     (p,) = asyncio.run(_fetch(store, "SELECT * FROM premises WHERE id = 'h1-5'"))
     assert (p["house_id"], p["area"], p["residential"], p["residents"], p["owners"]) == (
         "h1",
@@ -63,7 +63,7 @@ def test_open_an_account_from_an_unbilled_row_once(
     )
     # again: nothing new, the same premise named
     code, out, _ = _run(["reconcile", "open", unbilled["key"], "--account", "999"], capsys)
-    assert code == 0 and "already opened: premise h1-5, account h1-5" in out
+    assert code == 0 and "лицевой счёт уже открыт: h1-5 (помещение h1-5)" in out
     decided = asyncio.run(
         _fetch(store, "SELECT decision, premise_id, note FROM reconcile_decisions")
     )
@@ -138,7 +138,7 @@ def test_persistent_unmetered_consumption_puts_a_house_first(
     found = _findings(tmp_path, capsys)
     assert found[0]["house"] == "h7" and found[0]["kind"] == "unbilled"
     _, out, _ = _run(["reconcile", "report", "--on", "2026-03-01", "--limit", "1"], capsys)
-    houses = out.split("houses (")[1].splitlines()
-    assert houses[1].startswith("  h7:") and "unmetered consumption" in houses[1]
+    houses = out.split("ОДН, начисленные не тем помещениям):")[1].splitlines()
+    assert houses[1].startswith("  h7:") and "неучтённое потребление" in houses[1]
     asyncio.run(setup(days=20, ratio=0.01))  # balanced within 5 %: back to money order
     assert _findings(tmp_path, capsys)[0]["house"] == "h1"

@@ -27,7 +27,7 @@ async def _outbox(url: str) -> list[dict[str, object]]:
 
 
 async def _wait_for(url: str, n: int) -> list[dict[str, object]]:
-    for _ in range(150):  # the hook runs in the background
+    for _ in range(500):  # the hook runs in the background (slow on a loaded machine)
         rows = await _outbox(url)
         if len(rows) >= n:
             return rows

@@ -101,7 +101,7 @@ async def test_reading_received_by_hook_and_catch_up_once_each(
     pool = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
     try:
         after_submission(pool, [(ids["m0-0"], ts)], "Europe/Moscow")
-        for _ in range(100):
+        for _ in range(500):  # up to 10 s on a loaded machine
             if await conn.fetchval("SELECT count(*) FROM notify_outbox"):
                 break
             await asyncio.sleep(0.02)

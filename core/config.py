@@ -7,10 +7,13 @@ Environment variables ``UCHET_*`` (see ``spec/interfaces.md``), or the same keys
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:  # numpy comes with core.vee: imported when the settings are asked for
+    from core.vee.settings import VeeSettings
 
 
 class Settings(BaseSettings):
@@ -95,10 +98,42 @@ class Settings(BaseSettings):
     askue_max_bytes: int = 50 * 1024 * 1024
     askue_timeout_s: float = 60.0
 
-    # Batch VEE in the gateway
+    # Batch VEE: the gateway's schedule, `uchet vee` and the city replay take the same settings
     vee_interval_s: float = Field(
         default=3600.0, description="run batch VEE of the current period this often; 0: never"
     )
+    vee: dict[str, bool | int | float] = Field(
+        default_factory=dict,
+        description="VEE thresholds other than the defaults (core/vee/settings.py), JSON:"
+        " UCHET_VEE='{\"missing_gap_hours\": 48}'",
+    )
+    vee_chunk_houses: int = Field(
+        default=10,
+        ge=1,
+        description="batch VEE loads, assesses and writes this many houses at once",
+    )
+
+    @field_validator("vee")
+    @classmethod
+    def _known_vee_settings(
+        cls, value: dict[str, bool | int | float]
+    ) -> dict[str, bool | int | float]:
+        from dataclasses import fields
+
+        from core.vee.settings import VeeSettings
+
+        known = {f.name for f in fields(VeeSettings)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown VEE settings {unknown}; known: {sorted(known)}")
+        return value
+
+    def vee_settings(self, **overrides: bool | int | float) -> VeeSettings:
+        """The VEE settings every runner uses: the defaults, then ``vee``, then ``overrides``
+        (a command's options)."""
+        from core.vee.settings import VeeSettings
+
+        return VeeSettings(**{**self.vee, **overrides})  # type: ignore[arg-type]
 
     # Pipeline
     batch_size: int = 10_000

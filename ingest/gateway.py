@@ -158,7 +158,12 @@ class Gateway:
             sources["vee"] = Supervised(
                 "vee",
                 lambda: vee_schedule(
-                    store, interval_s=s.vee_interval_s, timezone=s.timezone, stop=stop
+                    store,
+                    interval_s=s.vee_interval_s,
+                    timezone=s.timezone,
+                    stop=stop,
+                    vee=s.vee_settings(),
+                    chunk_houses=s.vee_chunk_houses,
                 ),
                 stop,
             )

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from adapters.store import ReadingStore
 from core.errors import UchetError
-from ingest.vee import run_vee
+from core.vee import VeeSettings
+from ingest.vee import CHUNK_HOUSES, run_vee
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,16 @@ def due_periods(now: datetime, timezone: str, *, previous_days: int = 5) -> list
 
 
 async def vee_schedule(
-    store: ReadingStore, *, interval_s: float, timezone: str, stop: asyncio.Event
+    store: ReadingStore,
+    *,
+    interval_s: float,
+    timezone: str,
+    stop: asyncio.Event,
+    vee: VeeSettings | None = None,
+    chunk_houses: int = CHUNK_HOUSES,
 ) -> None:
     """Runs until ``stop``, first after one interval; a failed run is logged and tried again at
-    the next tick."""
+    the next tick. ``vee``: ``Settings.vee_settings()``, what ``uchet vee`` runs with too."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)
@@ -37,7 +44,9 @@ async def vee_schedule(
             return
         for period in due_periods(datetime.now(UTC), timezone):
             try:
-                report = await run_vee(store, period, timezone=timezone)
+                report = await run_vee(
+                    store, period, timezone=timezone, settings=vee, chunk_houses=chunk_houses
+                )
             except (UchetError, OSError) as exc:
                 log.warning("scheduled VEE of %s failed: %s", period, exc)
                 continue

@@ -32,9 +32,10 @@ from core.vee.assemble import VeeMeter, assess
 HISTORY = timedelta(weeks=3)
 """Readings before the period kept for the interval estimation."""
 
-CHUNK_HOUSES = 20
-"""Houses loaded, assessed and written at a time: memory is bounded by a block of houses,
-not the city (every check looks at one meter or one house, so blocks change no result)."""
+CHUNK_HOUSES = 10
+"""Houses loaded, assessed and written at a time (``Settings.vee_chunk_houses``): memory is
+bounded by a block of houses, not the city (every check looks at one meter or one house, so
+blocks change no result). A city of 100 houses: 10 → 0.26 GB, 100 → 1.6 GB, the same time."""
 
 STEPS = 3
 """Steps of a block, for a progress bar: load, compute, write."""
@@ -117,6 +118,7 @@ async def run_vee(
                 timezone=timezone,
                 settings=settings,
                 premise_meters=bound,
+                now=started,
             )
             times["compute_s"] += time.perf_counter() - t0
             progress(STEPS * k + 2, total)

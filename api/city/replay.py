@@ -42,7 +42,6 @@ from core.batch import Columns, to_us
 from core.config import Settings
 from core.errors import UchetError
 from core.reading import Kind
-from core.vee import VeeSettings
 from ingest.askue_import import AskueImporter
 from ingest.billing import bill_period
 from ingest.gateway import Gateway
@@ -482,7 +481,9 @@ async def _replay_month(r: _MonthRun, month: int, b: Bar) -> None:
         await _run_api(rplan, r.client, r.tokens, r.meter_ids, paths["api"])
     step(1)
     with timer("vee"):
-        vr = await run_vee(r.store, name, timezone=r.spec.timezone, settings=vee_settings(month))
+        vr = await run_vee(
+            r.store, name, timezone=r.spec.timezone, settings=Settings().vee_settings()
+        )
     step(1)
     r.vees.append({"period": name, "anomalies": dict(sorted(vr.anomalies.items()))})
     with timer("billing"):
@@ -502,15 +503,6 @@ async def _replay_month(r: _MonthRun, month: int, b: Bar) -> None:
         f" аномалий VEE {sum(vr.anomalies.values())};"
         f" начислено строк {br.lines} на {br.total} ₽"
     )
-
-
-def vee_settings(month: int) -> VeeSettings:
-    # Smart meters report daily and residents monthly, so 23 of 24 hourly values of a register
-    # are absent by design: report a meter as missing when three days or more are absent.
-    from calendar import monthrange
-
-    days = monthrange(month // 12, month % 12 + 1)[1]
-    return VeeSettings(missing_min_hours=24 * days - days + 72)
 
 
 async def _run_mqtt(

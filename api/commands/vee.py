@@ -43,11 +43,11 @@ async def _open() -> ReadingStore:
 def cmd_vee(args: argparse.Namespace) -> int:
     from api.progress import bar
     from api.runtime import settings
-    from core.vee import VeeSettings
     from ingest.vee import STEPS, VeeReport, run_vee
 
     parse_period(args.period)
-    overrides = vee_overrides(args)
+    config = settings()
+    vee = config.vee_settings(**vee_overrides(args))
 
     async def run() -> VeeReport:
         store = await _open()
@@ -56,9 +56,10 @@ def cmd_vee(args: argparse.Namespace) -> int:
                 return await run_vee(
                     store,
                     args.period,
-                    timezone=settings().timezone,
-                    settings=VeeSettings(**overrides),
+                    timezone=config.timezone,
+                    settings=vee,
                     on_progress=b.to,
+                    chunk_houses=config.vee_chunk_houses,
                 )
         finally:
             await store.close()

@@ -20,7 +20,7 @@ Detectors, each also usable alone on arrays (keyword-only settings of the same n
 =====================  ==================================  ================================
 type code              function                            rule
 =====================  ==================================  ================================
-``missing_data``       ``batch.missing_anomalies``         NaN hours (register, interval)
+``missing_data``       ``missing.missing_anomalies``       silent ≥ 72 h (register, interval)
 ``register_rollback``  ``consumption.derive_consumption``  register down, not rollover /
 ``meter_replacement``                                      replacement (see its docstring)
 ``consumption_spike``  ``spikes.find_spikes``              day > median + k·MAD, k = 6

@@ -78,12 +78,13 @@ def assess(
     timezone: str,
     settings: VeeSettings | None = None,
     premise_meters: Mapping[tuple[str, str], int] | None = None,
+    now: datetime | None = None,
 ) -> VeeOutcome:
     """Runs the batch pass (:func:`core.vee.run_batch`) and the interval estimation.
 
     ``premise_meters``: (house, service) -> premise meters bound in the registry, including
     those with no reading in the period (the fleet does not see them): a house with any of
-    them uncovered has no ratio.
+    them uncovered has no ratio. ``now``: hours after it are the future, not missing data.
     """
     n = len(meters)
     mi, secs, val, kind = readings.meter_index, readings.seconds, readings.value, readings.kind
@@ -129,7 +130,10 @@ def assess(
         meter_ids=tuple(f"{m.source}:{m.external_id}:{m.channel}" for m in meters),
         house_ids=tuple(houses),
     )
-    result = run_batch(fleet, settings=settings)
+    observed = None
+    if now is not None and now < start + timedelta(hours=hours):
+        observed = max(0, int((now - start).total_seconds() // 3600))
+    result = run_batch(fleet, settings=settings, observed_hours=observed)
     estimates: list[tuple[int, datetime, float, str]] = []
     if rows_i.size:
         est = estimate_intervals(

@@ -8,12 +8,13 @@ import numpy as np
 
 from core.channels import SERVICES
 from core.vee.anomaly import Anomaly, meter_anomaly
-from core.vee.arrays import F64, B, true_runs
+from core.vee.arrays import F64, B
 from core.vee.balance import BalanceTable, house_balance, persistent_imbalances
 from core.vee.codes import AnomalyType, Severity
 from core.vee.consumption import Consumption, derive_consumption
 from core.vee.fleet import Fleet
 from core.vee.flow import find_reverse_flow, sum_check
+from core.vee.missing import missing_anomalies
 from core.vee.settings import VeeSettings
 from core.vee.spikes import find_spikes
 from core.vee.stuck import find_stuck, group_index
@@ -36,19 +37,22 @@ def run_batch(
     *,
     settings: VeeSettings | None = None,
     unmetered_daily: F64 | None = None,
+    observed_hours: int | None = None,
 ) -> BatchResult:
     """Run all batch checks over one period of a fleet.
 
     ``unmetered_daily`` (n_houses, n_services): daily normative volume of premises without a
-    meter, for the house balance.
+    meter, for the house balance. ``observed_hours``: hours from the start that have passed
+    (a run of the current month): later hours are not missing data.
     """
     s = settings or VeeSettings()
     found: list[Anomaly] = []
-    found += missing_anomalies(fleet, fleet.register, "register", s.missing_min_hours)
+    seen = None if observed_hours is None else observed_hours + 1
+    found += missing_anomalies(fleet, fleet.register, "register", s, observed=seen)
     if fleet.interval is not None:
         has_interval = np.asarray(np.isfinite(fleet.interval).any(axis=1), dtype=bool)
         found += missing_anomalies(
-            fleet, fleet.interval, "interval", s.missing_min_hours, only=has_interval
+            fleet, fleet.interval, "interval", s, only=has_interval, observed=observed_hours
         )
     cons = derive_consumption(
         fleet.register,
@@ -84,60 +88,6 @@ def run_batch(
 def settings_dict(settings: VeeSettings) -> dict[str, object]:
     """The settings as a plain mapping (for evidence and logs)."""
     return {f.name: getattr(settings, f.name) for f in fields(settings)}
-
-
-def missing_anomalies(
-    fleet: Fleet,
-    values: F64,
-    what: str,
-    min_hours: int,
-    *,
-    only: B | None = None,
-) -> list[Anomaly]:
-    """One anomaly per meter with ≥ ``min_hours`` missing values, covering first to last gap."""
-    missing = ~np.isfinite(values)
-    counts = missing.sum(axis=1)
-    hit = counts >= max(min_hours, 1)
-    if only is not None:
-        hit &= only
-    rows = np.flatnonzero(hit)
-    r, s, e = true_runs(missing[rows])
-    n = values.shape[1]
-    out = []
-    for k, row in enumerate(rows):
-        mine = r == k
-        starts, ends = s[mine], e[mine]
-        share = float(counts[row]) / n
-        severity = (
-            Severity.CRITICAL
-            if share >= 0.5
-            else Severity.WARNING
-            if share >= 0.1
-            else Severity.INFO
-        )
-        gaps = [
-            [fleet.hour_ts(int(a)).isoformat(), fleet.hour_ts(int(b)).isoformat()]
-            for a, b in zip(starts[:10], ends[:10], strict=True)
-        ]
-        out.append(
-            meter_anomaly(
-                fleet,
-                AnomalyType.MISSING,
-                int(row),
-                int(starts[0]),
-                int(ends[-1]),
-                severity,
-                {
-                    "data": what,
-                    "missing": int(counts[row]),
-                    "expected": n,
-                    "gaps": int(starts.size),
-                    "longest_gap_hours": int((ends - starts).max()),
-                    "first_gaps": gaps,
-                },
-            )
-        )
-    return out
 
 
 def _step_anomalies(fleet: Fleet, cons: Consumption) -> list[Anomaly]:

@@ -30,7 +30,7 @@ def test_clean_fleet_has_no_anomalies() -> None:
 
 def test_each_fault_is_reported_once_with_evidence() -> None:
     reg, odpu = _house_fleet()
-    reg[0, 100:110] = np.nan  # missing
+    reg[0, 100:180] = np.nan  # missing: 80 values, 81 hours between two readings
     reg[1, 24 * 12 :] += 3.0  # a spike on day 11 (register jumps in its last hour)
     reg[1, 24 * 12 - 1] += 3.0
     reg[2, 200:] -= 5.0  # rollback
@@ -47,7 +47,9 @@ def test_each_fault_is_reported_once_with_evidence() -> None:
         (AnomalyType.HOUSE_IMBALANCE, None),
     }
     by_type = {a.type: a for a in res.anomalies}
-    assert by_type[AnomalyType.MISSING].evidence["missing"] == 10
+    gap = by_type[AnomalyType.MISSING]
+    assert (gap.evidence["missing"], gap.evidence["longest_gap_hours"]) == (80, 81)
+    assert gap.severity is Severity.WARNING
     assert by_type[AnomalyType.SPIKE].start == START.replace(day=START.day + 11)
     # 5.0 taken off while the hour's 0.05 was used
     assert by_type[AnomalyType.ROLLBACK].evidence["drop"] == pytest.approx(4.95)
@@ -77,8 +79,8 @@ def test_interval_checks_in_the_batch() -> None:
 
 def test_anomalies_sorted_and_settings_listed() -> None:
     reg, odpu = _house_fleet()
-    reg[3, 50:60] = np.nan
-    reg[0, 50:60] = np.nan
+    reg[3, 50:130] = np.nan
+    reg[0, 50:130] = np.nan
     res = run_batch(fleet_of(reg, odpu=odpu.tolist()))
     assert [a.meter_index for a in res.anomalies] == [0, 3]
     assert settings_dict(VeeSettings())["spike_k"] == 6.0
@@ -90,7 +92,7 @@ def test_anomalies_sorted_and_settings_listed() -> None:
     ("register", "house", "types"),
     [
         (np.zeros((0, 49)), [], []),
-        (np.full((2, 49), np.nan), [-1, -1], ["missing_data", "missing_data"]),
+        (np.full((2, 49), np.nan), [-1, -1], []),  # no value on the grid: not hourly
         (np.ones((2, 24 * 31 + 1)), [-1, 0], ["stuck_meter"]),  # no house: zero alone
     ],
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -44,13 +45,21 @@ class PropertyImportReport:
 
 
 async def import_property_register(
-    conn: Connection, path: Path, mapping: PropertyMapping
+    conn: Connection,
+    path: Path,
+    mapping: PropertyMapping,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> PropertyImportReport:
-    """Reads ``path`` and stores it as the latest register; the file's problems listed."""
-    read = read_property_register(path, mapping)
+    """Reads ``path`` and stores it as the latest register; the file's problems listed.
+    ``on_progress(done, 100)``: percent of the file read (the last one once it is stored)."""
+    tell = None if on_progress is None else (lambda f: on_progress(min(int(f * 99), 99), 100))
+    read = read_property_register(path, mapping, on_fraction=tell)
     import_id = await save_import(
         conn, file=read.file, mapping=mapping.name, rows=read.rows, problems=read.problems
     )
+    if on_progress is not None:
+        on_progress(100, 100)
     log.info(
         "property register %s: %d rows, %d bad, %d skipped",
         read.file, len(read.rows), len(read.problems), read.skipped,
@@ -69,22 +78,36 @@ class BuiltReport:
     times: dict[str, float]  # load, reconcile (s)
 
 
-async def build_report(conn: Connection, *, options: ReconcileOptions, on: date) -> BuiltReport:
+REPORT_STEPS = 3
+"""Steps ``build_report`` tells ``on_progress`` of: the register read, the accounts, the report."""
+
+
+async def build_report(
+    conn: Connection,
+    *,
+    options: ReconcileOptions,
+    on: date,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BuiltReport:
     """The report over the latest register (ConfigError when none is imported)."""
+    step = on_progress or (lambda done, total: None)
     t0 = time.perf_counter()
     info = await latest_import(conn)
     if info is None:
         raise ConfigError("no property register imported: run uchet reconcile import FILE")
     rows = await register_rows(conn, info.id, info.file)
+    step(1, REPORT_STEPS)
     premises = await account_premises(conn)
     rates = await house_rates(conn, on)
     confirmed, checked = await decisions(conn)
     problems = await import_problems(conn, info.id)
+    step(2, REPORT_STEPS)
     t1 = time.perf_counter()
     report = await asyncio.to_thread(
         reconcile, rows, premises, rates, options=options, confirmed=confirmed, checked=checked
     )
     t2 = time.perf_counter()
+    step(3, REPORT_STEPS)
     times = {"load": t1 - t0, "reconcile": t2 - t1}
     return BuiltReport(report, info.id, info.file, problems, times)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -147,8 +147,11 @@ def read_rows(
     return out
 
 
-def read_property_register(path: Path, m: PropertyMapping) -> RegisterFile:
-    """Reads a CSV or XLSX register (told by content); RegisterFileError if nothing can be."""
+def read_property_register(
+    path: Path, m: PropertyMapping, *, on_fraction: Callable[[float], None] | None = None
+) -> RegisterFile:
+    """Reads a CSV or XLSX register (told by content); RegisterFileError if nothing can be.
+    ``on_fraction`` is told the share of a CSV file read (0..1) now and then."""
     file = path.name
     try:
         data = path.read_bytes()
@@ -165,8 +168,9 @@ def read_property_register(path: Path, m: PropertyMapping) -> RegisterFile:
             raise RegisterFileError(file, f"mapping {m.name!r} is for XLSX; this is not one")
         try:
             rows, _, _ = csvfile.read_rows(
-                data, encoding=m.encoding, delimiter=m.delimiter, skip_rows=m.skip_rows, file=file
-            )
+                data, encoding=m.encoding, delimiter=m.delimiter, skip_rows=m.skip_rows,
+                file=file, on_fraction=on_fraction,
+            )  # fmt: skip
         except csv.Error as exc:  # the delimiter sniffing reads lines with a stray \r
             raise RegisterFileError(file, f"CSV: {exc}") from None
     return read_rows(m, rows, file=file)

@@ -15,11 +15,17 @@ from adapters.property import find_property_mapping, property_mappings
 from adapters.property.export import KIND_NAMES, write_csv, xlsx_bytes
 from adapters.store.connections import Connection, connect
 from adapters.store.property import PremiseTaken, premise_exists, record_decision
+from api.progress import bar
 from api.runtime import database_url, settings
 from core.errors import ConfigError
 from core.reconcile.match import MatchOptions
 from core.reconcile.report import KINDS, ReconcileOptions, ranked_houses
-from ingest.property_import import BuiltReport, build_report, import_property_register
+from ingest.property_import import (
+    REPORT_STEPS,
+    BuiltReport,
+    build_report,
+    import_property_register,
+)
 from ingest.property_import import open_from_register as open_account
 
 
@@ -69,7 +75,8 @@ def run_import(args: argparse.Namespace) -> int:
     async def go() -> int:
         conn = await _connect()
         try:
-            report = await import_property_register(conn, args.file, mapping)
+            with bar("импорт реестра", total=100, unit="%") as b:
+                report = await import_property_register(conn, args.file, mapping, on_progress=b.to)
         finally:
             await conn.close()
         print(
@@ -94,7 +101,10 @@ def run_report(args: argparse.Namespace) -> int:
     async def go() -> BuiltReport:
         conn = await _connect()
         try:
-            return await build_report(conn, options=options, on=args.on or date.today())
+            with bar("сверка", total=REPORT_STEPS, unit="шаг") as b:
+                return await build_report(
+                    conn, options=options, on=args.on or date.today(), on_progress=b.to
+                )
         finally:
             await conn.close()
 

@@ -80,11 +80,17 @@ def test_the_workbook_holds_every_finding(
     store: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _import(tmp_path, capsys)
+    monkeypatch.setenv("UCHET_PROGRESS", "1")  # the long steps show their bars
+    path = tmp_path / "register.csv"
+    path.write_text(REGISTER, encoding="utf-8")
+    code, _, err = _run(["reconcile", "import", str(path)], capsys)
+    assert code == 0 and "импорт реестра" in err and "100/100" in err
     book = tmp_path / "f.xlsx"
     code, _, err = _run(["reconcile", "report", "--on", "2026-03-01", "--xlsx", str(book)], capsys)
     assert code == 0, err
+    assert "сверка" in err and "3/3" in err
     rows = list(load_workbook(book, read_only=True).active.iter_rows(values_only=True))
     found = _findings(tmp_path, capsys)
     assert rows[0][:3] == ("№", "Вид расхождения", "Сумма в месяц, ₽")

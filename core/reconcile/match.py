@@ -29,6 +29,7 @@ from core.addresses import (
     normalize_guid,
     split_flat,
 )
+from core.reconcile.bulk import without_gc
 from core.reconcile.houses import HouseOptions, Houses
 from core.reconcile.model import AccountPremise, RegisterRow
 
@@ -87,6 +88,7 @@ def match_register(
     return match_with_keys(rows, premises, options=options, confirmed=confirmed)[0]
 
 
+@without_gc
 def match_with_keys(
     rows: Sequence[RegisterRow],
     premises: Sequence[AccountPremise],

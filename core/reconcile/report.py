@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from core.reconcile.bulk import without_gc
 from core.reconcile.match import (
     DUPLICATE,
     MATCHED,
@@ -89,6 +90,7 @@ class ReconcileOptions:
     """Areas closer than this (m²) are the same: ЕГРН gives areas to 0.1 m²."""
 
 
+@without_gc
 def reconcile(
     rows: Sequence[RegisterRow],
     premises: Sequence[AccountPremise],

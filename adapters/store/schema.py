@@ -12,6 +12,7 @@ from adapters.store.claims_schema import CLAIMS_SQL
 from adapters.store.exclusions_schema import EXCLUSIONS_SQL
 from adapters.store.health_schema import HEALTH_SQL
 from adapters.store.intake_schema import INTAKE_SQL
+from adapters.store.ledger_month_schema import LEDGER_MONTH_SQL
 from adapters.store.ledger_schema import LEDGER_SQL
 from adapters.store.meters_search_schema import METERS_SEARCH_SQL
 from adapters.store.notify_prefs_schema import NOTIFY_PREFS_SQL
@@ -128,4 +129,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (19, "billing_runs_speed", BILLING_SPEED_SQL),
     (20, "billing_late_readings", BILLING_LATE_SQL),
     (21, "meters_search", METERS_SEARCH_SQL),
+    (22, "ledger_month_statements", LEDGER_MONTH_SQL),
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from core.reconcile import AccountPremise, RegisterRow, match_register
 from core.reconcile.match import row_key
 
@@ -92,3 +94,29 @@ def test_a_shop_without_numbers_is_proposed_for_review() -> None:
     rows = [RegisterRow(2, "г. Симбирск, ул. Моделируемая, д. 44", premise="1Н", residential=False)]
     m = match_register(rows, _premises())[0]
     assert m.status == "review" and _premises()[m.premise].premise_id == "h1-shop"
+
+
+def test_bulk_work_turns_the_collector_off_and_back() -> None:
+    import gc
+
+    from core.reconcile.bulk import without_gc
+
+    seen: list[bool] = []
+
+    @without_gc
+    def work(fail: bool) -> None:
+        seen.append(gc.isenabled())
+        if fail:
+            raise ValueError("boom")
+
+    assert gc.isenabled()
+    work(False)
+    with pytest.raises(ValueError):
+        work(True)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        work(False)
+        assert not gc.isenabled()  # someone else's choice is kept
+    finally:
+        gc.enable()

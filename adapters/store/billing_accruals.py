@@ -7,7 +7,7 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -40,7 +40,7 @@ FROM unnest($3::integer[], $4::text[], $5::bigint[], $6::numeric[], $7::numeric[
 
 
 def accrual_stream(
-    result: BillingResult, texts: list[str], run_id: int, chunk: int = 100_000
+    result: BillingResult, texts: Iterable[list[str]], run_id: int, chunk: int = 100_000
 ) -> Iterator[bytes]:
     """The period's accrual lines as a binary COPY stream into ``accruals``."""
     inp, a = result.input, result.accruals
@@ -71,7 +71,7 @@ def accrual_stream(
 
 
 async def write_accruals(
-    conn: asyncpg.Connection, result: BillingResult, texts: list[str], run_id: int
+    conn: asyncpg.Connection, result: BillingResult, texts: Iterable[list[str]], run_id: int
 ) -> None:
     """Copies the lines by binary COPY into the run's own table (put in place later by
     :func:`~adapters.store.billing_partition.swap_period`)."""
@@ -135,7 +135,7 @@ def totals(result: BillingResult) -> list[ServiceTotal]:
 async def write_result(
     conn: asyncpg.Connection,
     result: BillingResult,
-    texts: list[str],
+    texts: Iterable[list[str]],
     meter_db_ids: Int64Array,
     *,
     started_at: datetime,

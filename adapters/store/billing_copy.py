@@ -13,7 +13,7 @@ makes a chunk.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
 import numpy as np
@@ -72,24 +72,23 @@ def accrual_chunks(
     combo_of: Int64Array,
     volume_micro: Int64Array,
     amount_kopecks: Int64Array,
-    texts: Sequence[str],
+    texts: Iterable[list[str]],
     run_id: int,
     chunk: int = 100_000,
 ) -> Iterator[bytes]:
-    """The binary COPY stream of ``accruals`` rows in chunks of ``chunk`` lines (signature
-    first, trailer last); ``heads`` from :func:`premise_heads`, ``combo[combo_of[i]]`` the
-    encoded service, method, tariff and coefficient fields of line i."""
+    """The binary COPY stream of ``accruals`` rows in chunks of about ``chunk`` lines
+    (signature first, trailer last); ``heads`` from :func:`premise_heads`,
+    ``combo[combo_of[i]]`` the encoded service, method, tariff and coefficient fields of line
+    i; ``texts`` the explanations in line order, in lists of any length, taken as needed (so
+    they may be written while the first rows are sent)."""
     combos = np.empty(len(combo), dtype=object)
     combos[:] = list(combo)
     vol = numeric_records(volume_micro, 6)
     amt = numeric_records(amount_kopecks, 2)
     fixed = np.dtype([("vol", vol.dtype), ("amt", amt.dtype), ("run", ">i4", (3,)), ("len", ">i4")])
     run = struct.unpack(">3i", struct.pack(">iq", 8, run_id))
-    n = premise.size
-    yield SIGNATURE
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        encoded = [t.encode("utf-8") for t in texts[lo:hi]]
+
+    def _rows(encoded: list[bytes], lo: int, hi: int) -> bytes:
         rec = np.empty(hi - lo, dtype=fixed)
         rec["vol"] = vol[lo:hi]
         rec["amt"] = amt[lo:hi]
@@ -100,5 +99,19 @@ def accrual_chunks(
         parts[1::4] = combos[combo_of[lo:hi]]
         parts[2::4] = rec.view(f"V{fixed.itemsize}").tolist()
         parts[3::4] = encoded
-        yield b"".join(parts.tolist())
+        return b"".join(parts.tolist())
+
+    n = premise.size
+    yield SIGNATURE
+    lo = 0
+    for part in texts:
+        encoded = [t.encode("utf-8") for t in part]
+        for at in range(0, len(encoded), chunk):
+            hi = lo + min(chunk, len(encoded) - at)
+            if hi > n:
+                raise ValueError(f"more explanations than the {n} lines")
+            yield _rows(encoded[at : at + hi - lo], lo, hi)
+            lo = hi
+    if lo != n:
+        raise ValueError(f"{lo} explanations for {n} lines")
     yield TRAILER

@@ -181,7 +181,7 @@ def run_bill(args: argparse.Namespace) -> int:
     rate = report.lines / total if total > 0 else 0.0
     print(
         f"time: load {report.load_s:.2f} s, compute {report.compute_s:.2f} s, "
-        f"explanations {report.explain_s:.2f} s, write {report.write_s:.2f} s; "
+        f"explanations {report.explain_s:.2f} s (while writing), write {report.write_s:.2f} s; "
         f"total {total:.2f} s, {rate:,.0f} lines/s"
     )
     return 0

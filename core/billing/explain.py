@@ -8,7 +8,7 @@ tariffs) is formatted once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
@@ -68,15 +68,25 @@ LABELS = {
 _INDIVIDUAL = (M_METER, M_RECALC, M_AVERAGE, M_NORMATIVE)
 _WRAP = " (с переходом счётчика через ноль)"
 
-__all__ = ["NAMES", "UNITS", "explanations", "ru"]
+__all__ = ["NAMES", "UNITS", "explanation_chunks", "explanations", "ru"]
 
 
 def explanations(result: BillingResult) -> list[str]:
     """One explanation per accrual line, in the order of ``result.accruals``."""
+    out: list[str] = []
+    for texts in explanation_chunks(result):
+        out += texts
+    return out
+
+
+def explanation_chunks(result: BillingResult, chunk: int = 50_000) -> Iterator[list[str]]:
+    """The explanations of the lines in order, a list of at most ``chunk`` at a time (the
+    last ones may be larger when the lines are not in long runs of one service and method),
+    so a writer can send the first lines while the next are being written."""
     a = result.accruals
     n = a.period.size
     if n == 0:
-        return []
+        return
     if a.method.min() < 0 or a.method.max() >= len(METHODS):
         raise ValueError(f"accrual lines with an unknown method: {sorted(set(a.method.tolist()))}")
     texts = _Texts(result)
@@ -84,11 +94,10 @@ def explanations(result: BillingResult) -> list[str]:
     starts = np.flatnonzero(code[1:] != code[:-1]) + 1
     if starts.size < max(64, n // 256):
         # the engine writes lines in long runs of one service and method: keep their order
-        bounds = [0, *starts.tolist(), n]
-        out: list[str] = []
-        for lo, hi in pairwise(bounds):
-            out += texts.lines(np.arange(lo, hi, dtype=np.int64))
-        return out
+        for lo, hi in pairwise([0, *starts.tolist(), n]):
+            for at in range(lo, hi, chunk):
+                yield texts.lines(np.arange(at, min(hi, at + chunk), dtype=np.int64))
+        return
     order = np.argsort(code, kind="stable")
     sorted_code = code[order]
     cuts = [0, *(np.flatnonzero(sorted_code[1:] != sorted_code[:-1]) + 1).tolist(), n]
@@ -96,8 +105,7 @@ def explanations(result: BillingResult) -> list[str]:
     for lo, hi in pairwise(cuts):
         idx = order[lo:hi]
         scattered[idx] = texts.lines(idx)
-    result_texts: list[str] = scattered.tolist()
-    return result_texts
+    yield scattered.tolist()
 
 
 def _scatter(parts: Sequence[tuple[Int64Array, list[str]]], n: int) -> list[str]:

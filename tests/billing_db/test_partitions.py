@@ -16,6 +16,8 @@ import pytest
 import adapters.store.migrations as migrations
 from adapters.store.billing_partition import partition_name
 from api.runtime import migrate_url
+from core.billing import METHODS, SERVICES, explanations
+from core.billing.explain import explanation_chunks
 from ingest.billing import bill_period
 from tests.billing_db.convert import ingest
 from tests.billing_db.helpers import TZ, accruals, bill, fetch, load, period
@@ -36,8 +38,10 @@ _REFERENCE: dict[str, Any] = {
         }
         for i in (1, 2)
     ],
-    "tariffs": [{"valid_from": "2025-01", "cold_water": "40.00"}],
-    "normatives": [{"valid_from": "2020-01", "cold_water": "6.935"}],
+    "tariffs": [
+        {"valid_from": "2025-01", "cold_water": "40.00", "hot_water": "200", "sewage": "30"}
+    ],
+    "normatives": [{"valid_from": "2020-01", "cold_water": "6.935", "hot_water": "4.745"}],
 }
 
 
@@ -91,6 +95,19 @@ async def test_a_rebill_swaps_the_partition_and_moves_rows_out_of_the_default(
     lines = await accruals(db_url, "period = '2026-03-01'")
     assert {r["premise"] for r in lines} == {"apt1", "apt2"}  # the hand-made line is gone
     assert {r["run_id"] for r in lines} == {first.run_id}
+    # the explanations, written a few lines at a time while the first are sent, are the
+    # explanations of the lines in order
+    assert first.result is not None and len(first.explanations) == first.lines == 6
+    for size in (1, 3, 100):
+        chunks = list(explanation_chunks(first.result, size))
+        assert max(len(c) for c in chunks) <= size
+        assert [t for c in chunks for t in c] == first.explanations == explanations(first.result)
+    stored = {(r["premise"], r["service"], r["method"]): r["explanation"] for r in lines}
+    a, ids = first.result.accruals, first.result.input.premises.ids
+    assert [
+        stored[(ids[p], SERVICES[s], METHODS[m])]
+        for p, s, m in zip(a.premise.tolist(), a.service.tolist(), a.method.tolist(), strict=True)
+    ] == first.explanations
     again = await bill(db_url, "2026-03")
     relines = await accruals(db_url, "period = '2026-03-01'")
     assert [{**r, "run_id": 0} for r in relines] == [{**r, "run_id": 0} for r in lines]

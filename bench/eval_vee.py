@@ -35,11 +35,17 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--stuck-days", type=int, default=14)
     ap.add_argument("--balance-threshold", type=float, default=0.07)
+    ap.add_argument("--missing-gap-hours", type=int, default=1)
     args = ap.parse_args()
     # 30 zero days (the vee.md default) is a third of this history, so the window is shorter;
     # the house threshold sits between natural common-house use (1–4 %) and the ≥ 10 %
-    # imbalances to find. Everything else is the default.
-    settings = VeeSettings(stuck_days=args.stuck_days, balance_threshold=args.balance_threshold)
+    # imbalances to find; the injected gaps (2–72 h of hourly data) are all to be found, where
+    # a live fleet's default asks for 72 h. Everything else is the default.
+    settings = VeeSettings(
+        stuck_days=args.stuck_days,
+        balance_threshold=args.balance_threshold,
+        missing_gap_hours=args.missing_gap_hours,
+    )
     faults = FaultRates()
     changed = {
         k: v for k, v in settings_dict(settings).items() if v != settings_dict(VeeSettings())[k]

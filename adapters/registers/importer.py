@@ -115,8 +115,8 @@ def read_table(
 ) -> tuple[Table, str, Any]:
     """Reads ``path`` through ``mapping``: the table, the file's sha256 and the CSV details.
 
-    ``on_fraction(share)``: the share of a CSV file's text read so far, every few thousand
-    rows (workbooks are not reported)."""
+    ``on_fraction(share)``: the share of a CSV file's text (an XLSX sheet's rows) read so far,
+    every few thousand rows; Excel 97-2003 workbooks are not reported."""
     name = path.name
     try:
         size = path.stat().st_size
@@ -138,7 +138,9 @@ def read_table(
         def sheet_rows(sheet: str | int | None, skip: int) -> Iterator[tuple[int, Any]]:
             if legacy:  # Excel 97-2003: xlrd, or refused ("XLS is not supported, save as XLSX")
                 return xlsfile.read_rows(data, sheet=sheet, skip_rows=skip, file=name)
-            return xlsxfile.read_rows(io.BytesIO(data), sheet=sheet, skip_rows=skip, file=name)
+            return xlsxfile.read_rows(
+                io.BytesIO(data), sheet=sheet, skip_rows=skip, file=name, on_fraction=on_fraction
+            )
 
         if mapping.meter_label is not None:
             serial = labelled_cell(sheet_rows(mapping.meter_sheet, 0), mapping, name)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.registers.csvfile import PROGRESS_ROWS
 from adapters.registers.errors import RegisterFileError
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -129,9 +130,13 @@ def read_rows(
     max_unzipped_bytes: int = MAX_UNZIPPED_BYTES,
     max_rows: int = MAX_ROWS,
     max_columns: int = MAX_COLUMNS,
+    on_fraction: Callable[[float], None] | None = None,
 ) -> Iterator[tuple[int, tuple[object, ...]]]:
     """The rows of one sheet (the first, or ``sheet`` by name or 1-based index), each with at
-    most ``max_columns`` cells; WorkbookTooLargeError past the bounds (see the module)."""
+    most ``max_columns`` cells; WorkbookTooLargeError past the bounds (see the module).
+
+    ``on_fraction(share)``: the share of the sheet's declared rows read, every
+    :data:`~adapters.registers.csvfile.PROGRESS_ROWS` rows (none when it declares no size)."""
     from openpyxl.reader.excel import ExcelReader
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -171,7 +176,11 @@ def read_rows(
             # (no declared width: each row is as wide as its last cell, cut below)
             width = min(ws.max_column, max_columns) if ws.max_column else None
             rows = ws.iter_rows(values_only=True, max_col=width, max_row=max_rows + 1)
+            declared = ws.max_row or 0
+            tell = on_fraction if declared else None
             for number, cells in enumerate(rows, start=1):
+                if tell is not None and number % PROGRESS_ROWS == 0:
+                    tell(min(number / declared, 1.0))
                 if len(cells) > max_columns:
                     cells = cells[:max_columns]
                 if number > max_rows:

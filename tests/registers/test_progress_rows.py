@@ -73,3 +73,22 @@ async def test_one_big_file_moves_the_bar_while_it_is_imported(
     assert len(set(inside)) >= 3, positions
     assert positions == sorted(positions) and positions[-1] == size
     assert "100%" in [s for s in out.err.replace("\r", "\n").splitlines() if s][-1]
+
+
+def test_xlsx_rows_report_the_share_of_the_sheet(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from adapters.registers import xlsxfile
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for i in range(2 * csvfile.PROGRESS_ROWS + 10):
+        sheet.append([i, i * 2])
+    book.save(tmp_path / "x.xlsx")
+    seen: list[float] = []
+    rows = xlsxfile.read_rows(
+        tmp_path / "x.xlsx", sheet=None, skip_rows=0, file="x.xlsx", on_fraction=seen.append
+    )
+    assert sum(1 for _ in rows) == 2 * csvfile.PROGRESS_ROWS + 10
+    assert len(seen) == 2 and 0.45 < seen[0] < 0.55 and 0.95 < seen[1] <= 1.0

@@ -79,7 +79,14 @@ async def register_rows(conn: asyncpg.Connection, import_id: int, file: str) -> 
             " residents FROM property_rows WHERE import_id = $1 ORDER BY line",
             import_id,
         )
-    return [RegisterRow(*rec, file=file) for rec in recs]
+    return [_register_row(rec, file) for rec in recs]
+
+
+def _register_row(rec: asyncpg.Record, file: str) -> RegisterRow:
+    line, address, premise, cadastral, fias, area, residential, owners, residents = rec
+    return RegisterRow(
+        line, address, premise, cadastral, fias, area, residential, owners, residents, file
+    )
 
 
 async def import_problems(conn: asyncpg.Connection, import_id: int) -> list[str]:
@@ -202,7 +209,7 @@ async def register_row(
             " residents FROM property_rows WHERE import_id = $1 AND line = $2",
             import_id, line,
         )  # fmt: skip
-    return RegisterRow(*rec, file=file) if rec is not None else None
+    return _register_row(rec, file) if rec is not None else None
 
 
 @dataclass(frozen=True, slots=True)

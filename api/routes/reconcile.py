@@ -66,24 +66,31 @@ class _Cached:
 
 
 _cache: dict[int, _Cached] = {}
-_lock = asyncio.Lock()
+_locks: dict[int, tuple[object, asyncio.Lock]] = {}  # one per app (its event loop)
 
 
 def _today(services: Any) -> date:
     return datetime.now(ZoneInfo(services.settings.timezone)).date()
 
 
-async def current_report(services: Any, *, fresh: bool = False) -> BuiltReport:
+def _lock_of(services: Any) -> asyncio.Lock:
+    owner, lock = _locks.get(id(services), (None, None))
+    if owner is not services or lock is None:
+        lock = asyncio.Lock()
+        _locks[id(services)] = (services, lock)
+    return lock
+
+
+async def current_report(services: Any) -> BuiltReport:
     """The report over the latest register (422 when none is imported), from the cache when
-    nothing changed since it was built."""
+    nothing changed since it was built; one build at a time."""
     day = _today(services)
-    async with _lock:
+    async with _lock_of(services):
         async with connection(services, "reconcile report") as conn:
             state = await report_state(conn)
             hit = _cache.get(id(services))
             if (
-                not fresh
-                and hit is not None
+                hit is not None
                 and hit.owner is services
                 and (hit.state, hit.day) == (state, day)
                 and time.monotonic() - hit.at < CACHE_S

@@ -4,10 +4,12 @@ Never twice, never lost: a message is claimed (``sending``, with a lease), sent,
 ``sent`` at once. A sender killed between claim and mark leaves its rows ``sending``; when the
 lease runs out another sender claims them and sends them again with the same idempotency key
 (webhook header, SMTP Message-ID), by which the receiver drops the copy of one that had gone
-out. A sender cancelled gives back what it had not started yet. Up to ``concurrency`` messages
-are in flight at once (one SMTP connection each); the marks go one at a time over the one
-database connection. E-mail is throttled per recipient domain; a 5xx refusal of the address is
-a bounce: recorded, the address marked undeliverable.
+out. Each claim has its own lease token: a slow sender whose lease ran out (its message
+reclaimed by another) renews the lease before sending and skips the message when it lost it,
+and its late marks change nothing. A sender cancelled gives back what it had not started yet.
+Up to ``concurrency`` messages are in flight at once (one SMTP connection each); the marks go
+one at a time over the one database connection. E-mail is throttled per recipient domain; a
+5xx refusal of the address is a bounce: recorded, the address marked undeliverable.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class BatchReport:
     dead: int = 0
     deferred: int = 0  # over a domain's rate: back to the queue, for later
     bounced: int = 0
+    lost: int = 0  # its lease ran out while it waited its turn: another sender has it
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: BatchReport) -> None:
@@ -84,6 +87,7 @@ class BatchReport:
         self.dead += other.dead
         self.deferred += other.deferred
         self.bounced += other.bounced
+        self.lost += other.lost
         self.errors += other.errors
 
 
@@ -99,26 +103,34 @@ async def send_batch(
     clock: Callable[[], float] = time.monotonic,
 ) -> BatchReport:
     """Claims up to ``limit`` due messages of the channels in ``senders``, sends and marks
-    each. A message of a channel without a sender is not claimed."""
+    each. A message of a channel without a sender is not claimed. Each one's lease is renewed
+    when its turn comes (it may have waited behind slow ones); one whose lease already ran
+    out is skipped: another sender may have reclaimed it."""
     report = BatchReport()
     batch: list[Message] = []
     for channel in senders:
         batch += await claim(conn, limit - len(batch), lease_seconds, channel)
     report.claimed = len(batch)
-    not_started = {m.id for m in batch}
+    not_started = {m.id: m for m in batch}
     db = asyncio.Lock()  # one database connection: one statement at a time
     gate = asyncio.Semaphore(max(1, concurrency))
     bounced: set[str] = set()
 
     async def one(m: Message) -> None:
         async with gate:
-            not_started.discard(m.id)
+            not_started.pop(m.id, None)
+            async with db:
+                held = await renew(conn, m, lease_seconds)
+            if not held:
+                report.lost += 1
+                log.warning("notification %s: lease lost before sending, skipped", m.id)
+                return
             wait = (
                 limiter.take(domain_of(m.address), clock()) if limiter and m.channel == EMAIL else 0
             )
             if wait:
                 async with db:
-                    await defer(conn, m.id, _now() + timedelta(seconds=wait))
+                    await defer(conn, m, _now() + timedelta(seconds=wait))
                 report.deferred += 1
                 return
             if m.channel == EMAIL and m.address.lower() in bounced:
@@ -133,7 +145,8 @@ async def send_batch(
                     failed = exc
             async with db:
                 if failed is None:
-                    await mark_sent(conn, m.id)
+                    if not await mark_sent(conn, m):
+                        log.warning("notification %s sent after its lease ran out", m.id)
                     report.sent += 1
                 else:
                     await _failed(conn, m, failed, policy, report)
@@ -146,7 +159,7 @@ async def send_batch(
         # what was not started goes back at once; what was in flight waits for its lease
         if not_started:
             async with db:
-                await asyncio.shield(release_claims(conn, sorted(not_started)))
+                await asyncio.shield(release_claims(conn, list(not_started.values())))
         raise
     return report
 
@@ -157,7 +170,8 @@ async def _failed(
     dead = exc.permanent or policy.is_dead(m.attempts)
     retry_at = None if dead else _now() + timedelta(seconds=policy.delay(m.attempts))
     async with conn.transaction():
-        await mark_failed(conn, m.id, str(exc), retry_at)
+        if not await mark_failed(conn, m, str(exc), retry_at):
+            log.warning("notification %s failed after its lease ran out", m.id)
         if exc.bounce:
             await record_bounce(
                 conn, m.address, source="smtp", permanent=True, status=str(exc.code),

@@ -2,7 +2,8 @@
 
 A contact that bounced (a permanent SMTP refusal at send, or a DSN report read by
 ``uchet notify bounces``) is ``undeliverable`` until the resident changes the address; each
-bounce is kept in ``notify_bounces``. ``bounced`` marks the outbox rows that bounced."""
+bounce is kept in ``notify_bounces``. ``bounced`` marks the outbox rows that bounced;
+``lease`` is the token of the claim holding a row being sent."""
 
 from __future__ import annotations
 
@@ -27,4 +28,9 @@ CREATE INDEX notify_bounces_address ON notify_bounces (lower(address));
 ALTER TABLE notify_outbox ADD COLUMN bounced boolean NOT NULL DEFAULT false;
 CREATE INDEX notify_outbox_status ON notify_outbox (status, id);
 CREATE INDEX notify_outbox_account ON notify_outbox (account, id);
+
+-- the claim holding a 'sending' row: a sender whose lease ran out (another reclaimed the
+-- row) can no longer mark it
+CREATE SEQUENCE notify_outbox_lease;
+ALTER TABLE notify_outbox ADD COLUMN lease bigint;
 """

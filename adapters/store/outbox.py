@@ -30,11 +30,12 @@ class Message:
     body_html: str
     params: dict[str, Any]
     attempts: int
+    lease: int = 0  # this claim's token: the marks of a claim that lost its lease do nothing
 
 
 _COLUMNS = (
     "id, account, kind, period, channel, address, idem_key, subject, body_text, body_html,"
-    " params, attempts"
+    " params, attempts, lease"
 )
 
 
@@ -108,8 +109,10 @@ async def claim(
     conn: Connection, limit: int, lease_seconds: float, channel: str | None = None
 ) -> list[Message]:
     """Takes up to ``limit`` due messages (pending and due, or ``sending`` whose lease ran out:
-    their sender died) for this sender: status ``sending`` until the lease ends, one more
-    attempt counted. Concurrent senders skip each other's rows (SKIP LOCKED)."""
+    their sender died or was too slow) for this sender: status ``sending`` until the lease
+    ends, one more attempt counted, a new ``lease`` token each. Concurrent senders skip each
+    other's rows (SKIP LOCKED). Every later mark names the token: once another sender has
+    reclaimed a row, the marks of the one that lost it change nothing."""
     rows = await conn.fetch(
         f"""WITH due AS (
                 SELECT id FROM notify_outbox
@@ -119,7 +122,8 @@ async def claim(
                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
             UPDATE notify_outbox o
             SET status = 'sending', attempts = o.attempts + 1,
-                lease_until = now() + make_interval(secs => $2)
+                lease_until = now() + make_interval(secs => $2),
+                lease = nextval('notify_outbox_lease')
             FROM due WHERE o.id = due.id
             RETURNING {", ".join("o." + c.strip() for c in _COLUMNS.split(","))}""",
         limit, float(lease_seconds), channel,
@@ -127,47 +131,65 @@ async def claim(
     return sorted((_message(r) for r in rows), key=lambda m: m.id)
 
 
-async def mark_sent(conn: Connection, message_id: int) -> None:
-    await conn.execute(
-        """UPDATE notify_outbox SET status = 'sent', sent_at = now(), lease_until = NULL,
-               last_error = NULL
-           WHERE id = $1 AND status = 'sending'""",
-        message_id,
-    )
+_HELD = "id = $1 AND status = 'sending' AND lease = $2"  # still this claim's
 
 
-async def mark_failed(
-    conn: Connection, message_id: int, error: str, retry_at: datetime | None
-) -> None:
-    """A failed attempt: tried again at ``retry_at``, or dead-lettered when it is None."""
-    await conn.execute(
-        """UPDATE notify_outbox
-           SET status = CASE WHEN $3::timestamptz IS NULL THEN 'dead' ELSE 'pending' END,
-               next_at = coalesce($3::timestamptz, next_at), lease_until = NULL, last_error = $2
-           WHERE id = $1 AND status = 'sending'""",
-        message_id, error[:2000], retry_at,
+async def renew(conn: Connection, m: Message, lease_seconds: float) -> bool:
+    """Extends the lease of a claimed message just before it is sent (it may have waited its
+    turn for long). False when the lease was lost: another sender has it, do not send."""
+    row = await conn.fetchval(
+        f"""UPDATE notify_outbox SET lease_until = now() + make_interval(secs => $3)
+            WHERE {_HELD} RETURNING id""",
+        m.id, m.lease, float(lease_seconds),
     )  # fmt: skip
+    return row is not None
 
 
-async def release(conn: Connection, message_ids: list[int]) -> None:
+async def mark_sent(conn: Connection, m: Message) -> bool:
+    """False when the claim had lost the message (nothing changed)."""
+    row = await conn.fetchval(
+        f"""UPDATE notify_outbox SET status = 'sent', sent_at = now(), lease_until = NULL,
+                last_error = NULL
+            WHERE {_HELD} RETURNING id""",
+        m.id, m.lease,
+    )  # fmt: skip
+    return row is not None
+
+
+async def mark_failed(conn: Connection, m: Message, error: str, retry_at: datetime | None) -> bool:
+    """A failed attempt: tried again at ``retry_at``, or dead-lettered when it is None. False
+    when the claim had lost the message (nothing changed)."""
+    row = await conn.fetchval(
+        f"""UPDATE notify_outbox
+            SET status = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'pending' END,
+                next_at = coalesce($4::timestamptz, next_at), lease_until = NULL,
+                last_error = $3
+            WHERE {_HELD} RETURNING id""",
+        m.id, m.lease, error[:2000], retry_at,
+    )  # fmt: skip
+    return row is not None
+
+
+async def release(conn: Connection, claimed: list[Message]) -> None:
     """Gives back claimed messages that were not tried (a sender stopping): the attempt is
     not counted."""
     await conn.execute(
-        """UPDATE notify_outbox SET status = 'pending', attempts = attempts - 1,
+        """UPDATE notify_outbox o SET status = 'pending', attempts = o.attempts - 1,
                lease_until = NULL
-           WHERE id = ANY($1::bigint[]) AND status = 'sending'""",
-        message_ids,
-    )
+           FROM unnest($1::bigint[], $2::bigint[]) AS c(id, lease)
+           WHERE o.id = c.id AND o.status = 'sending' AND o.lease = c.lease""",
+        [m.id for m in claimed], [m.lease for m in claimed],
+    )  # fmt: skip
 
 
-async def defer(conn: Connection, message_id: int, until: datetime) -> None:
+async def defer(conn: Connection, m: Message, until: datetime) -> None:
     """Gives a claimed message back to be sent at ``until`` (the domain's rate limit): the
     attempt is not counted."""
     await conn.execute(
-        """UPDATE notify_outbox SET status = 'pending', attempts = attempts - 1,
-               lease_until = NULL, next_at = $2
-           WHERE id = $1 AND status = 'sending'""",
-        message_id, until,
+        f"""UPDATE notify_outbox SET status = 'pending', attempts = attempts - 1,
+                lease_until = NULL, next_at = $3
+            WHERE {_HELD}""",
+        m.id, m.lease, until,
     )  # fmt: skip
 
 

@@ -247,6 +247,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         f"sent {report.sent}, to retry {report.retried}, dead {report.dead}"
         + (f", bounced {report.bounced}" if report.bounced else "")
         + (f", waiting for their domain's rate {report.deferred}" if report.deferred else "")
+        + (f", left to another sender (lease ran out) {report.lost}" if report.lost else "")
     )
     return 0
 

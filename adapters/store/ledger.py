@@ -3,11 +3,11 @@ register rows, opening debts, key rates, and the month's ledger input read from 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -217,6 +217,33 @@ WHERE period <= $1 AND ($2::text[] IS NULL OR account = ANY($2::text[]))
 """
 
 
+def _payment(r: asyncpg.Record) -> Payment:
+    p = r["period"]
+    return Payment(
+        id=r["id"],
+        day=r["day"].toordinal(),
+        amount=int(r["kopecks"]),
+        period=None if p is None else month_index(p.year, p.month),
+        to=r["target"],
+    )
+
+
+def _add_charge(book: dict[int, int], r: asyncpg.Record) -> None:
+    period = month_index(r["period"].year, r["period"].month)
+    if period in book:
+        raise LedgerError(
+            f"account {r['account']}: period {r['period']:%Y-%m} has both accruals "
+            "and an opening debt"
+        )
+    book[period] = int(r["kopecks"])
+
+
+_PAYMENTS = """
+SELECT id, account, day, amount * 100 AS kopecks, period, target FROM payments
+WHERE day <= $1 AND ($2::text[] IS NULL OR account = ANY($2::text[]))
+"""
+
+
 async def load_accounts(
     conn: asyncpg.Connection, until: date, keys: Sequence[str] | None = None
 ) -> list[Account]:
@@ -227,33 +254,62 @@ async def load_accounts(
     payments: dict[str, list[Payment]] = {k: [] for k in wanted or ()}
     async with store_errors("read the ledger"):
         for r in await conn.fetch(_CHARGES, until, wanted):
-            period = month_index(r["period"].year, r["period"].month)
-            book = charges.setdefault(r["account"], {})
-            if period in book:
-                raise LedgerError(
-                    f"account {r['account']}: period {r['period']:%Y-%m} has both accruals "
-                    "and an opening debt"
-                )
-            book[period] = int(r["kopecks"])
-        for r in await conn.fetch(
-            "SELECT id, account, day, amount * 100 AS kopecks, period, target FROM payments"
-            " WHERE day <= $1 AND ($2::text[] IS NULL OR account = ANY($2::text[]))"
-            " ORDER BY account, day, id",
-            until,
-            wanted,
-        ):
-            p = r["period"]
-            payments.setdefault(r["account"], []).append(
-                Payment(
-                    id=r["id"],
-                    day=r["day"].toordinal(),
-                    amount=int(r["kopecks"]),
-                    period=None if p is None else month_index(p.year, p.month),
-                    to=r["target"],
-                )
-            )
+            _add_charge(charges.setdefault(r["account"], {}), r)
+        for r in await conn.fetch(_PAYMENTS + " ORDER BY account, day, id", until, wanted):
+            payments.setdefault(r["account"], []).append(_payment(r))
     ids = sorted(set(charges) | set(payments))
     return [Account(a, charges.get(a, {}), tuple(payments.get(a, ()))) for a in ids]
+
+
+_Group: TypeAlias = tuple[str, list[asyncpg.Record]]
+
+
+async def _groups(cursor: Any, rows: int) -> AsyncIterator[_Group]:
+    """The cursor's rows (ordered by account) grouped by account, fetched ``rows`` at a time."""
+    key: str | None = None
+    group: list[asyncpg.Record] = []
+    while batch := await cursor.fetch(rows):
+        for r in batch:
+            if r["account"] != key:
+                if key is not None:
+                    yield key, group
+                key, group = r["account"], []
+            group.append(r)
+    if key is not None:
+        yield key, group
+
+
+async def stream_accounts(
+    conn: asyncpg.Connection, until: date, batch: int = 20_000
+) -> AsyncIterator[list[Account]]:
+    """The accounts of :func:`load_accounts` (all of them) in lists of ``batch``, in the same
+    order, read through two cursors merged by account: memory stays that of one batch. Must
+    run inside a transaction (a repeatable-read one for a consistent month)."""
+    by = ' ORDER BY account COLLATE "C"'
+    async with store_errors("read the ledger"):
+        sql = f"SELECT * FROM ({_CHARGES}) c{by}, period"
+        charges = _groups(await conn.cursor(sql, until, None), batch)
+        payments = _groups(await conn.cursor(_PAYMENTS + by + ", day, id", until, None), batch)
+        c = await anext(charges, None)
+        p = await anext(payments, None)
+        out: list[Account] = []
+        while c is not None or p is not None:
+            key = min(g[0] for g in (c, p) if g is not None)
+            book: dict[int, int] = {}
+            paid: tuple[Payment, ...] = ()
+            if c is not None and c[0] == key:
+                for r in c[1]:
+                    _add_charge(book, r)
+                c = await anext(charges, None)
+            if p is not None and p[0] == key:
+                paid = tuple(_payment(r) for r in p[1])
+                p = await anext(payments, None)
+            out.append(Account(key, book, paid))
+            if len(out) >= batch:
+                yield out
+                out = []
+        if out:
+            yield out
 
 
 # --- reads for the ledger's API, ЕПД and pages (issue 19) ---

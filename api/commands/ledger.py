@@ -10,10 +10,11 @@ import json
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from adapters.payments.mapping import load_mapping
 from adapters.payments.register import PaymentRow
@@ -31,11 +32,14 @@ from api.progress import Bar, bar
 from api.runtime import database_url, settings
 from core.ledger import LedgerError, ledger_case
 from core.ledger.case import settle_statements
-from core.ledger.dates import day_name, last_day, parse_day, parse_period
+from core.ledger.dates import day_name, last_day, parse_day, parse_period, period_name
 from core.ledger.key_rates import merged
 from core.ledger.model import CHARGES, PENALTY, LedgerSettings
 from core.ledger.money import format_rate, parse_money, parse_rate
 from ingest.payments import FileReport, import_register
+
+if TYPE_CHECKING:
+    from ingest.ledger_month import SavedMonth
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +53,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("ledger", help="the month's statements of every account (JSON)")
     parser.add_argument("--month", required=True, help="YYYY-MM; settled as of its last day")
     parser.add_argument("--account", action="append", help="only these accounts")
+    parser.add_argument(
+        "--save",
+        action="store_true",
+        help="settle every account and save the month for the debtors views (replaces a saved"
+        " month; as of today within the current month)",
+    )
     parser.set_defaults(func=run_ledger)
 
     payments = sub.add_parser("payments", help="bank payment registers and single payments")
@@ -137,6 +147,10 @@ async def ledger_month(
 
 def run_ledger(args: argparse.Namespace) -> int:
     month = parse_period(args.month, "--month")
+    if args.save:
+        if args.account:
+            raise LedgerError("--save settles every account: leave out --account")
+        return run_save(month)
 
     async def go() -> dict[str, Any]:
         conn = await _connect()
@@ -146,6 +160,31 @@ def run_ledger(args: argparse.Namespace) -> int:
             await conn.close()
 
     _print_json(asyncio.run(go()))
+    return 0
+
+
+def run_save(month: int) -> int:
+    """``uchet ledger --month M --save``: the month saved for the debtors views, with progress."""
+    from api.routes.ledger_data import report_day
+    from ingest.ledger_month import save_month
+
+    tz = ZoneInfo(settings().timezone)
+    day = report_day(month, datetime.now(tz).date().toordinal())
+
+    async def go(b: Bar) -> SavedMonth:
+        conn = await _connect()
+        try:
+            return await save_month(conn, month, day, b.to)
+        finally:
+            await conn.close()
+
+    with bar(f"месяц {period_name(month)}", unit="сч") as b:
+        saved = asyncio.run(go(b))
+    print(
+        f"месяц {period_name(month)} сохранён на {date.fromordinal(day):%d.%m.%Y}: "
+        f"лицевых счетов {saved.accounts}, должников {saved.debtors}, "
+        f"за {saved.seconds:.1f} с"
+    )
     return 0
 
 

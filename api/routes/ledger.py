@@ -20,12 +20,12 @@ from adapters.store.ledger import account_key, record_payments
 from api.deps import PERIOD, OperatorDep, ResidentDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
 from api.routes.ledger_data import (
+    DebtorQuery,
     balance_json,
-    collection_json,
-    debtor_list,
-    debtor_months,
+    collection_view,
+    debtors_all,
     debtors_csv,
-    debtors_json,
+    debtors_view,
     debtors_xlsx,
     epd_documents,
     load_payee,
@@ -35,7 +35,7 @@ from api.routes.ledger_data import (
 from api.routes.operator_ingest import disk_name, upload_name
 from api.runtime import settings as core_settings
 from core.ledger import LedgerError
-from core.ledger.aging import Debtor, chosen
+from core.ledger.aging import Debtor
 from core.ledger.dates import month_of, parse_day, parse_period, period_name
 from core.ledger.model import CHARGES, PENALTY
 from core.ledger.money import parse_money
@@ -207,6 +207,9 @@ def debtor_query(services: Any, month: str, min_debt: str | None) -> tuple[int, 
         raise ProblemError(422, "validation-error", str(exc)) from None
 
 
+Live = Annotated[bool, Query(description="settle every account now even when the month is saved")]
+
+
 @dataclass(frozen=True, slots=True)
 class DebtorFilter:
     """The query of the debtors list and its exports."""
@@ -215,14 +218,22 @@ class DebtorFilter:
     house: House = None
     min_debt: MinDebt = None
     bucket: Bucket = None
+    live: Live = False
+
+
+def debtor_filter(services: Any, f: DebtorFilter) -> DebtorQuery:
+    """The view's query of a filter; 422 when it is wrong."""
+    index, day, least = debtor_query(services, f.month, f.min_debt)
+    return DebtorQuery(index, day, f.house, least, f.bucket, f.live)
 
 
 async def debtors_of(services: Any, f: DebtorFilter) -> tuple[list[Debtor], int, int]:
-    """The month's debtors (filtered), the month and the day the report is as of."""
-    index, day, least = debtor_query(services, f.month, f.min_debt)
+    """Every debtor of the filter (from the saved month when there is one), the month and the
+    day they are as of."""
+    q = debtor_filter(services, f)
     async with connection(services, "debtors") as conn:
-        items, details = await debtor_months(conn, index, day, f.house)
-    return chosen(debtor_list(items, details), min_debt=least, bucket=f.bucket), index, day
+        found, day = await debtors_all(conn, q)
+    return found, q.month, day
 
 
 @router.get("/v1/operator/debtors", responses=responses(401, 403, 422))
@@ -234,9 +245,13 @@ async def debtors(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> dict[str, Any]:
     """Accounts owing at the month's end (today for this month), largest debt first: period
-    debt by days overdue (0–30, 31–90, 91–180, 181+), penalty due; totals of all that match."""
-    found, index, day = await debtors_of(services, f)
-    return debtors_json(found, index, day, offset=offset, limit=limit)
+    debt by days overdue (0–30, 31–90, 91–180, 181+), penalty due; totals of all that match.
+    Read from the saved month (``uchet ledger --month M --save``) when there is one, else
+    settled now; ``source`` says which, as of when, and what arrived since it was saved."""
+    q = debtor_filter(services, f)
+    async with connection(services, "debtors") as conn:
+        view = await debtors_view(conn, q, offset=offset, limit=limit)
+    return view.report
 
 
 @router.get(
@@ -286,6 +301,7 @@ async def collection(
     services: ServicesDep,
     house: House = None,
     months_back: Annotated[int, Query(alias="months", ge=1, le=36)] = 6,
+    live: Live = False,
 ) -> dict[str, Any]:
     """The collection rate per house and period: of the charges of each of the ``months``
     periods up to ``month`` billed by the month's end (today for this month), how much the
@@ -293,8 +309,7 @@ async def collection(
     hundredths (null when nothing was charged)."""
     index, day, _least = debtor_query(services, month, None)
     async with connection(services, "collection rate") as conn:
-        items, details = await debtor_months(conn, index, day, house)
-    return collection_json(items, details, index, day, months_back)
+        return await collection_view(conn, DebtorQuery(index, day, house, live=live), months_back)
 
 
 def _today(services: Any) -> int:

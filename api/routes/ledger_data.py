@@ -21,9 +21,17 @@ from adapters.store.ledger import (
     month_accruals,
     stored_key_rates,
 )
+from adapters.store.ledger_month import (
+    BUCKET_COLUMNS,
+    house_address,
+    saved_collection,
+    saved_debtors,
+    saved_month,
+    saved_totals,
+)
 from core.errors import ConfigError
 from core.ledger import LedgerError
-from core.ledger.aging import BUCKET_NAMES, Debtor, debtor, totals
+from core.ledger.aging import BUCKET_NAMES, Debtor, chosen, debtor, totals
 from core.ledger.allocate import settle
 from core.ledger.case import statement_json
 from core.ledger.collection import Collected, collected
@@ -142,38 +150,52 @@ def _buckets(values: dict[str, int]) -> dict[str, str]:
     return {k: format_money(values[k]) for k in BUCKET_NAMES}
 
 
-def debtors_json(
-    debtors: list[Debtor], month: int, day: int, *, offset: int = 0, limit: int | None = None
+def _debtor_json(d: Debtor) -> dict[str, Any]:
+    return {
+        "account": d.account,
+        "house": d.house,
+        "address": d.address,
+        "debt": format_money(d.debt),
+        "penalty_due": format_money(d.penalty_due),
+        "closing_balance": format_money(d.closing_balance),
+        "oldest_delay_days": d.oldest_delay_days,
+        "buckets": _buckets(d.buckets),
+    }
+
+
+def report_json(
+    page: Sequence[Debtor],
+    sums: dict[str, int],
+    count: int,
+    month: int,
+    day: int,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    """The debtors (a page of them: ``offset``, ``limit``) with their aging, and the totals of
-    them all."""
-    sums = totals(debtors)
-    page = debtors[offset:] if limit is None else debtors[offset : offset + limit]
+    """A page of debtors and the totals (``sums`` as of :func:`totals`) of all ``count``."""
     return {
         "month": period_name(month),
         "date": day_name(day),
-        "accounts": [
-            {
-                "account": d.account,
-                "house": d.house,
-                "address": d.address,
-                "debt": format_money(d.debt),
-                "penalty_due": format_money(d.penalty_due),
-                "closing_balance": format_money(d.closing_balance),
-                "oldest_delay_days": d.oldest_delay_days,
-                "buckets": _buckets(d.buckets),
-            }
-            for d in page
-        ],
+        "accounts": [_debtor_json(d) for d in page],
         "offset": offset,
         "limit": limit,
         "totals": {
-            "accounts": len(debtors),
+            "accounts": count,
             "debt": format_money(sums["debt"]),
             "penalty_due": format_money(sums["penalty_due"]),
             "buckets": _buckets(sums),
         },
     }
+
+
+def debtors_json(
+    debtors: list[Debtor], month: int, day: int, *, offset: int = 0, limit: int | None = None
+) -> dict[str, Any]:
+    """The debtors (a page of them: ``offset``, ``limit``) with their aging, and the totals of
+    them all."""
+    page = debtors[offset:] if limit is None else debtors[offset : offset + limit]
+    return report_json(page, totals(debtors), len(debtors), month, day, offset=offset, limit=limit)
 
 
 def report_day(month: int, today: int) -> int:
@@ -193,20 +215,38 @@ async def debtor_months(
     return await months(conn, month, day, keys=keys), details
 
 
+def collection_periods(month: int, day: int, count: int) -> list[int]:
+    """The ``count`` periods up to ``month`` charged by ``day``."""
+    return [p for p in range(month - count + 1, month + 1) if charged_on(p) <= day]
+
+
 def collection_json(
     items: Sequence[Month], details: Sequence[Any], month: int, day: int, count: int
 ) -> dict[str, Any]:
     """The collection rate (paid / charged) per house and period for the ``count`` periods up
     to ``month`` charged by ``day``, and over all houses; exact kopecks, percent half-up."""
-    wanted = [p for p in range(month - count + 1, month + 1) if charged_on(p) <= day]
+    wanted = collection_periods(month, day, count)
     house_of = {r["key"]: r["house_id"] for r in details}
     addresses = {r["house_id"]: r["address"] for r in details}
     by_house: dict[str | None, dict[int, Collected]] = {}
-    everyone = {p: Collected() for p in wanted}
     for m in items:
         book = by_house.setdefault(house_of.get(m.account.id), {p: Collected() for p in wanted})
         for p, c in collected(m.settled, wanted, day).items():
             book[p].add(c)
+    return collection_report(by_house, addresses, month, day, wanted)
+
+
+def collection_report(
+    by_house: dict[str | None, dict[int, Collected]],
+    addresses: dict[str | None, str | None],
+    month: int,
+    day: int,
+    wanted: list[int],
+) -> dict[str, Any]:
+    """The collection JSON of per-house sums (every book holds every period of ``wanted``)."""
+    everyone = {p: Collected() for p in wanted}
+    for book in by_house.values():
+        for p, c in book.items():
             everyone[p].add(c)
 
     def cells(book: dict[int, Collected]) -> list[dict[str, Any]]:
@@ -429,3 +469,130 @@ async def epd_documents(
         if progress is not None:
             progress(i + 1, len(items))
     return len(items)
+
+
+# --- the debtors views: from the saved month when there is one, else settled now (issue 19)
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorQuery:
+    """A debtors view's query: month, the day a live report is as of, house, least debt
+    (kopecks), bucket; ``live``: settle now even when the month is saved."""
+
+    month: int
+    day: int
+    house: str | None = None
+    least: int = 0
+    bucket: str | None = None
+    live: bool = False
+
+
+async def _saved(conn: Connection, q: DebtorQuery) -> Any:
+    return None if q.live else await saved_month(conn, date.fromordinal(first_day(q.month)))
+
+
+def source_json(header: Any, day: int) -> dict[str, Any]:
+    """Where a view's figures come from: ``saved`` (as of its day, computed when, and what
+    arrived since) or ``live`` (settled for this request, as of ``day``)."""
+    if header is None:
+        return {"kind": "live", "date": day_name(day)}
+    return {
+        "kind": "saved",
+        "date": header["as_of"].isoformat(),
+        "computed_at": header["computed_at"].isoformat(),
+        "behind": header["as_of"].toordinal() < day,  # saved before the month's report day
+        "new_payments": header["new_payments"],
+        "new_accruals": header["new_run"],
+        "new_key_rates": header["new_rates"],
+    }
+
+
+def _saved_debtor(r: Any) -> Debtor:
+    buckets = {k: int(r[c]) for k, c in BUCKET_COLUMNS.items()}
+    return Debtor(
+        r["account"], r["house_id"], r["address"], r["debt"], r["penalty_due"],
+        r["closing_balance"], r["oldest_delay_days"], buckets,
+    )  # fmt: skip
+
+
+@dataclass(slots=True)
+class DebtorsView:
+    """A debtors view: the JSON, and the live statements when settled now (the page's
+    collection rate reuses them)."""
+
+    report: dict[str, Any]
+    live: tuple[list[Month], list[Any]] | None = None
+
+
+async def debtors_view(
+    conn: Connection, q: DebtorQuery, *, offset: int = 0, limit: int | None = None,
+    page_size: int | None = None,
+) -> DebtorsView:  # fmt: skip
+    """The debtors JSON of ``q`` with its ``source``; with ``page_size``, ``offset`` is moved
+    back to the last page's when beyond it."""
+    header = await _saved(conn, q)
+    if header is None:
+        items, details = await debtor_months(conn, q.month, q.day, q.house)
+        found = chosen(debtor_list(items, details), min_debt=q.least, bucket=q.bucket)
+        if page_size is not None:
+            offset = min(offset, max(0, len(found) - 1) // page_size * page_size)
+        view = DebtorsView(debtors_json(found, q.month, q.day, offset=offset, limit=limit))
+        view.live = (items, details)
+    else:
+        m = header["month"]
+        t = await saved_totals(conn, m, house=q.house, least=q.least, bucket=q.bucket)
+        if page_size is not None:
+            offset = min(offset, max(0, t["accounts"] - 1) // page_size * page_size)
+        page = await saved_debtors(
+            conn, m, house=q.house, least=q.least, bucket=q.bucket, offset=offset, limit=limit
+        )
+        sums = {"debt": t["debt"], "penalty_due": t["penalty_due"]}
+        sums.update({k: t[c] for k, c in BUCKET_COLUMNS.items()})
+        day = header["as_of"].toordinal()
+        debtors = [_saved_debtor(r) for r in page]
+        report = report_json(debtors, sums, t["accounts"], q.month, day, offset=offset, limit=limit)
+        view = DebtorsView(report)
+    view.report["source"] = source_json(header, q.day)
+    return view
+
+
+async def debtors_all(conn: Connection, q: DebtorQuery) -> tuple[list[Debtor], int]:
+    """Every debtor of ``q`` (the exports) and the day they are as of."""
+    header = await _saved(conn, q)
+    if header is None:
+        items, details = await debtor_months(conn, q.month, q.day, q.house)
+        return chosen(debtor_list(items, details), min_debt=q.least, bucket=q.bucket), q.day
+    rows = await saved_debtors(conn, header["month"], house=q.house, least=q.least, bucket=q.bucket)
+    return [_saved_debtor(r) for r in rows], header["as_of"].toordinal()
+
+
+async def collection_view(
+    conn: Connection,
+    q: DebtorQuery,
+    count: int,
+    live: tuple[list[Month], list[Any]] | None = None,
+) -> dict[str, Any]:
+    """The collection JSON of ``q`` with its ``source`` (``live``: statements already
+    settled for the same query)."""
+    header = None if live is not None else await _saved(conn, q)
+    if header is None:
+        items, details = live or await debtor_months(conn, q.month, q.day, q.house)
+        out = collection_json(items, details, q.month, q.day, count)
+    else:
+        day = header["as_of"].toordinal()
+        wanted = collection_periods(q.month, day, count)
+        periods = [date.fromordinal(first_day(p)) for p in wanted]
+        by_house: dict[str | None, dict[int, Collected]] = {}
+        addresses: dict[str | None, str | None] = {}
+        if q.house is not None:
+            used, addresses[q.house] = await house_address(conn, q.house)
+            if used:
+                by_house[q.house] = {p: Collected() for p in wanted}
+        for r in await saved_collection(conn, header["month"], periods, q.house):
+            book = by_house.setdefault(r["house_id"], {p: Collected() for p in wanted})
+            addresses[r["house_id"]] = r["address"]
+            if r["period"] is not None:
+                book[month_of(r["period"].toordinal())].add(Collected(r["charged"], r["paid"]))
+        out = collection_report(by_house, addresses, q.month, day, wanted)
+    out["source"] = source_json(header, q.day)
+    return out

@@ -17,9 +17,9 @@ from adapters.store.ledger import house_list
 from api.deps import connection
 from api.problems import ProblemError
 from api.routes.ledger import DebtorFilter, debtor_query, debtors_of, export_response
-from api.routes.ledger_data import collection_json, debtor_list, debtor_months, debtors_json
+from api.routes.ledger_data import DebtorQuery, collection_view, debtors_view
 from api.web.common import Forbidden, current_operator, redirect, render, services_of
-from core.ledger.aging import BUCKET_NAMES, chosen
+from core.ledger.aging import BUCKET_NAMES
 from core.ledger.dates import month_of, period_name
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
@@ -42,6 +42,7 @@ class Filters:
     min_debt: str | None
     bucket: str | None
     page: int
+    live: bool = False
 
     @classmethod
     def of(cls, request: Request, this_month: str) -> Filters:
@@ -59,6 +60,7 @@ class Filters:
             min_debt=text("min_debt", 20),
             bucket=bucket if bucket in BUCKET_NAMES else None,
             page=int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 10**6 else 1,
+            live=q.get("live", "") in ("1", "true"),
         )
 
     def query(self, **changes: Any) -> str:
@@ -69,9 +71,12 @@ class Filters:
             "min_debt": self.min_debt,
             "bucket": self.bucket,
             "page": self.page,
+            "live": 1 if self.live else None,
         }
         values.update(changes)
-        return urlencode({k: v for k, v in values.items() if v not in (None, "", 1)})
+        return urlencode(
+            {k: v for k, v in values.items() if v not in (None, "") and (k, v) != ("page", 1)}
+        )
 
 
 def local_date(iso: str) -> str:
@@ -90,6 +95,7 @@ async def debtors_page(request: Request) -> Response:
     services = services_of(request)
     this = _this_month(request)
     f = Filters.of(request, period_name(this))
+    tz = ZoneInfo(services.settings.timezone)
     context: dict[str, Any] = {
         "f": f,
         "months": [period_name(m) for m in range(this, this - 13, -1)],
@@ -106,16 +112,20 @@ async def debtors_page(request: Request) -> Response:
     except ProblemError as exc:
         context["error"] = _problem_text(exc)
         return render(request, "debtors.html", context, status=422)
+    q = DebtorQuery(month, day, f.house, least, f.bucket, f.live)
     async with connection(services, "debtors") as conn:
-        items, details = await debtor_months(conn, month, day, f.house)
-    found = chosen(debtor_list(items, details), min_debt=least, bucket=f.bucket)
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    page = min(f.page, pages)
+        view = await debtors_view(
+            conn, q, offset=(f.page - 1) * PAGE_SIZE, limit=PAGE_SIZE, page_size=PAGE_SIZE
+        )
+        collection = await collection_view(conn, q, COLLECTION_MONTHS, view.live)
+    report = view.report
     context.update(
-        report=debtors_json(found, month, day, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE),
-        page=page,
-        pages=pages,
-        collection=collection_json(items, details, month, day, COLLECTION_MONTHS),
+        report=report,
+        page=report["offset"] // PAGE_SIZE + 1,
+        pages=max(1, -(-report["totals"]["accounts"] // PAGE_SIZE)),
+        collection=collection,
+        source=report["source"],
+        local_time=lambda iso: f"{datetime.fromisoformat(iso).astimezone(tz):%d.%m.%Y %H:%M}",
     )
     return render(request, "debtors.html", context)
 
@@ -136,7 +146,7 @@ async def debtors_export(request: Request, fmt: str) -> Response:
         raise Forbidden(404, "Нет такого формата выгрузки")
     f = Filters.of(request, period_name(_this_month(request)))
     try:
-        query = DebtorFilter(f.month, f.house, f.min_debt, f.bucket)
+        query = DebtorFilter(f.month, f.house, f.min_debt, f.bucket, f.live)
         found, month, day = await debtors_of(services_of(request), query)
     except ProblemError:
         return redirect(f"/operator/debtors?{f.query()}")  # the page names what is wrong

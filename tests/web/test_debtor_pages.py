@@ -16,6 +16,7 @@ import pytest
 from tests.api.conftest import ALICE, BOB
 from tests.api.server import api_server
 from tests.ledger.test_debtors_api import CAROL, fill_two_houses
+from tests.ledger.test_ledger_month import add_house_h8
 from tests.web.conftest import Site, _need_browser, shot
 from tests.web.test_operator import log_in, script_errors
 
@@ -29,21 +30,7 @@ async def fill_many(url: str) -> None:
     await fill_two_houses(url)
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("INSERT INTO houses (id, address) VALUES ('h8', 'пр. Широкий, 8')")
-        ids = [f"h8-{i:02d}" for i in range(MANY)]
-        await conn.execute(
-            "INSERT INTO premises (id, house_id, account, area)"
-            " SELECT i, 'h8', '88' || lpad(n::text, 8, '0'), 30"
-            " FROM unnest($1::text[]) WITH ORDINALITY AS t(i, n)",
-            ids,
-        )
-        await conn.execute(
-            "INSERT INTO accruals (period, premise_id, service, method, volume, tariff,"
-            " coefficient, amount, explanation, run_id)"
-            " SELECT '2026-04-01', i, 'cold_water', 'meter', 1, 100, 1, 100.00, '',"
-            " (SELECT min(id) FROM billing_runs) FROM unnest($1::text[]) AS i",
-            ids,
-        )
+        await add_house_h8(conn, MANY)
     finally:
         await conn.close()
 

@@ -281,6 +281,21 @@ async def _meters(conn: asyncpg.Connection, warnings: list[str]) -> tuple[_Meter
     return build(np.flatnonzero(premise >= 0), premise), build(np.flatnonzero(premise == -1), house)
 
 
+def positions(ids: Int64Array, values: Int64Array) -> Int64Array:
+    """Per value, a position in ``ids`` (distinct, non-negative) holding it if any holds it
+    (compare to tell): a lookup table when the ids are dense enough, else a binary search."""
+    if ids.size == 0:
+        return np.zeros(values.size, dtype=_I64)
+    top = int(ids.max())
+    if int(ids.min()) >= 0 and top < 8 * ids.size + 1_000_000:
+        table = np.zeros(top + 1, dtype=_I64)
+        table[ids] = np.arange(ids.size, dtype=_I64)
+        return table[np.clip(values, 0, top)]
+    order = np.argsort(ids)
+    at: Int64Array = order[np.minimum(np.searchsorted(ids[order], values), ids.size - 1)]
+    return at
+
+
 def contains(sorted_values: Int64Array, queries: Int64Array) -> np.typing.NDArray[np.bool_]:
     """Per query, whether it is one of ``sorted_values`` (ascending)."""
     if sorted_values.size == 0:
@@ -387,8 +402,7 @@ def month_summaries(
     value = rows["value"].astype(np.float64)
     if db_ids.size == 0:
         meter, ts, value = meter[:0], ts[:0], value[:0]
-    order = np.argsort(db_ids)
-    pos = order[np.minimum(np.searchsorted(db_ids[order], meter), max(db_ids.size - 1, 0))]
+    pos = positions(db_ids, meter)
     mine = db_ids[pos] == meter
     if not mine.all():  # readings of meters the run leaves out
         meter, ts, value, pos = meter[mine], ts[mine], value[mine], pos[mine]

@@ -13,6 +13,7 @@ from decimal import Decimal
 import asyncpg
 
 from adapters.store.db import store_errors
+from core.reconcile.bulk import without_gc
 from core.reconcile.model import AccountPremise, HouseRates, RegisterRow
 
 _COLUMNS = (
@@ -79,6 +80,11 @@ async def register_rows(conn: asyncpg.Connection, import_id: int, file: str) -> 
             " residents FROM property_rows WHERE import_id = $1 ORDER BY line",
             import_id,
         )
+    return _register_rows(recs, file)
+
+
+@without_gc  # a million rows: the collector's passes over them cost more than the reading
+def _register_rows(recs: list[asyncpg.Record], file: str) -> list[RegisterRow]:
     return [_register_row(rec, file) for rec in recs]
 
 
@@ -110,9 +116,15 @@ async def account_premises(conn: asyncpg.Connection) -> list[AccountPremise]:
     """Every premise with its house's address and the services it has a meter for."""
     async with store_errors("premises"):
         recs = await conn.fetch(_PREMISES)
+    return _account_premises(recs)
+
+
+@without_gc
+def _account_premises(recs: list[asyncpg.Record]) -> list[AccountPremise]:
+    none: frozenset[str] = frozenset()
     return [
-        AccountPremise(pid, hid, addr, acc, area, res, n, own, frozenset(services))
-        for pid, hid, addr, acc, area, res, n, own, services in recs
+        AccountPremise(pid, hid, addr, acc, area, res, n, own, frozenset(meters) or none)
+        for pid, hid, addr, acc, area, res, n, own, meters in recs
     ]
 
 

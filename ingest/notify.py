@@ -44,6 +44,7 @@ from adapters.store.outbox import (
     enqueue_to,
     mark_failed,
     mark_sent,
+    renew,
 )
 from adapters.store.outbox import release as release_claims
 from core.channels import CANONICAL_UNIT

@@ -33,4 +33,8 @@ CREATE INDEX notify_outbox_account ON notify_outbox (account, id);
 -- row) can no longer mark it
 CREATE SEQUENCE notify_outbox_lease;
 ALTER TABLE notify_outbox ADD COLUMN lease bigint;
+
+-- the rate limit of confirmation e-mails looks at the last hour's
+CREATE INDEX notify_outbox_confirm_recent ON notify_outbox (created_at)
+    WHERE kind = 'email_confirm';
 """

@@ -105,6 +105,26 @@ async def _insert(
     return int(row is not None)
 
 
+async def recent(
+    conn: Connection, kind: str, account: str, address: str, seconds: float
+) -> tuple[int, int, float]:
+    """Messages of ``kind`` enqueued in the last ``seconds``: (to this account, to this address
+    on any account, seconds until the oldest of them leaves the window) — the rate limit of
+    the e-mail confirmations."""
+    row = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE account = $2) AS account,
+                  count(*) FILTER (WHERE lower(address) = lower($3)) AS address,
+                  extract(epoch FROM min(created_at) FILTER (
+                      WHERE account = $2 OR lower(address) = lower($3))
+                      + make_interval(secs => $4) - now()) AS wait
+           FROM notify_outbox
+           WHERE kind = $1 AND created_at > now() - make_interval(secs => $4)""",
+        kind, account, address, float(seconds),
+    )  # fmt: skip
+    assert row is not None
+    return int(row["account"]), int(row["address"]), max(0.0, float(row["wait"] or 0))
+
+
 async def claim(
     conn: Connection, limit: int, lease_seconds: float, channel: str | None = None
 ) -> list[Message]:

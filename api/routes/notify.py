@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, field_validator
 
 from adapters.notify.settings import NotifySettings, notify_settings
@@ -22,17 +22,19 @@ from adapters.store.notify_prefs import (
     set_contact,
     set_pref,
 )
-from adapters.store.outbox import STATES, count_messages, messages
+from adapters.store.outbox import STATES, count_messages, messages, recent
 from api.deps import Resident, ResidentDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
 from api.state import Services
 from core.errors import ConfigError
-from core.notify.kinds import ALL_KINDS, CHANNELS, EMAIL, KINDS, check_email
+from core.notify.kinds import ALL_KINDS, CHANNELS, EMAIL, EMAIL_CONFIRM, KINDS, check_email
 from core.notify.signing import check_confirm_token, confirm_token
 from ingest.notify import enqueue_confirmation
 
 router = APIRouter(tags=["notifications"])
 CONFIRM_PATH = "/cabinet/notifications/confirm"
+CONFIRM_PER_HOUR = 3  # confirmation e-mails per account, and per address, in any hour
+MAX_OFFSET = 2**31 - 1
 
 
 class Choice(BaseModel):
@@ -104,10 +106,11 @@ async def read_preferences(resident: Resident, services: Services) -> Preference
 
 
 async def save_preferences(
-    body: PreferencesIn, resident: Resident, services: Services, base_url: str
+    body: PreferencesIn, resident: Resident, services: Services
 ) -> Preferences:
     """Stores the choices and the e-mail; a new or changed e-mail is unconfirmed and gets the
-    confirmation link (and nothing else until it is confirmed)."""
+    confirmation link (and nothing else until it is confirmed). Nothing is stored when the
+    link cannot be sent (503: no public URL; 429: too many confirmations this hour)."""
     for c in body.choices:
         if c.kind not in KINDS or c.channel not in CHANNELS:
             raise ProblemError(422, "invalid", f"неизвестный вид или канал: {c.kind}/{c.channel}")
@@ -121,34 +124,56 @@ async def save_preferences(
             else:
                 address = body.email
                 if await set_contact(conn, resident.account, EMAIL, address, confirmed=False):
-                    sent = await _send_confirmation(conn, resident, address, services, base_url)
+                    sent = await _send_confirmation(conn, resident, address, services)
     out = await read_preferences(resident, services)
     out.confirmation_sent = sent
     return out
 
 
 async def _send_confirmation(
-    conn: Any, resident: Resident, address: str, services: Services, base_url: str
+    conn: Any, resident: Resident, address: str, services: Services
 ) -> bool:
+    base_url = public_base()
+    by_account, by_address, wait = await recent(
+        conn, EMAIL_CONFIRM, resident.account, address, 3600
+    )
+    if max(by_account, by_address) >= CONFIRM_PER_HOUR:
+        minutes = max(1, -(-int(wait) // 60))
+        raise ProblemError(
+            429, "rate-limited",
+            f"Писем подтверждения не больше {CONFIRM_PER_HOUR} в час; повторите через "
+            f"{minutes} мин",
+            headers={"Retry-After": str(max(1, int(wait)))},
+        )  # fmt: skip
     hours = _settings().confirm_hours
     expires = int(time.time()) + hours * 3600
     token = confirm_token(_secret(services), resident.account, address, expires)
-    link = f"{base_url.rstrip('/')}{CONFIRM_PATH}?token={token}"
+    link = f"{base_url}{CONFIRM_PATH}?token={token}"
     local = datetime.fromtimestamp(expires, ZoneInfo(services.settings.timezone))
     return bool(await enqueue_confirmation(conn, resident.account, address, link, local))
 
 
-async def resend_confirmation(resident: Resident, services: Services, base_url: str) -> bool:
+async def resend_confirmation(resident: Resident, services: Services) -> bool:
+    """False when there is nothing to confirm; 429 over the hourly limit, 503 without the
+    public URL."""
     async with connection(services, "resend confirmation") as conn:
         found = (await contacts(conn, resident.account)).get(EMAIL)
         if found is None or found.confirmed:
             return False
-        return await _send_confirmation(conn, resident, found.address, services, base_url)
+        await _send_confirmation(conn, resident, found.address, services)
+        return True  # sent, or the same link already queued (within the same second)
 
 
-def public_base(request: Request) -> str:
-    """Where links in messages point: UCHET_NOTIFY_PUBLIC_URL, else this request's site."""
-    return _settings().public_url if _settings().public_url_set else str(request.base_url)
+def public_base() -> str:
+    """Where links in messages point: UCHET_NOTIFY_PUBLIC_URL. Never the request's own site
+    (its Host header is the client's to choose: a link to any site in a genuine e-mail)."""
+    if not _settings().public_url_set:
+        raise ProblemError(
+            503, "not-configured",
+            "Отправка писем подтверждения не настроена: администратор должен указать адрес "
+            "сайта (UCHET_NOTIFY_PUBLIC_URL)",
+        )  # fmt: skip
+    return _settings().public_url.rstrip("/")
 
 
 async def confirm(token: str, services: Services) -> tuple[str, str]:
@@ -169,13 +194,17 @@ async def get_preferences(resident: ResidentDep, services: ServicesDep) -> Prefe
     return await read_preferences(resident, services)
 
 
-@router.put("/v1/resident/notifications", response_model=Preferences, responses=responses(401, 422))
+@router.put(
+    "/v1/resident/notifications", response_model=Preferences,
+    responses=responses(401, 422, 429, 503),
+)  # fmt: skip
 async def put_preferences(
-    body: PreferencesIn, request: Request, resident: ResidentDep, services: ServicesDep
+    body: PreferencesIn, resident: ResidentDep, services: ServicesDep
 ) -> Preferences:
     """Sets choices (the ones given) and the e-mail. A new e-mail gets a confirmation link;
-    until it is followed nothing else is sent there."""
-    return await save_preferences(body, resident, services, public_base(request))
+    until it is followed nothing else is sent there. 429: more than 3 confirmation e-mails
+    this hour (per account and per address); 503: the public URL of the links is not set."""
+    return await save_preferences(body, resident, services)
 
 
 class Confirmed(BaseModel):
@@ -245,7 +274,7 @@ async def operator_log(
     channel: Annotated[str | None, Query(pattern="^(email|webhook)$")] = None,
     account: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> OutboxPage:
     """What was sent, failed (to be retried), dead-lettered or bounced, and why; newest
     first. ``status``: sent, failed, dead, bounced, waiting (or pending, sending)."""

@@ -66,8 +66,13 @@ async def save(request: Request) -> Response:
     except ValidationError:
         flash(request, back, "error", "Адрес e-mail указан неверно, например ivanov@mail.ru")
         return back
-    services = services_of(request)
-    p = await notify.save_preferences(body, resident, services, notify.public_base(request))
+    try:
+        p = await notify.save_preferences(body, resident, services_of(request))
+    except ProblemError as exc:
+        if exc.status not in (429, 503):
+            raise
+        flash(request, back, "error", f"Настройки не сохранены. {exc.detail}")
+        return back
     if p.confirmation_sent:
         text = f"Настройки сохранены. На {body.email} отправлено письмо со ссылкой: откройте её, "
         text += "чтобы получать уведомления"
@@ -82,8 +87,14 @@ async def resend(request: Request) -> Response:
     session, resident = await current_resident(request)
     await checked_form(request, session)
     back = redirect(HERE)
-    services = services_of(request)
-    if await notify.resend_confirmation(resident, services, notify.public_base(request)):
+    try:
+        again = await notify.resend_confirmation(resident, services_of(request))
+    except ProblemError as exc:
+        if exc.status not in (429, 503):
+            raise
+        flash(request, back, "error", f"Письмо не отправлено. {exc.detail}")
+        return back
+    if again:
         flash(request, back, "ok", "Письмо со ссылкой для подтверждения отправлено ещё раз")
     else:
         flash(request, back, "warn", "Нечего подтверждать: адрес не указан или уже подтверждён")

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from tests.api.conftest import ALICE, Env, env  # noqa: F401  (the fixture)
+from api.routes import notify
+from tests.api.conftest import ALICE, BOB, Env, env  # noqa: F401  (the fixture)
+from tests.notify.conftest import PUBLIC_URL
 
 pytestmark = pytest.mark.postgres
 
@@ -49,7 +51,7 @@ async def test_preferences_confirmation_and_reading_received(env: Env) -> None: 
     bad = await c.put("/v1/resident/notifications", headers=alice, json={"email": "alice"})
     assert bad.status_code == 422
     r = await c.put(
-        "/v1/resident/notifications", headers=alice,
+        "/v1/resident/notifications", headers={**alice, "Host": "evil.example"},
         json={"email": "alice@example.ru",
               "choices": [{"kind": "debt", "channel": "email", "enabled": False}]},
     )  # fmt: skip
@@ -64,7 +66,8 @@ async def test_preferences_confirmation_and_reading_received(env: Env) -> None: 
     (confirm,) = await _outbox(env.url)
     assert confirm["kind"] == "email_confirm" and confirm["address"] == "alice@example.ru"
     link = str(confirm["params"]["link"])  # type: ignore[index]
-    assert link.startswith("http://t/cabinet/notifications/confirm?token=")
+    # the public URL, never the Host the client sent
+    assert link.startswith(PUBLIC_URL + "/cabinet/notifications/confirm?token=")
 
     meters = await env.meters(alice)
     sent = await c.post(f"/v1/resident/meters/{meters['apt1-cw']}/readings", headers=alice,
@@ -115,3 +118,57 @@ async def test_preferences_confirmation_and_reading_received(env: Env) -> None: 
         await c.get("/v1/operator/notifications", headers=env.viewer, params={"status": "x"})
     ).status_code == 422
     assert urlsplit(link).path == "/cabinet/notifications/confirm"
+
+
+async def test_huge_offset_is_refused_clearly(env: Env) -> None:  # noqa: F811
+    c = env.client
+    for offset, status in ((2**31 - 1, 200), (2**31, 422), (10**30, 422)):
+        r = await c.get("/v1/operator/notifications", headers=env.viewer,
+                        params={"offset": offset})  # fmt: skip
+        assert r.status_code == status, r.text
+    assert "offset" in r.text
+
+
+async def test_no_confirmation_without_the_public_url(
+    env: Env,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    monkeypatch.delenv("UCHET_NOTIFY_PUBLIC_URL")
+    notify._settings.cache_clear()
+    alice = await env.login(ALICE)
+    r = await env.client.put("/v1/resident/notifications", headers=alice,
+                             json={"email": "alice@example.ru"})  # fmt: skip
+    assert r.status_code == 503, r.text
+    assert "UCHET_NOTIFY_PUBLIC_URL" in r.json()["detail"]
+    assert await _outbox(env.url) == []
+    r = await env.client.get("/v1/resident/notifications", headers=alice)
+    assert r.json()["email"] is None  # not stored half-way
+
+
+async def test_confirmations_limited_per_account_and_address(env: Env) -> None:  # noqa: F811
+    c = env.client
+    alice, bob = await env.login(ALICE), await env.login(BOB)
+
+    async def put(who: dict[str, str], address: str) -> int:
+        r = await c.put("/v1/resident/notifications", headers=who, json={"email": address})
+        assert r.status_code in (200, 429), r.text
+        if r.status_code == 429:
+            assert "не больше 3 в час" in r.json()["detail"] and int(r.headers["Retry-After"]) > 0
+        return r.status_code
+
+    victim = "victim@example.ru"
+    steps = [
+        (alice, victim.upper(), 200),
+        (bob, victim, 200),
+        (alice, "a1@example.ru", 200),
+        (alice, victim, 200),  # Alice's third this hour, the victim's third
+        (bob, "b1@example.ru", 200),
+        (bob, victim, 429),  # Bob's third, but the victim has had three: the address' limit
+        (alice, "a2@example.ru", 429),  # Alice's fourth: the account's limit
+    ]
+    assert [await put(who, address) for who, address, _ in steps] == [s for *_, s in steps]
+    r = await c.get("/v1/resident/notifications", headers=bob)
+    assert r.json()["email"]["address"] == "b1@example.ru"  # the refused change not stored
+    rows = await _outbox(env.url)
+    assert len(rows) == 5 and {r["kind"] for r in rows} == {"email_confirm"}
+    assert sum(str(r["address"]).lower() == victim for r in rows) == 3

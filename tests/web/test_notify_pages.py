@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, TypeVar
@@ -25,13 +25,25 @@ from core.notify.backoff import RetryPolicy
 from core.notify.kinds import DEBT, EMAIL_CONFIRM
 from ingest.notify import enqueue_debt_notices, run
 from tests.api.conftest import ALICE, BOB
+from tests.api.server import api_server
 from tests.notify.servers import smtp_server, webhook_receiver
-from tests.web.conftest import Site, shot
+from tests.web.conftest import Site, _need_browser, shot
+from tests.web.seed import seed
 from tests.web.test_operator import log_in as operator_log_in
 from tests.web.test_resident import log_in, script_errors
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 T = TypeVar("T")
+PUBLIC_URL = "https://uchet.example"  # the links of the messages point there, never to Host
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    """The site of tests.web.conftest with the public URL of the links set."""
+    _need_browser()
+    with api_server(UCHET_WEB_SECURE_COOKIE="auto", UCHET_NOTIFY_PUBLIC_URL=PUBLIC_URL) as server:
+        seeded = asyncio.run(seed(server.db_url))
+        yield Site(server, seeded)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -82,8 +94,9 @@ def test_resident_chooses_kinds_and_confirms_the_email(page, site: Site) -> None
     assert page.locator("#resend").count() == 1
     shot(page, "notify-prefs-pending")
 
-    link = _run(_confirm_link(site.server.db_url, "alice@example.ru"))
-    assert link.startswith(site.url + "/cabinet/notifications/confirm?token=")
+    sent = _run(_confirm_link(site.server.db_url, "alice@example.ru"))
+    assert sent.startswith(PUBLIC_URL + "/cabinet/notifications/confirm?token=")
+    link = site.url + sent.removeprefix(PUBLIC_URL)
     page.goto(link[:-2] + "00")  # a tampered token
     assert "Ссылка недействительна" in page.get_by_role("alert").inner_text()
     page.goto(link)
@@ -157,4 +170,45 @@ def test_operator_sees_what_was_sent_failed_and_why(page, site: Site) -> None:
     assert page.locator("#log tbody tr.msg").count() == 2
     assert "Найдено: 2" in page.locator("#found").inner_text()
     shot(page, "notify-operator-account")
+    assert script_errors(page) == []
+
+
+async def _three_confirmations(url: str, account: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for i in range(3):
+            params = {"address": f"{i}@example.ru", "link": f"https://x/c?t={i}",
+                      "expires": "2026-03-12T18:30"}  # fmt: skip
+            await enqueue_to(conn, account, EMAIL_CONFIRM, f"limit{i}", "email",
+                             f"{i}@example.ru", params)  # fmt: skip
+    finally:
+        await conn.close()
+
+
+async def _unconfirmed(url: str, account: str, address: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await set_contact(conn, account, "email", address, confirmed=False)
+    finally:
+        await conn.close()
+
+
+def test_confirmation_emails_limited_per_hour(page, site: Site) -> None:
+    _run(_three_confirmations(site.server.db_url, BOB[0]))
+    log_in(page, BOB, next_path="/cabinet/notifications")
+    before = page.locator("#email-state").inner_text()
+    page.get_by_label("Адрес e-mail").fill("bob.new@example.ru")
+    page.get_by_role("button", name="Сохранить").click()
+    page.wait_for_selector("#flash")
+    alert = page.get_by_role("alert").inner_text()
+    assert "Настройки не сохранены" in alert and "не больше 3 в час" in alert
+    assert page.locator("#email-state").inner_text() == before
+
+    _run(_unconfirmed(site.server.db_url, BOB[0], "bob.other@example.ru"))
+    page.goto("/cabinet/notifications")
+    page.get_by_role("button", name="Отправить ссылку ещё раз").click()
+    page.wait_for_selector("#flash")
+    alert = page.get_by_role("alert").inner_text()
+    assert "Письмо не отправлено" in alert and "повторите через" in alert
+    shot(page, "notify-prefs-limited")
     assert script_errors(page) == []

@@ -8,10 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from adapters.payments.claim_letter import Letter, claim_letter_pdf
-from adapters.payments.epd import Payer
+from adapters.payments.payer import payer_of
 from adapters.store.claims import (
     ClaimRecord,
     EventRecord,
@@ -22,7 +21,7 @@ from adapters.store.claims import (
     kept_letter,
     open_claim_accounts,
 )
-from adapters.store.ledger import Connection, account_details, load_accounts, stored_key_rates
+from adapters.store.ledger import Connection, account_details
 from core.ledger.allocate import settle
 from core.ledger.claims import (
     CLOSED,
@@ -33,24 +32,27 @@ from core.ledger.claims import (
     debt_as_of,
     open_event,
 )
-from core.ledger.errors import LedgerError
-from core.ledger.key_rates import merged
-from core.ledger.model import LedgerSettings
+from core.ledger.model import Account, KeyRates
 from core.ledger.payment_qr import Payee
+from ingest.settling import SETTINGS, each_account
 
-SETTINGS = LedgerSettings()
+
+def _debt_of(day: int) -> Callable[[Account, KeyRates], Debt]:
+    def each(account: Account, rates: KeyRates) -> Debt:
+        return debt_as_of(settle(account, day, rates, SETTINGS), day, rates, SETTINGS)
+
+    return each
 
 
-async def debts(conn: Connection, day: int, keys: Sequence[str] | None = None) -> list[Debt]:
-    """The overdue debt and penalty as of ``day`` of the store's accounts (or of ``keys``)."""
-    rates = merged(await stored_key_rates(conn))
-    out = []
-    for account in await load_accounts(conn, date.fromordinal(day), keys):
-        try:
-            out.append(debt_as_of(settle(account, day, rates, SETTINGS), day, rates, SETTINGS))
-        except LedgerError as exc:
-            raise LedgerError(f"account {account.id}: {exc}") from exc
-    return out
+async def debts(
+    conn: Connection,
+    day: int,
+    keys: Sequence[str] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[Debt]:
+    """The overdue debt and penalty as of ``day`` of the store's accounts (or of ``keys``),
+    worked off the event loop when there are several."""
+    return await each_account(conn, day, _debt_of(day), keys, on_progress)
 
 
 async def _known(conn: Connection, account: str) -> None:
@@ -134,16 +136,15 @@ async def candidates(
     unpaid period ≥ ``min_days`` overdue, and no open claim; the biggest debt first."""
     details = {r["key"]: r for r in await account_details(conn, house=house)}
     busy = await open_claim_accounts(conn)
-    keys = [k for k in details if k not in busy]
+    # a whole store is read at once (no list of keys to send); a house's accounts by key
+    keys = None if house is None else [k for k in details if k not in busy]
     out = []
-    step = 200
-    for i in range(0, len(keys), step):
-        for d in await debts(conn, day, keys[i : i + step]):
-            if d.debt >= min_debt and d.debt > 0 and d.oldest_delay >= min_days:
-                r = details[d.account]
-                out.append(Candidate(d, r["house_id"], r["address"]))
-        if on_progress is not None:
-            on_progress(min(i + step, len(keys)), len(keys))
+    for d in await debts(conn, day, keys, on_progress):
+        r = details.get(d.account)
+        if r is None or d.account in busy:  # no premise, or a claim already open
+            continue
+        if d.debt >= min_debt and d.debt > 0 and d.oldest_delay >= min_days:
+            out.append(Candidate(d, r["house_id"], r["address"]))
     out.sort(key=lambda c: (-c.debt.debt, c.debt.account))
     return out
 
@@ -156,8 +157,13 @@ def letter_name(c: ClaimRecord, e: EventRecord) -> str:
 async def stage_letter(
     conn: Connection, claim_id: int, payee: Payee, *, fresh: bool = False
 ) -> tuple[str, bytes]:
-    """The letter of the claim's latest stage, as of that stage's day: the one kept when it was
-    first drawn (what was sent), or drawn now and kept (``fresh`` draws it again)."""
+    """The letter of the claim's latest stage, dated that stage's day: the one kept when it
+    was first drawn — what was sent is what is shown again, it is never replaced. ``fresh``
+    draws it anew and gives that without keeping it (the name says ``redrawn``).
+
+    Its totals are the stage's recorded debt and penalty; the tables by period are the
+    ledger's as of the stage's day recalculated now — when entries recorded since make them
+    differ from the recorded figures, the letter says so (see docs/claims.md)."""
     c = await claim(conn, claim_id)
     stages = [e for e in c.events if e.event.stage != CLOSED]
     e = stages[-1]
@@ -168,18 +174,13 @@ async def stage_letter(
     details = await account_details(conn, accounts=[c.account])
     if not details:
         raise ClaimError(f"лицевой счёт {c.account} не найден", "not-found")
-    d = details[0]
-    payer = Payer(
-        account=c.account,
-        name=f"Собственнику (нанимателю) помещения {d['premise_id']}",
-        address=f"{d['address'] or d['house_id']}, помещение {d['premise_id']}",
-        area=str(d["area"]),
-        residents=d["residents"],
-    )
+    payer = payer_of(details[0], addressee=True)
     debt = await _debt(conn, c.account, e.event.day)
-    letter = Letter(f"{c.id}-{e.event.stage}", e.event.stage, e.event.day)
+    ev = e.event
+    letter = Letter(f"{c.id}-{ev.stage}", ev.stage, ev.day, debt=ev.debt, penalty=ev.penalty)
     # ~0.05 s of drawing: off the event loop
     pdf = await asyncio.to_thread(claim_letter_pdf, payee, payer, letter, debt)
     name = letter_name(c, e)
-    await keep_letter(conn, e.id, name, pdf)
-    return name, pdf
+    if fresh:
+        return name.removesuffix(".pdf") + "-redrawn.pdf", pdf
+    return await keep_letter(conn, e.id, name, pdf)  # another's kept meanwhile: that one

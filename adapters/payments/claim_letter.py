@@ -1,21 +1,18 @@
 """The letter of a claim's stage (уведомление, предупреждение, …) as a PDF: the payer, the debt by
 period, the penalty calculation attached (per part: days, share 1/300 or 1/130, rate, amount),
-the totals, the deadline to pay and the payment QR code. fpdf2 with DejaVu Sans as the ЕПД;
-the fonts are parsed once (see ``_blank``)."""
+the totals, the deadline to pay and the payment QR code. fpdf2 with DejaVu Sans as the ЕПД
+(the fonts parsed once: adapters/payments/fonts.py)."""
 
 from __future__ import annotations
 
-import copy
 import io
-import threading
 from dataclasses import dataclass
 
 import segno
-from fontTools import ttLib
 from fpdf import FPDF
-from fpdf.fonts import TTFFont
 
-from adapters.payments.epd import Payer, _font
+from adapters.payments.epd import Payer
+from adapters.payments.fonts import dejavu_document
 from core.ledger.claims import STAGE_NAMES, Debt, ru_day
 from core.ledger.dates import month_of, period_name
 from core.ledger.money import format_money, format_rate
@@ -39,41 +36,22 @@ TERMS = {
 }  # fmt: skip
 
 
-def _new() -> FPDF:
-    pdf = FPDF(format="A4")
-    pdf.add_font("dejavu", "", str(_font(False)))
-    pdf.add_font("dejavu", "B", str(_font(True)))
-    pdf.set_auto_page_break(True, margin=15)
-    return pdf
-
-
-_lock = threading.Lock()
-_template: list[FPDF] = []
-
-
-def _blank() -> FPDF:
-    """A new document with the DejaVu fonts: a copy of a template whose fonts are parsed once
-    (their glyph widths and maps), each copy with its own re-opened (lazy) font file — fpdf2
-    shares the parsed TrueType object between copies and subsets it in place when writing, so
-    a shared one would lose glyphs. ~40 % faster per letter than loading the fonts anew; falls
-    back to that if fpdf2's font objects change shape."""
-    with _lock:
-        if not _template:
-            _template.append(_new())
-    pdf = copy.deepcopy(_template[0])
-    for font in pdf.fonts.values():
-        path = getattr(font, "ttffile", None)
-        if path is None or not hasattr(font, "ttfont"):
-            return _new()
-        font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
-    return pdf
-
-
 @dataclass(frozen=True, slots=True)
 class Letter:
     number: str  # e.g. "12-notice"
     stage: str
     day: int  # the letter's date (the stage's day)
+    # the stage's recorded debt and penalty due (kopecks): the letter's totals; None: those
+    # of the calculation drawn with it
+    debt: int | None = None
+    penalty: int | None = None
+
+    def figures(self, debt: Debt) -> tuple[int, int]:
+        """The letter's debt and penalty due: the recorded ones, else the calculation's."""
+        return (
+            debt.debt if self.debt is None else self.debt,
+            debt.penalty_due if self.penalty is None else self.penalty,
+        )
 
 
 def rub(kopecks: int) -> str:
@@ -140,11 +118,33 @@ def _penalty_table(pdf: FPDF, debt: Debt) -> None:
     pdf.multi_cell(0, 4, notes, new_x="LMARGIN", new_y="NEXT")
 
 
+def _texts(payee: Payee, payer: Payer, letter: Letter) -> str:
+    """The letter's texts that do not come from this module."""
+    return "".join(
+        (
+            *(payee.name, payee.inn, payee.kpp, payee.account, payee.bank, payee.bic),
+            *(payee.corr_account, payer.name, payer.address, payer.account, letter.number),
+        )
+    )
+
+
+def _differs(debt: Debt, letter: Letter) -> str:
+    return (
+        f"Расчёт по периодам составлен по данным учёта на {ru_day(letter.day)} с учётом записей, "
+        f"внесённых позже: долг {rub(debt.debt)}, пени к оплате {rub(debt.penalty_due)}. Суммы "
+        f"письма — зафиксированные на этапе {ru_day(letter.day)}."
+    )
+
+
 def claim_letter_pdf(payee: Payee, payer: Payer, letter: Letter, debt: Debt) -> bytes:
-    """The letter of ``letter.stage`` dated ``letter.day`` with ``debt`` as of that day."""
+    """The letter of ``letter.stage`` dated ``letter.day`` with ``debt`` as of that day: its
+    tables by period; the totals are the letter's recorded ones when it has them — when the
+    tables do not add up to those, the letter says so below them."""
     days, title, consequence = TERMS[letter.stage]
-    total = debt.debt + debt.penalty_due
-    pdf = _blank()
+    owed, penalty_due = letter.figures(debt)
+    total = owed + penalty_due
+    same = (owed, penalty_due) == (debt.debt, debt.penalty_due)
+    pdf = dejavu_document(_texts(payee, payer, letter))
     pdf.add_page()
     _text(pdf, f"{payee.name}, ИНН {payee.inn}, КПП {payee.kpp}", 8)
     _text(pdf, f"Кому: {payer.name}\nАдрес: {payer.address}\nЛицевой счёт: {payer.account}", 9)
@@ -155,8 +155,8 @@ def claim_letter_pdf(payee: Payee, payer: Payer, letter: Letter, debt: Debt) -> 
     _text(
         pdf,
         f"По состоянию на {ru_day(debt.day)} по лицевому счёту {payer.account} числится "
-        f"просроченная задолженность за жилищно-коммунальные услуги {rub(debt.debt)} и пени "
-        f"{rub(debt.penalty_due)}. Просим погасить {rub(total)} до "
+        f"просроченная задолженность за жилищно-коммунальные услуги {rub(owed)} и пени "
+        f"{rub(penalty_due)}. Просим погасить {rub(total)} до "
         f"{ru_day(deadline(letter))} ({days} дней с даты письма). {consequence}",
     )
     pdf.ln(2)
@@ -166,13 +166,14 @@ def claim_letter_pdf(payee: Payee, payer: Payer, letter: Letter, debt: Debt) -> 
     _text(pdf, "Приложение: расчёт пени", 10, bold=True, h=6)
     _penalty_table(pdf, debt)
     pdf.ln(2)
+    if not same:
+        _text(pdf, _differs(debt, letter), 8, bold=True, h=4)
+        pdf.ln(1)
     pdf.set_font("dejavu", "", 9)
-    for label, value in (
-        ("Просроченная задолженность", debt.debt),
-        ("Пени начислено", debt.penalty_total),
-        ("Пени оплачено", debt.penalty_paid),
-        ("Пени к оплате", debt.penalty_due),
-    ):
+    lines = [("Просроченная задолженность", owed)]
+    if same:  # accrued less paid is the penalty due
+        lines += [("Пени начислено", debt.penalty_total), ("Пени оплачено", debt.penalty_paid)]
+    for label, value in (*lines, ("Пени к оплате", penalty_due)):
         pdf.cell(70, 5, label)
         pdf.cell(35, 5, format_money(value), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("dejavu", "B", 11)
@@ -198,8 +199,4 @@ def claim_letter_pdf(payee: Payee, payer: Payer, letter: Letter, debt: Debt) -> 
     if pdf.get_y() > 245:
         pdf.add_page()
     pdf.image(png, x=pdf.l_margin, y=pdf.get_y() + 2, w=40)
-    out = bytes(pdf.output())
-    for font in pdf.fonts.values():  # this letter's own font files (not the template's)
-        if isinstance(font, TTFFont):
-            font.ttfont.close()
-    return out
+    return bytes(pdf.output())

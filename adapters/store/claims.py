@@ -195,19 +195,44 @@ async def list_claims(
     house: str | None = None,
     closed: bool = False,
     limit: int = 1000,
+    offset: int = 0,
 ) -> list[ClaimRecord]:
-    """Open claims (or closed ones), of a stage and a house if given, the oldest stage first."""
+    """Open claims (or closed ones), of a stage and a house if given, the oldest stage first:
+    ``limit`` of them from ``offset`` on (see ``count_claims`` for how many there are)."""
     async with store_errors("list claims"):
         rows = await conn.fetch(
             _SELECT + " WHERE (c.closed_on IS NOT NULL) = $1"
             " AND ($2::text IS NULL OR c.stage = $2) AND ($3::text IS NULL OR p.house_id = $3)"
-            " ORDER BY coalesce(c.closed_on, c.stage_on), c.id LIMIT $4",
+            " ORDER BY coalesce(c.closed_on, c.stage_on), c.id LIMIT $4 OFFSET $5",
             closed,
             stage,
             house,
             limit,
+            offset,
         )
     return [_claim(r) for r in rows]
+
+
+async def count_claims(
+    conn: asyncpg.Connection, *, house: str | None = None, closed: bool = False
+) -> dict[str, int]:
+    """How many open claims (``closed``: closed ones, by the stage they were closed at), of a
+    house if given, there are at each stage; only the stages that have some."""
+    join, where = "", ""
+    args: list[object] = [closed]
+    if house is not None:  # the claim's house is its account's first premise's
+        join = (
+            f" JOIN LATERAL (SELECT p.house_id FROM premises p WHERE {_KEY} = c.account"
+            " ORDER BY p.id LIMIT 1) p ON true"
+        )
+        where, args = " AND p.house_id = $2", [closed, house]
+    async with store_errors("count claims"):
+        rows = await conn.fetch(
+            f"SELECT c.stage, count(*) AS n FROM claims c{join}"
+            f" WHERE (c.closed_on IS NOT NULL) = $1{where} GROUP BY c.stage",
+            *args,
+        )
+    return {r["stage"]: r["n"] for r in rows}
 
 
 async def open_claim_accounts(conn: asyncpg.Connection) -> set[str]:
@@ -216,17 +241,26 @@ async def open_claim_accounts(conn: asyncpg.Connection) -> set[str]:
     return {r["account"] for r in rows}
 
 
-async def keep_letter(conn: asyncpg.Connection, event_id: int, name: str, pdf: bytes) -> None:
+async def keep_letter(
+    conn: asyncpg.Connection, event_id: int, name: str, pdf: bytes
+) -> tuple[str, bytes]:
+    """Keeps the event's letter unless one is kept already (a kept letter is what was sent:
+    never replaced); returns the kept one — this, or the one kept before."""
     async with store_errors("keep claim letter"):
-        await conn.execute(
+        done = await conn.fetchval(
             "INSERT INTO claim_documents (event_id, name, sha256, pdf) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (event_id) DO UPDATE SET name = excluded.name,"
-            " sha256 = excluded.sha256, pdf = excluded.pdf, created_at = now()",
+            " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
             event_id,
             name,
             hashlib.sha256(pdf).hexdigest(),
             pdf,
         )
+    if done is not None:
+        return name, pdf
+    kept = await kept_letter(conn, event_id)
+    if kept is None:  # cannot be: letters are not deleted
+        raise StoreError(f"claim letter of event {event_id} neither kept nor found")
+    return kept
 
 
 async def kept_letter(conn: asyncpg.Connection, event_id: int) -> tuple[str, bytes] | None:

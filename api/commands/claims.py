@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from api.progress import bar
 from core.ledger.claims import CLOSE_REASONS, STAGE_NAMES, STAGES
 from core.ledger.dates import day_name, parse_day
-from core.ledger.money import format_money, parse_money
+from core.ledger.money import format_money, parse_typed_rubles
 
 if TYPE_CHECKING:  # the store and the use cases are imported when a subcommand runs
     from adapters.store.claims import ClaimRecord
@@ -191,7 +191,7 @@ def run_letter(args: argparse.Namespace) -> int:
 
 
 def run_candidates(args: argparse.Namespace) -> int:
-    min_debt = parse_money(args.min_debt, "--min-debt")
+    min_debt = parse_typed_rubles(args.min_debt, "--min-debt")
     day = _day(args)
     with bar("должники", unit="сч.") as b:
         found = _run(

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from adapters.store.claims import ClaimRecord, list_claims
+from adapters.store.claims import ClaimRecord, count_claims, list_claims
 from adapters.store.ledger import Connection
 from api.deps import ASCII_DIGITS, Operator, OperatorDep, ServicesDep, ViewerDep, connection
 from api.problems import ProblemError, responses
@@ -23,7 +23,7 @@ from api.runtime import settings as core_settings
 from core.ledger.claims import CLOSE_REASONS, STAGE_NAMES, STAGES, ClaimError
 from core.ledger.dates import day_name, parse_day
 from core.ledger.errors import LedgerError
-from core.ledger.money import format_money, parse_money
+from core.ledger.money import format_money, parse_typed_rubles
 from ingest import claims as cases
 
 router = APIRouter(tags=["claims"])
@@ -115,13 +115,22 @@ class CloseIn(BaseModel):
 async def claims_list(
     _: ViewerDep,
     services: ServicesDep,
+    response: Response,
     stage: Annotated[str | None, Query(pattern=STAGE)] = None,
     house: Annotated[str | None, Query(max_length=200)] = None,
     closed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[dict[str, Any]]:
-    """Open claims (``closed=true``: the closed ones), of a stage and a house if given."""
+    """Open claims (``closed=true``: the closed ones), of a stage and a house if given, the
+    oldest stage first, one page; the header ``X-Total-Count`` gives how many match."""
     async with claims_conn(services, "list claims") as conn:
-        found = await list_claims(conn, stage=stage, house=house, closed=closed)
+        found = await list_claims(
+            conn, stage=stage, house=house, closed=closed, limit=limit, offset=offset
+        )
+        counts = await count_claims(conn, house=house, closed=closed)
+    total = sum(counts.values()) if stage is None else counts.get(stage, 0)
+    response.headers["X-Total-Count"] = str(total)
     return [claim_json(c) for c in found]
 
 
@@ -129,14 +138,16 @@ async def claims_list(
 async def claim_candidates(
     _: ViewerDep,
     services: ServicesDep,
-    min_debt: Annotated[str, Query(description="rubles, 1000.00")] = "1000.00",
+    min_debt: Annotated[
+        str, Query(max_length=30, description="rubles, as typed: 1000, 1 000,50")
+    ] = "1000.00",
     min_days: Annotated[int, Query(ge=0, le=100000)] = 60,
     house: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
     """Debtors eligible for a notice today: overdue debt and days overdue at least the given,
     no open claim; the biggest debt first."""
     try:
-        kopecks = parse_money(min_debt, "min_debt")
+        kopecks = parse_typed_rubles(min_debt, "min_debt")
     except LedgerError as exc:
         raise ProblemError(422, "validation-error", str(exc)) from None
     async with claims_conn(services, "claim candidates") as conn:

@@ -3,13 +3,15 @@ to move it on or close it (role ``operator``), its letter, and the debtors due a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from adapters.store.claims import list_claims
+from adapters.store.claims import count_claims, list_claims
 from adapters.store.ledger import Connection
 from api.deps import ascii_int, connection
 from api.routes.claims import today
@@ -29,7 +31,7 @@ from core.errors import ConfigError
 from core.ledger.claims import CLOSE_REASONS, STAGE_NAMES, STAGES, ClaimError, next_stages, ru_day
 from core.ledger.dates import day_name, parse_day
 from core.ledger.errors import LedgerError
-from core.ledger.money import format_money, parse_money
+from core.ledger.money import format_money, parse_typed_rubles
 from ingest import claims as cases
 
 router = APIRouter(prefix="/operator/claims", include_in_schema=False)
@@ -59,28 +61,59 @@ def _common(role: str, request: Request) -> dict[str, Any]:
     }
 
 
+PAGE_ROWS = 50
+
+
+def _list_link(stage: str | None, house: str | None, closed: bool, page: int) -> str:
+    kept = {"stage": stage, "house": house, "closed": "1" if closed else None, "page": page}
+    return "/operator/claims?" + urlencode({k: v for k, v in kept.items() if v})
+
+
 @router.get("", response_class=HTMLResponse)
 async def claims_page(
-    request: Request, stage: str | None = None, house: str | None = None, closed: bool = False
+    request: Request,
+    stage: str | None = None,
+    house: str | None = None,
+    closed: bool = False,
+    page: str = "1",
 ) -> Response:
+    """Open (or closed) claims, of a stage and a house if given, 50 a page, with how many
+    there are at each stage."""
     _, role = await current_operator(request)
     stage = stage if stage in STAGES else None
     house = (house or "").strip()[:200] or None
+    number = ascii_int(page.strip(), low=1, high=10**6) or 1
     async with connection(services_of(request), "claims page") as conn:
-        found = await list_claims(conn, house=house, closed=closed)
-    counts = {s: sum(1 for c in found if c.stage == s) for s in STAGES}
-    shown = [c for c in found if stage is None or c.stage == stage]
+        counts = await count_claims(conn, house=house, closed=closed)
+        total = sum(counts.values())
+        matching = total if stage is None else counts.get(stage, 0)
+        pages = max(1, math.ceil(matching / PAGE_ROWS))
+        number = min(number, pages)
+        shown = await list_claims(
+            conn,
+            stage=stage,
+            house=house,
+            closed=closed,
+            limit=PAGE_ROWS,
+            offset=(number - 1) * PAGE_ROWS,
+        )
     return render(
         request,
         "claims.html",
         {
             **_common(role, request),
             "claims": shown,
-            "counts": counts,
-            "total": len(found),
+            "counts": {s: counts.get(s, 0) for s in STAGES},
+            "total": total,
+            "matching": matching,
             "stage": stage,
             "house": house or "",
             "closed": closed,
+            "page": number,
+            "pages": pages,
+            "first": (number - 1) * PAGE_ROWS + 1,
+            "prev": _list_link(stage, house, closed, number - 1) if number > 1 else None,
+            "next": _list_link(stage, house, closed, number + 1) if number < pages else None,
         },
     )
 
@@ -95,7 +128,7 @@ async def candidates_page(
     found: list[cases.Candidate] = []
     days = ascii_int(min_days.strip(), low=0, high=100000)
     try:
-        kopecks = parse_money(min_debt.strip().replace(",", "."), "min_debt")
+        kopecks = parse_typed_rubles(min_debt, "min_debt")
     except LedgerError:
         kopecks = None
     if kopecks is None or days is None:

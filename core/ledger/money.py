@@ -7,6 +7,7 @@ import re
 from core.ledger.errors import LedgerError
 
 _MONEY = re.compile(r"^(-?)(\d+)\.(\d{2})$")
+_DIGITS = re.compile(r"^[0-9]+$")
 _RATE = re.compile(r"^(\d+)(?:\.(\d{1,2}))?$")
 
 
@@ -42,3 +43,20 @@ def half_up(num: int, den: int) -> int:
     """round(num / den), halves away from zero (den > 0), exact on integers."""
     q = (2 * abs(num) + den) // (2 * den)
     return -q if num < 0 else q
+
+
+def parse_typed_rubles(value: str, where: str) -> int:
+    """Rubles as a person types them (``1500``, ``1 500,5``, ``1500.50``) → kopecks: spaces
+    (also non-breaking) dropped, a comma or a dot before at most two decimals; not below
+    zero, below 10¹⁵ ₽. An empty text is an error too (the caller decides what nothing means)."""
+    text = "".join(value.split()).replace(",", ".")
+    whole, _, part = text.partition(".")
+    if whole.startswith("-") and _DIGITS.match(whole[1:] + part):
+        raise LedgerError(f"{where}: {value!r} is below zero")
+    if not _DIGITS.match(whole) or (part and not _DIGITS.match(part)):
+        raise LedgerError(f"{where}: {value!r} is not rubles (1500, 1 500,50)")
+    if len(part) > 2:
+        raise LedgerError(f"{where}: {value!r} has more than two decimals")
+    if len(whole.lstrip("0")) > 15:
+        raise LedgerError(f"{where}: {value[:40]!r} is too large")
+    return int(whole) * 100 + int(part.ljust(2, "0"))

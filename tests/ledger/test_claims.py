@@ -19,8 +19,9 @@ from core.ledger.claims import (
     open_event,
 )
 from core.ledger.dates import day_name, due_date, parse_day, parse_period
+from core.ledger.errors import LedgerError
 from core.ledger.model import CHARGES, LedgerSettings
-from core.ledger.money import half_up
+from core.ledger.money import half_up, parse_typed_rubles
 from core.ledger.penalty import DENOMINATOR, numerator
 from core.ledger.statement import statement
 
@@ -189,3 +190,22 @@ def test_no_claim_without_an_overdue_debt_and_notes_are_checked() -> None:
     with pytest.raises(ClaimError, match="управляющие"):
         open_event(owing, owing.day, owing.day, "a\x00b")
     assert day_name(due_date(parse_period("2025-12", "p"), None)) == "2026-01-10"
+
+
+@pytest.mark.parametrize(
+    ("typed", "kopecks"),
+    [("1500", 150000), ("1 500,5", 150050), ("1\u00a0500.50", 150050), ("0,07", 7), ("12.", 1200)],
+)
+def test_rubles_as_typed(typed: str, kopecks: int) -> None:
+    assert parse_typed_rubles(typed, "min_debt") == kopecks
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [("1500,505", "more than two decimals"), ("-5", "below zero"), ("", "not rubles"),
+     ("1e3", "not rubles"), ("1.2.3", "not rubles"), (",50", "not rubles"), ("٣", "not rubles"),
+     ("9" * 5000, "too large")],
+)  # fmt: skip
+def test_rubles_as_typed_refused(typed: str, why: str) -> None:
+    with pytest.raises(LedgerError, match=f"min_debt: .* {why}"):
+        parse_typed_rubles(typed, "min_debt")

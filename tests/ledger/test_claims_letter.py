@@ -22,6 +22,7 @@ pypdf = pytest.importorskip("pypdf", reason="pypdf (test extra) reads the PDF's 
 zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp (test extra) decodes the QR")
 letters = pytest.importorskip("adapters.payments.claim_letter", reason="fpdf2 draws the letter")
 epd = pytest.importorskip("adapters.payments.epd")
+fonts = pytest.importorskip("adapters.payments.fonts")
 
 PAYER = epd.Payer(
     "100001", "Иванов Иван Иванович", "г. Тверь, ул. Советская, д. 10, кв. 5", "54.3", 2
@@ -91,4 +92,39 @@ def test_letters_in_a_row_keep_their_glyphs() -> None:
     for stage in ("notice", "court", "writ", "lawyers"):
         text, _, _ = _letter(stage, "2026-08-15")
         assert f"№ 7-{stage} от 15.08.2026" in " ".join(text.split())
-    assert letters._template  # drawn from the template with the fonts parsed once
+    assert fonts._parsed.cache_info().hits >= 6  # the fonts parsed once, as the ЕПД's
+
+
+def _drawn(letter: Any, debt: Any) -> tuple[str, dict[str, str]]:
+    pdf = letters.claim_letter_pdf(PAYEE, PAYER, letter, debt)
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    (image,) = [i for page in reader.pages for i in page.images]
+    (code,) = zxingcpp.read_barcodes(image.image)
+    return text, parse_payment_qr(code.text)
+
+
+def test_the_totals_are_the_stages_recorded_figures() -> None:
+    """A letter drawn again after entries changed the ledger as of its day asks for what the
+    stage recorded, and says the tables by period were recalculated and what they add up to."""
+    from core.ledger.case import parse_key_rates
+
+    d = parse_day("2026-08-15", "day")
+    rates = parse_key_rates(RATES)
+    debt = debt_as_of(settle(_account(), d, rates, NO_CAP), d, rates, NO_CAP)  # type: ignore[arg-type]
+    same = letters.Letter("7-notice", "notice", d, debt=debt.debt, penalty=debt.penalty_due)
+    text, qr = _drawn(same, debt)
+    assert "с учётом записей, внесённых позже" not in text
+    assert f"Пени начислено {format_money(debt.penalty_total)}" in text
+    recorded = (debt.debt + 50000, debt.penalty_due + 1234)
+    older = letters.Letter("7-notice", "notice", d, debt=recorded[0], penalty=recorded[1])
+    text, qr = _drawn(older, debt)
+    assert f"Просроченная задолженность {format_money(recorded[0])}" in text
+    assert f"Пени к оплате {format_money(recorded[1])}" in text
+    assert f"Итого к оплате {format_money(sum(recorded))}" in text
+    assert qr["Sum"] == str(sum(recorded))
+    assert "с учётом записей, внесённых позже" in text
+    assert (
+        f"долг {format_money(debt.debt)} ₽, пени к оплате {format_money(debt.penalty_due)}" in text
+    )
+    assert "Пени начислено" not in text  # it would not add up to the recorded penalty

@@ -7,21 +7,24 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from adapters.payments.register import PaymentRow
-from adapters.store.claims import add_event
+from adapters.store.claims import add_event, count_claims
 from adapters.store.ledger import record_payments
 from api.cli import main
 from api.routes.ledger_data import months
 from core.ledger.claims import ClaimError, StageEvent
 from core.ledger.dates import parse_day, parse_period
-from core.ledger.money import format_money
+from core.ledger.money import format_money, parse_money
+from ingest import settling
 from tests.api.conftest import ALICE, BOB, Env, env, prepare  # noqa: F401  (the fixture)
 from tests.ledger.test_epd_store import PAYEE, fill_with_payments
 
@@ -44,6 +47,15 @@ async def ledger_figures(url: str, account: str, day: str) -> tuple[str, str]:
     return format_money(overdue), format_money(s.penalty_due)
 
 
+async def _kept(url: str) -> list[tuple[object, ...]]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT event_id, sha256, created_at FROM claim_documents")
+    finally:
+        await conn.close()
+    return sorted(tuple(r) for r in rows)
+
+
 async def test_a_claim_over_http(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     (tmp_path / "payee.json").write_text(json.dumps(PAYEE), encoding="utf-8")
     monkeypatch.setenv("UCHET_HOME", str(tmp_path))
@@ -53,8 +65,11 @@ async def test_a_claim_over_http(env: Env, tmp_path: Path, monkeypatch: pytest.M
     assert r.status_code == 200, r.text
     assert {x["account"] for x in r.json()} == {ALICE[0], BOB[0]}
     assert r.json()[0]["account"] == ALICE[0]  # the biggest debt first
-    r = await c.get(f"{URL}/candidates?min_debt=12.3", headers=env.viewer)
+    r = await c.get(f"{URL}/candidates?min_debt=12.345", headers=env.viewer)
     assert r.status_code == 422 and "min_debt" in r.json()["detail"]
+    # rubles as typed: a space between thousands, a comma
+    r = await c.get(f"{URL}/candidates", params={"min_debt": "1 000,5"}, headers=env.viewer)
+    assert [x["account"] for x in r.json()] == [ALICE[0]]  # Bob owes 500.00
     body = {"account": ALICE[0], "date": "2026-05-04", "note": "первое письмо"}
     assert (await c.post(URL, json=body, headers=env.viewer)).status_code == 403
     r = await c.post(URL, json=body, headers=env.operator)
@@ -123,6 +138,13 @@ async def test_a_claim_over_http(env: Env, tmp_path: Path, monkeypatch: pytest.M
     assert (
         await c.get(f"{URL}/{cid}/letter.pdf?fresh=true", headers=env.viewer)
     ).status_code == 403
+    kept_at = await _kept(env.url)
+    redrawn = await c.get(f"{URL}/{cid}/letter.pdf?fresh=true", headers=env.operator)
+    assert redrawn.status_code == 200 and redrawn.content.startswith(b"%PDF")
+    assert "-redrawn.pdf" in redrawn.headers["content-disposition"]
+    # what was sent stays kept: a letter drawn again is not stored over it
+    assert await _kept(env.url) == kept_at
+    assert (await c.get(f"{URL}/{cid}/letter.pdf", headers=env.viewer)).content == r.content
     r = await c.get(f"{URL}/{cid}", headers=env.viewer)
     assert r.json()["events"][1]["letter"] == f"claim-{cid}-warning-{ALICE[0]}.pdf"
 
@@ -204,3 +226,106 @@ def test_the_claims_command(
     assert main(["claims", "show", str(cid)]) == 0
     out = capsys.readouterr().out
     assert "Закрыта" in out and "долг списан" in out and "срок давности" in out
+
+
+async def _many_claims(url: str, count: int, later: int) -> None:
+    """``count`` open claims at the notice stage, then ``later`` at the writ stage dated after
+    them all (the list's order puts them last)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "INSERT INTO claims (account, stage, opened_on, stage_on, debt, penalty)"
+            " SELECT 'many-' || i, CASE WHEN i > $1 THEN 'writ' ELSE 'notice' END,"
+            " date '2026-01-01', date '2026-01-01' + (i / 100), 1000.00, 10.00"
+            " FROM generate_series(1, $2) i",
+            count,
+            count + later,
+        )
+    finally:
+        await conn.close()
+
+
+async def test_more_claims_than_a_page(env: Env) -> None:  # noqa: F811
+    """Beyond the first 1,000 claims nothing is lost: each stage's count and the total are the
+    store's, a later stage lists its claims, and the list pages with its total in a header."""
+    await _many_claims(env.url, 1100, 105)
+    c = env.client
+    r = await c.get(f"{URL}?stage=writ", headers=env.viewer)
+    assert r.status_code == 200 and r.headers["x-total-count"] == "105"
+    assert len(r.json()) == 105 and {x["stage"] for x in r.json()} == {"writ"}
+    r = await c.get(URL, headers=env.viewer)
+    assert r.headers["x-total-count"] == "1205" and len(r.json()) == 1000
+    rest = await c.get(f"{URL}?offset=1000&limit=1000", headers=env.viewer)
+    ids = [x["id"] for x in r.json()] + [x["id"] for x in rest.json()]
+    assert len(rest.json()) == 205 and len(set(ids)) == 1205
+    r = await c.get(f"{URL}?stage=notice&offset=1090&limit=50", headers=env.viewer)
+    assert r.headers["x-total-count"] == "1100" and len(r.json()) == 10
+    r = await c.get(f"{URL}?closed=true", headers=env.viewer)
+    assert r.headers["x-total-count"] == "0" and r.json() == []
+    for bad in ("offset=-1", f"offset={2**31}", "limit=0", "limit=10001"):
+        assert (await c.get(f"{URL}?{bad}", headers=env.viewer)).status_code == 422, bad
+    conn = await asyncpg.connect(env.url)
+    try:
+        assert await count_claims(conn) == {"notice": 1100, "writ": 105}
+        assert await count_claims(conn, house="h1") == {}  # no premises of these accounts
+        assert await count_claims(conn, closed=True) == {}
+    finally:
+        await conn.close()
+
+
+async def test_a_letter_drawn_after_late_entries_asks_what_was_recorded(
+    env: Env,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A payment dated before the stage but recorded after it changes the ledger as of the
+    stage's day: the letter still asks for the stage's recorded figures and says so."""
+    (tmp_path / "payee.json").write_text(json.dumps(PAYEE), encoding="utf-8")
+    monkeypatch.setenv("UCHET_HOME", str(tmp_path))
+    await fill_with_payments(env.url)
+    c = env.client
+    body = {"account": BOB[0], "date": "2026-05-04"}
+    r = await c.post(URL, json=body, headers=env.operator)
+    assert r.status_code == 201, r.text
+    cid, recorded = r.json()["id"], r.json()
+    conn = await asyncpg.connect(env.url)
+    try:
+        row = PaymentRow("late", BOB[0], date(2026, 5, 1), 20000, None, "charges", 0)
+        assert (await record_payments(conn, [row], "test")).recorded == ["late"]
+    finally:
+        await conn.close()
+    r = await c.get(f"{URL}/{cid}/letter.pdf", headers=env.viewer)
+    assert r.status_code == 200, r.text
+    text = " ".join(pypdf.PdfReader(io.BytesIO(r.content)).pages[0].extract_text().split())
+    assert f"Просроченная задолженность {recorded['debt']}" in text
+    total = parse_money(recorded["debt"], "debt") + parse_money(recorded["penalty"], "penalty")
+    assert f"Итого к оплате {format_money(total)}" in text
+    assert "с учётом записей, внесённых позже: долг 300.00 ₽" in text
+
+
+async def test_candidates_settle_the_store_once_off_the_event_loop(
+    env: Env,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding the debtors reads the accounts and the key rates once and settles them in a
+    worker thread, not on the event loop the API answers on."""
+    await fill_with_payments(env.url)
+    loop_thread = threading.get_ident()
+    worked_in: set[int] = set()
+    reads: list[object] = []
+    each = settling._each
+    load = settling.load_accounts  # type: ignore[attr-defined]
+
+    def spy_each(*a: Any) -> Any:
+        worked_in.add(threading.get_ident())
+        return each(*a)
+
+    async def spy_load(*a: Any) -> Any:
+        reads.append(a[2])
+        return await load(*a)
+
+    monkeypatch.setattr(settling, "_each", spy_each)
+    monkeypatch.setattr(settling, "load_accounts", spy_load)
+    r = await env.client.get(f"{URL}/candidates?min_debt=100.00&min_days=30", headers=env.viewer)
+    assert {x["account"] for x in r.json()} == {ALICE[0], BOB[0]}
+    assert reads == [None] and worked_in and loop_thread not in worked_in

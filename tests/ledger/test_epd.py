@@ -19,6 +19,7 @@ from core.ledger.statement import Statement, statement
 pypdf = pytest.importorskip("pypdf", reason="pypdf (test extra) reads the PDF's text")
 zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp (test extra) decodes the QR")
 epd = pytest.importorskip("adapters.payments.epd", reason="fpdf2 and segno draw the ЕПД")
+fonts = pytest.importorskip("adapters.payments.fonts")
 
 PAYEE = Payee(
     name="ООО «УК Дом»",
@@ -108,10 +109,10 @@ def test_the_font_parsed_once_draws_what_parsing_per_document_draws(monkeypatch)
     first = epd.Payer("100001", "Щукин Юрий", "г. Тверь, ул. Жёлтая, д. 3", "54.30", 3)
     second = epd.Payer("100002", "Фёдорова Эльза", "г. Чита, пр. Ёлочный, № 7", "33", 1)
     fast = [epd.epd_pdf(PAYEE, p, s, lines, due)[0] for p in (first, second)]
-    assert epd._parsed.cache_info().currsize >= 2  # the reduced fonts, parsed once
+    assert fonts._parsed.cache_info().currsize >= 2  # the reduced fonts, parsed once
     with monkeypatch.context() as m:
         m.setattr(
-            epd, "_add_font", lambda pdf, family, style, path, reduced: pdf.add_font(
+            fonts, "add_font", lambda pdf, family, style, path, reduced: pdf.add_font(
                 family, style, str(path)
             ),
         )  # fmt: skip
@@ -123,8 +124,8 @@ def test_the_font_parsed_once_draws_what_parsing_per_document_draws(monkeypatch)
     assert len(fast[0]) < len(slow[0]) * 1.2
     greek = epd.Payer("100003", "Ωмега", "ул. Σ, д. 1", "10", 1)
     reduced: list[bool] = []
-    add_font = epd._add_font
-    monkeypatch.setattr(epd, "_add_font", lambda *a: reduced.append(a[-1]) or add_font(*a))
+    add_font = fonts.add_font
+    monkeypatch.setattr(fonts, "add_font", lambda *a: reduced.append(a[-1]) or add_font(*a))
     assert "Ωмега" in _text(epd.epd_pdf(PAYEE, greek, s, lines, due)[0])
     epd.epd_pdf(PAYEE, first, s, lines, due)
     assert reduced == [False, False, True, True]  # Ω and Σ are not in the reduced font

@@ -9,6 +9,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -130,4 +131,36 @@ def test_candidates_and_the_viewer(page, site: Site) -> None:
     assert r.status == 403
     assert page.request.get("/operator/claims/999999").status == 404
     assert page.request.get("/operator/claims/nonsense").status == 404
+    assert not script_errors(page)
+
+
+def test_more_claims_than_a_page_are_counted_and_paged(page, site: Site) -> None:
+    """1,205 open claims (run last: they fill the list): the counts by stage and the total are
+    the store's, a later stage lists its own, and the list pages 50 at a time."""
+    from tests.ledger.test_claims_store import _many_claims
+
+    with ThreadPoolExecutor(1) as pool:  # playwright's loop runs in this thread
+        pool.submit(asyncio.run, _many_claims(site.server.db_url, 1100, 105)).result()
+    log_in(page, site.server.viewer_key)
+    page.goto("/operator/claims")
+    counts = {
+        s: int(page.locator(f'#stages a[data-stage="{s}"] .count').inner_text())
+        for s in ("notice", "writ")
+    }
+    assert counts["writ"] == 105 and counts["notice"] >= 1100
+    total = int(page.locator("#stages a").first.locator(".count").inner_text())
+    assert total == sum(
+        int(page.locator(f'#stages a[data-stage="{s}"] .count').inner_text())
+        for s in ("notice", "warning", "lawyers", "court", "writ")
+    )
+    assert page.locator("#claims tr.claim").count() == 50
+    page.goto("/operator/claims?stage=writ")
+    assert page.locator('#claims tr.claim[data-stage="writ"]').count() == 50
+    assert "из 105" in page.locator("#claims-pager").inner_text()
+    page.locator("#claims-pager a[rel=next]").click()
+    page.locator("#claims-pager a[rel=next]").click()
+    assert page.locator("#claims tr.claim").count() == 5
+    assert "страница 3 из 3" in page.locator("#claims-pager").inner_text()
+    assert page.locator("#claims-pager a[rel=next]").count() == 0
+    shot(page, "claims-pages")
     assert not script_errors(page)

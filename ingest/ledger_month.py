@@ -101,7 +101,8 @@ async def save_month(
     batch: int = BATCH,
 ) -> SavedMonth:
     """Settles every account of the store for ``month`` as of ``day`` and saves the month
-    (replacing a saved one) in one transaction; ``on_progress(done, about)``."""
+    (replacing a saved one) in one transaction; ``on_progress(done, about)``, exact at the
+    end."""
     started = time.perf_counter()
     m = _day(first_day(month))
     async with month_transaction(conn):
@@ -112,8 +113,10 @@ async def save_month(
         async for chunk in stream_accounts(conn, _day(day), batch):
             await copy_month_rows(conn, m, work.rows(chunk))
             done += len(chunk)
-            if on_progress is not None:
+            if on_progress is not None:  # the premises are about the accounts
                 on_progress(done, max(done, len(houses)))
+        if on_progress is not None:
+            on_progress(done, done)
         accounts, debtors = await finish_month(
             conn, m, _day(day), snap, work.collection_rows(),
             seconds=time.perf_counter() - started,

@@ -3,11 +3,12 @@ register rows, opening debts, key rates, and the month's ledger input read from 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 
@@ -207,12 +208,12 @@ async def set_opening_debt(
 _KEY = "coalesce(p.account, p.id)"
 
 _CHARGES = f"""
-SELECT {_KEY} AS account, a.period, sum(a.amount) * 100 AS kopecks
+SELECT {_KEY} AS account, a.period, (sum(a.amount) * 100)::bigint AS kopecks
 FROM accruals a JOIN premises p ON p.id = a.premise_id
 WHERE a.period <= $1 AND ($2::text[] IS NULL OR {_KEY} = ANY($2::text[]))
 GROUP BY 1, 2
 UNION ALL
-SELECT account, period, amount * 100 FROM opening_debts
+SELECT account, period, (amount * 100)::bigint FROM opening_debts
 WHERE period <= $1 AND ($2::text[] IS NULL OR account = ANY($2::text[]))
 """
 
@@ -239,7 +240,7 @@ def _add_charge(book: dict[int, int], r: asyncpg.Record) -> None:
 
 
 _PAYMENTS = """
-SELECT id, account, day, amount * 100 AS kopecks, period, target FROM payments
+SELECT id, account, day, (amount * 100)::bigint AS kopecks, period, target FROM payments
 WHERE day <= $1 AND ($2::text[] IS NULL OR account = ANY($2::text[]))
 """
 
@@ -261,55 +262,53 @@ async def load_accounts(
     return [Account(a, charges.get(a, {}), tuple(payments.get(a, ()))) for a in ids]
 
 
-_Group: TypeAlias = tuple[str, list[asyncpg.Record]]
-
-
-async def _groups(cursor: Any, rows: int) -> AsyncIterator[_Group]:
-    """The cursor's rows (ordered by account) grouped by account, fetched ``rows`` at a time."""
-    key: str | None = None
-    group: list[asyncpg.Record] = []
-    while batch := await cursor.fetch(rows):
-        for r in batch:
-            if r["account"] != key:
-                if key is not None:
-                    yield key, group
-                key, group = r["account"], []
-            group.append(r)
-    if key is not None:
-        yield key, group
+def _accounts(charges: list[asyncpg.Record], payments: list[asyncpg.Record]) -> list[Account]:
+    books: dict[str, dict[int, int]] = {}
+    paid: dict[str, list[Payment]] = {}
+    for r in charges:
+        _add_charge(books.setdefault(r["account"], {}), r)
+    for r in payments:
+        paid.setdefault(r["account"], []).append(_payment(r))
+    keys = sorted(books.keys() | paid.keys())
+    return [Account(k, books.get(k, {}), tuple(paid.get(k, ()))) for k in keys]
 
 
 async def stream_accounts(
-    conn: asyncpg.Connection, until: date, batch: int = 20_000
+    conn: asyncpg.Connection, until: date, rows: int = 50_000
 ) -> AsyncIterator[list[Account]]:
-    """The accounts of :func:`load_accounts` (all of them) in lists of ``batch``, in the same
-    order, read through two cursors merged by account: memory stays that of one batch. Must
-    run inside a transaction (a repeatable-read one for a consistent month)."""
+    """The accounts of :func:`load_accounts` (all of them), in the same order, in lists:
+    charges and payments read through two cursors ordered by account, ``rows`` at a time, an
+    account handed on once both cursors have passed it, so memory stays that of a few
+    batches. Must run inside a transaction (a repeatable-read one for a consistent month)."""
     by = ' ORDER BY account COLLATE "C"'
     async with store_errors("read the ledger"):
-        sql = f"SELECT * FROM ({_CHARGES}) c{by}, period"
-        charges = _groups(await conn.cursor(sql, until, None), batch)
-        payments = _groups(await conn.cursor(_PAYMENTS + by + ", day, id", until, None), batch)
-        c = await anext(charges, None)
-        p = await anext(payments, None)
-        out: list[Account] = []
-        while c is not None or p is not None:
-            key = min(g[0] for g in (c, p) if g is not None)
-            book: dict[int, int] = {}
-            paid: tuple[Payment, ...] = ()
-            if c is not None and c[0] == key:
-                for r in c[1]:
-                    _add_charge(book, r)
-                c = await anext(charges, None)
-            if p is not None and p[0] == key:
-                paid = tuple(_payment(r) for r in p[1])
-                p = await anext(payments, None)
-            out.append(Account(key, book, paid))
-            if len(out) >= batch:
-                yield out
-                out = []
-        if out:
-            yield out
+        cursors = [
+            await conn.cursor(f"SELECT * FROM ({_CHARGES}) c{by}, period", until, None),
+            await conn.cursor(_PAYMENTS + by + ", day, id", until, None),
+        ]
+        bufs: list[list[asyncpg.Record]] = [[], []]
+        done = [False, False]
+        need = [True, True]
+        while True:
+            for i in (0, 1):
+                if need[i] and not done[i]:
+                    got = await cursors[i].fetch(rows)
+                    done[i] = len(got) < rows
+                    bufs[i].extend(got)
+            # an account below every unfinished cursor's last one is complete in both
+            lasts = [bufs[i][-1]["account"] for i in (0, 1) if not done[i] and bufs[i]]
+            bound = min(lasts) if lasts else None
+            taken = []
+            for i in (0, 1):
+                keys = [r["account"] for r in bufs[i]]
+                cut = len(keys) if bound is None else bisect_left(keys, bound)
+                taken.append(bufs[i][:cut])
+                del bufs[i][:cut]
+                need[i] = not bufs[i] or bufs[i][-1]["account"] == bound
+            if taken[0] or taken[1]:
+                yield _accounts(taken[0], taken[1])
+            if all(done) and not bufs[0] and not bufs[1]:
+                return
 
 
 # --- reads for the ledger's API, ЕПД and pages (issue 19) ---

@@ -125,9 +125,26 @@ async def debtors_page(request: Request) -> Response:
         pages=max(1, -(-report["totals"]["accounts"] // PAGE_SIZE)),
         collection=collection,
         source=report["source"],
+        stale=stale_reasons(report["source"]),
         local_time=lambda iso: f"{datetime.fromisoformat(iso).astimezone(tz):%d.%m.%Y %H:%M}",
     )
     return render(request, "debtors.html", context)
+
+
+def stale_reasons(source: dict[str, Any]) -> list[str]:
+    """What arrived after the saved month was computed, as the page names it."""
+    if source["kind"] != "saved":
+        return []
+    out = []
+    if source["new_payments"]:
+        out.append(f"после сохранения поступили оплаты ({source['new_payments']})")
+    if source["new_accruals"]:
+        out.append("появились новые начисления")
+    if source["new_key_rates"]:
+        out.append("добавлена ключевая ставка")
+    if source["behind"]:
+        out.append("месяц сохранён до его конца")
+    return out
 
 
 def _problem_text(exc: ProblemError) -> str:

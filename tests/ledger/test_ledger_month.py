@@ -5,6 +5,8 @@ views say which they show and warn when payments arrived after the save."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,9 +16,10 @@ import pytest
 
 from adapters.payments.register import PaymentRow
 from adapters.store.ledger import load_accounts, record_payments, set_opening_debt
+from api.cli import main
 from core.ledger.dates import last_day, month_index
 from ingest.ledger_month import save_month
-from tests.api.conftest import ALICE, Env, env  # noqa: F401  (the fixture)
+from tests.api.conftest import ALICE, Env, env, prepare  # noqa: F401  (the fixture)
 from tests.ledger.test_debtors_api import fill_two_houses
 
 pytestmark = pytest.mark.postgres
@@ -173,5 +176,41 @@ async def test_resave_replaces_and_new_payments_are_flagged(env: Env) -> None:  
         )
         assert rows == second.accounts
         assert await conn.fetchval("SELECT count(*) FROM ledger_months") == 1
+    finally:
+        await conn.close()
+
+
+def test_save_command(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(prepare(db_url))
+    asyncio.run(fill(db_url))
+    monkeypatch.setenv("UCHET_DATABASE_URL", db_url)
+    monkeypatch.setenv("UCHET_PROGRESS", "1")  # the bar, though stderr is not a terminal
+    for _ in range(2):  # the second replaces the first
+        assert main(["ledger", "--month", "2026-06", "--save"]) == 0
+        printed = capsys.readouterr()
+        assert "месяц 2026-06" in printed.err and "100%" in printed.err
+        assert "месяц 2026-06 сохранён на 30.06.2026: лицевых счетов" in printed.out
+        assert re.search(r"должников 11, за \d+\.\d с", printed.out)
+
+    async def rows() -> int:
+        conn = await asyncpg.connect(db_url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM ledger_month_accounts"))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(rows()) == len(asyncio.run(_accounts(db_url)))
+    assert main(["ledger", "--month", "2026-06", "--save", "--account", "x"]) != 0
+    assert "--account" in capsys.readouterr().err
+    assert main(["ledger", "--month", "2100-01", "--save"]) != 0
+    assert "2100-01" in capsys.readouterr().err
+
+
+async def _accounts(url: str) -> list[Any]:
+    conn = await asyncpg.connect(url)
+    try:
+        return await load_accounts(conn, date(2026, 6, 30))
     finally:
         await conn.close()

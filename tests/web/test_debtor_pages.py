@@ -8,11 +8,18 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
 
 import asyncpg
 import pytest
 
+from adapters.payments.register import PaymentRow
+from adapters.store.ledger import record_payments
+from core.ledger.dates import last_day, month_index
+from ingest.ledger_month import save_month
 from tests.api.conftest import ALICE, BOB
 from tests.api.server import api_server
 from tests.ledger.test_debtors_api import CAROL, fill_two_houses
@@ -22,6 +29,7 @@ from tests.web.test_operator import log_in, script_errors
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 NBSP = "\u00a0"
+JUNE = month_index(2026, 6)
 MANY = 55  # premises of house h8, each owing 100.00 of 2026-04: more than a page of 50
 
 
@@ -131,3 +139,54 @@ def test_debtors_need_an_operator_login(page, site: Site) -> None:
     assert "/operator/login" in page.url
     r = page.request.get("/operator/debtors.csv", max_redirects=0)
     assert r.status in (302, 303, 307) and "/operator/login" in r.headers["location"]
+
+
+async def _save_june(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await save_month(conn, JUNE, last_day(JUNE), batch=7)
+    finally:
+        await conn.close()
+
+
+async def _late_payment(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        row = PaymentRow("late-web", ALICE[0], date(2026, 6, 29), 10000, None, "charges", 0)
+        assert (await record_payments(conn, [row], "test")).recorded == ["late-web"]
+    finally:
+        await conn.close()
+
+
+def _beside(coro: Coroutine[Any, Any, None]) -> None:
+    """Runs ``coro`` in a thread of its own (the browser's loop runs in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
+def test_saved_month_says_so_and_warns_of_new_payments(page, site: Site) -> None:
+    log_in(page, site.server.viewer_key)
+    page.goto("/operator/debtors?month=2026-06")
+    source = page.locator("#source")
+    assert source.get_attribute("data-kind") == "live"
+    assert "Рассчитано сейчас" in source.inner_text() and "--save" in source.inner_text()
+    live_total = page.locator("#total-debt").inner_text()
+    _beside(_save_june(site.server.db_url))
+    page.goto("/operator/debtors?month=2026-06")
+    assert source.get_attribute("data-kind") == "saved"
+    assert re.match(
+        r"По состоянию на 30\.06\.2026, сохранено \d\d\.\d\d\.\d{4} \d\d:\d\d", source.inner_text()
+    )
+    assert page.locator("#total-debt").inner_text() == live_total
+    assert page.locator("#stale").count() == 0
+    shot(page, "debtors-saved")
+    page.locator("#recompute").click()
+    page.wait_for_url(re.compile(r"live=1"))
+    assert source.get_attribute("data-kind") == "live" and page.locator("#use-saved").count()
+    assert page.locator("#total-debt").inner_text() == live_total
+    _beside(_late_payment(site.server.db_url))
+    page.goto("/operator/debtors?month=2026-06")
+    assert "поступили оплаты (1)" in page.locator("#stale").inner_text()
+    assert page.locator("#total-debt").inner_text() == live_total  # still the saved figures
+    shot(page, "debtors-saved-stale")
+    assert not script_errors(page)

@@ -62,7 +62,7 @@ from core.notify.kinds import (
     READING_WINDOW_OPEN,
     WEBHOOK,
 )
-from core.notify.reminders import debt_params, missing_by_account, window
+from core.notify.reminders import GRACE_DAYS, debt_params, missing_by_account, window
 from core.notify.templates import number, unit_name
 from core.notify.throttle import DomainLimiter, domain_of
 from core.periods import month_bounds, parse_period
@@ -256,12 +256,13 @@ async def enqueue_debt_notices(
     period: str,
     debts: Mapping[str, tuple[int, date]],
     threshold_kopecks: int,
+    grace_days: int = GRACE_DAYS,
 ) -> int:
-    """One debt notice per account whose debt (kopecks, oldest unpaid due date) is above the
-    threshold, once per period."""
+    """One debt notice per account whose overdue debt (kopecks, oldest unpaid due date) is
+    above the threshold, once per period; penalties from the ``grace_days`` + 1st day."""
     written = 0
     async with conn.transaction():
-        for account, params in debt_params(period, debts, threshold_kopecks).items():
+        for account, params in debt_params(period, debts, threshold_kopecks, grace_days).items():
             written += await enqueue(conn, account, DEBT, period, params)
     return written
 

@@ -189,25 +189,20 @@ def _kopecks(text: str) -> int:
 
 
 async def _enqueue_debts(conn: Any, period: str, threshold: int) -> int:
-    """Debt notices from the ledger's aging of ``period`` as of today (its last day when it
-    is over): the debt without penalty and the due date of the oldest unpaid month."""
-    from datetime import date
-
-    from api.routes.ledger_data import debtor_list, debtor_months, report_day
+    """Debt notices from the ledger's statements of ``period`` as of today (its last day when
+    it is over): the overdue debt only (the periods past their due date, without penalty) and
+    the due date of the oldest of them."""
+    from api.routes.ledger_data import SETTINGS, debtor_months, report_day
     from api.runtime import settings
     from core.ledger.dates import parse_period
+    from core.notify.reminders import overdue
     from ingest.notify import enqueue_debt_notices
 
     month = parse_period(period, "--period")
     today = datetime.now(ZoneInfo(settings().timezone)).date().toordinal()
-    day = report_day(month, today)
-    items, details = await debtor_months(conn, month, day, None)
-    debts = {
-        d.account: (d.debt, date.fromordinal(day - d.oldest_delay_days))
-        for d in debtor_list(items, details)
-        if d.debt > 0 and d.oldest_delay_days > 0
-    }
-    return await enqueue_debt_notices(conn, period, debts, threshold)
+    items, _ = await debtor_months(conn, month, report_day(month, today), None)
+    debts = {m.account.id: found for m in items if (found := overdue(m.statement)) is not None}
+    return await enqueue_debt_notices(conn, period, debts, threshold, SETTINGS.grace_days)
 
 
 def cmd_send(args: argparse.Namespace) -> int:

@@ -6,7 +6,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-PENALTY_GRACE_DAYS = 30  # ЖК РФ ст. 155 ч. 14: пени с 31-го дня после срока оплаты
+from core.ledger.model import LedgerSettings
+from core.ledger.statement import Statement
+
+# ЖК РФ ст. 155 ч. 14: пени с 31-го дня после срока оплаты — the ledger's own setting
+GRACE_DAYS = LedgerSettings().grace_days
 
 
 def window(period: str, first_day: int, last_day: int) -> tuple[str, str]:
@@ -25,20 +29,33 @@ def missing_by_account(rows: Iterable[tuple[str, str, str]]) -> dict[str, list[d
     return out
 
 
-def penalty_from(due: date) -> date:
-    return due + timedelta(days=PENALTY_GRACE_DAYS + 1)
+def penalty_from(due: date, grace_days: int = GRACE_DAYS) -> date:
+    return due + timedelta(days=grace_days + 1)
+
+
+def overdue(s: Statement) -> tuple[int, date] | None:
+    """The statement's overdue debt: the unpaid debt (kopecks) of the periods past their due
+    date only, as core.ledger.claims.Debt.debt (not the aging's total, whose 0–30 bucket holds
+    the periods not due yet), and the oldest of those due dates; None when nothing is overdue."""
+    lines = [p for p in s.periods if p.debt > 0 and s.day > p.due]
+    if not lines:
+        return None
+    return sum(p.debt for p in lines), date.fromordinal(min(p.due for p in lines))
 
 
 def debt_params(
-    period: str, debts: Mapping[str, tuple[int, date]], threshold_kopecks: int
+    period: str,
+    debts: Mapping[str, tuple[int, date]],
+    threshold_kopecks: int,
+    grace_days: int = GRACE_DAYS,
 ) -> dict[str, dict[str, Any]]:
-    """account → params of the debt message, for debts (kopecks, oldest unpaid due date)
-    strictly above the threshold."""
+    """account → params of the debt message, for overdue debts (kopecks, oldest unpaid due
+    date) strictly above the threshold."""
     return {
         account: {
             "period": period,
             "debt": f"{kopecks // 100}.{kopecks % 100:02d}",
-            "penalty_from": penalty_from(due).isoformat(),
+            "penalty_from": penalty_from(due, grace_days).isoformat(),
         }
         for account, (kopecks, due) in debts.items()
         if kopecks > threshold_kopecks

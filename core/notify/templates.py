@@ -124,10 +124,10 @@ def _reading_window(params: Mapping[str, Any]) -> Rendered:
 
 def _debt(params: Mapping[str, Any]) -> Rendered:
     _need(params, DEBT, "period", "debt", "penalty_from")
-    subject = f"Задолженность по лицевому счёту: {params['debt']} ₽"
+    subject = f"Просроченная задолженность по лицевому счёту: {params['debt']} ₽"
     lines = [
-        f"На конец периода {month_name(params['period'])} задолженность составляет "
-        f"{params['debt']} ₽.",
+        f"На конец периода {month_name(params['period'])} просроченная задолженность "
+        f"(не оплаченная в срок) составляет {params['debt']} ₽.",
         f"С {_day(params['penalty_from'])} начисляются пени (ЖК РФ ст. 155 ч. 14).",
         "Если вы уже оплатили, не учитывайте это сообщение.",
     ]

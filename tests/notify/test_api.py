@@ -130,8 +130,8 @@ async def test_huge_offset_is_refused_clearly(env: Env) -> None:  # noqa: F811
 
 
 async def test_no_confirmation_without_the_public_url(
-    env: Env,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    env: Env,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("UCHET_NOTIFY_PUBLIC_URL")
     notify._settings.cache_clear()

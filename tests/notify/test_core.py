@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from core.ledger.aging import aging
+from core.ledger.model import LedgerSettings
+from core.ledger.statement import PeriodLine, Statement
 from core.notify.backoff import RetryPolicy
 from core.notify.kinds import (
     DEBT,
@@ -19,7 +22,7 @@ from core.notify.kinds import (
     READING_WINDOW_OPEN,
     check_email,
 )
-from core.notify.reminders import debt_params, missing_by_account, window
+from core.notify.reminders import debt_params, missing_by_account, overdue, penalty_from, window
 from core.notify.signing import (
     check_confirm_token,
     confirm_token,
@@ -50,6 +53,8 @@ def test_reading_window_text_and_html_escape() -> None:
 def test_debt_text_and_missing_params_refused() -> None:
     r = render(DEBT, {"period": "2026-03", "debt": "1234.50", "penalty_from": "2026-05-11"})
     assert "1234.50 ₽" in r.subject and "С 11.05.2026 начисляются пени" in r.text
+    assert "Просроченная задолженность" in r.subject
+    assert "просроченная задолженность (не оплаченная в срок) составляет 1234.50 ₽" in r.text
     with pytest.raises(ValueError, match="missing penalty_from"):
         render(DEBT, {"period": "2026-03", "debt": "1"})
     with pytest.raises(ValueError, match="unknown notification kind"):
@@ -155,3 +160,34 @@ def test_check_email() -> None:
     for bad in ("ivanov", "a@b", "a b@c.ru", "<a@b.ru>", "a@b..ru", "Иван <a@b.ru>"):
         with pytest.raises(ValueError, match="не похоже на адрес e-mail"):
             check_email(bad)
+
+
+def _line(period: date, due: date, debt: int, day: date) -> PeriodLine:
+    delay = max(0, (day - due).days)
+    return PeriodLine(period.toordinal(), due.toordinal(), debt, 0, debt, delay, 0, 0)
+
+
+def test_debt_notice_counts_only_the_overdue_periods() -> None:
+    day = date(2026, 3, 12)
+    lines = (
+        _line(date(2026, 1, 1), date(2026, 2, 15), 60_000, day),  # 25 days late
+        _line(date(2026, 2, 1), date(2026, 3, 15), 90_000, day),  # due in 3 days
+        _line(date(2025, 12, 1), date(2026, 1, 15), 0, day),  # paid
+    )
+    s = Statement(
+        month=date(2026, 3, 1).toordinal(), day=day.toordinal(), opening_balance=0,
+        charged=0, paid=0, closing_balance=150_000, periods=lines, penalty_month=0,
+        penalty_total=0, penalty_paid=0, allocations=(), advance=0,
+    )  # fmt: skip
+    assert sum(aging(s).values()) == 150_000  # the aging's total holds the one not due yet
+    assert overdue(s) == (60_000, date(2026, 2, 15))
+    nothing = Statement(**{**{f: getattr(s, f) for f in s.__slots__}, "periods": lines[1:]})
+    assert overdue(nothing) is None
+
+
+def test_penalty_grace_is_the_ledgers() -> None:
+    grace = LedgerSettings().grace_days
+    assert (penalty_from(date(2026, 4, 10)) - date(2026, 4, 10)).days == grace + 1
+    assert penalty_from(date(2026, 4, 10), 10) == date(2026, 4, 21)
+    debts = {"a": (100_000, date(2026, 4, 10))}
+    assert debt_params("2026-03", debts, 0, grace_days=10)["a"]["penalty_from"] == "2026-04-21"

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from api.progress import bar
 from core.ledger.claims import CLOSE_REASONS, STAGE_NAMES, STAGES
 from core.ledger.dates import day_name, parse_day
+from core.ledger.errors import LedgerError
 from core.ledger.money import format_money, parse_typed_rubles
 
 if TYPE_CHECKING:  # the store and the use cases are imported when a subcommand runs
@@ -46,6 +47,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--stage", choices=STAGES)
     p.add_argument("--house")
     p.add_argument("--closed", action="store_true", help="the closed claims instead")
+    p.add_argument("--offset", type=int, default=0, help="skip this many (default 0)")
+    p.add_argument("--limit", type=int, default=1000, help="show at most this many (1000)")
     p.set_defaults(func=run_list)
     p = what.add_parser("show", help="a claim and the history of its stages")
     p.add_argument("claim", type=int)
@@ -162,14 +165,25 @@ def run_close(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from adapters.store.claims import list_claims
+    from adapters.store.claims import count_claims, list_claims
 
-    found = _run(
-        lambda conn: list_claims(conn, stage=args.stage, house=args.house, closed=args.closed)
-    )
+    if args.offset < 0 or not 1 <= args.limit <= 100_000:
+        raise LedgerError("claims list: --offset from 0, --limit from 1 to 100000")
+
+    async def page(conn: Any) -> tuple[list[Any], dict[str, int]]:
+        found = await list_claims(
+            conn, stage=args.stage, house=args.house, closed=args.closed,
+            limit=args.limit, offset=args.offset,
+        )  # fmt: skip
+        return found, await count_claims(conn, house=args.house, closed=args.closed)
+
+    found, counts = _run(page)
+    total = sum(counts.values()) if args.stage is None else counts.get(args.stage, 0)
     for c in found:
         print(_summary(c))
-    print(f"претензий: {len(found)}")
+    first, last = args.offset + 1, args.offset + len(found)
+    shown = f" (показаны {first}–{last})" if found else " (с этого места нет)"
+    print(f"претензий: {total}{'' if len(found) == total else shown}")
     return 0
 
 

@@ -273,6 +273,21 @@ async def test_more_claims_than_a_page(env: Env) -> None:  # noqa: F811
         await conn.close()
 
 
+def test_the_claims_command_lists_a_page_of_all(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(prepare(db_url))
+    asyncio.run(_many_claims(db_url, 1100, 105))
+    monkeypatch.setenv("UCHET_DATABASE_URL", db_url)
+    assert main(["claims", "list", "--stage", "writ", "--offset", "100"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("many-") == 5 and "претензий: 105 (показаны 101–105)" in out
+    assert main(["claims", "list"]) == 0
+    assert "претензий: 1205 (показаны 1–1000)" in capsys.readouterr().out
+    assert main(["claims", "list", "--limit", "0"]) == 2
+    assert "--limit" in capsys.readouterr().err
+
+
 async def test_a_letter_drawn_after_late_entries_asks_what_was_recorded(
     env: Env,  # noqa: F811
     tmp_path: Path,

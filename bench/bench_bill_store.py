@@ -6,9 +6,12 @@ the period billed with the time split between loading, computing and writing.
 A fresh database is created from UCHET_TEST_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards. The month before the period
 is billed first, so the timed run reverses stored estimates (recalculation) like a real one;
-the period is then billed again (the idempotent re-run deletes and rewrites its lines).
-Baseline, measured in the same run: a loader that queries per premise (premise, its meters,
-each meter's month-end registers), timed on ``--sample`` premises and scaled to N.
+the period is then billed again (the idempotent re-run writes a new partition of the period
+and swaps it in for the old one).
+Baselines, measured in the same run: a bare binary COPY of the same accrual rows (prebuilt)
+into a table like ``accruals`` (for the write), and a loader that queries per premise
+(premise, its meters, each meter's month-end registers), timed on ``--sample`` premises and
+scaled to N (for the load).
 """
 
 from __future__ import annotations

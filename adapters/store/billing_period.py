@@ -512,8 +512,8 @@ async def _prior(
     if meter.size == 0:
         return PriorEstimates()
     order = np.lexsort((np.array(rows[1], dtype=_I64), meter))
-    nums = _integers([Decimal(t) for t in rows[2]])[order]
-    dens = _integers([Decimal(t) for t in rows[3]])[order]
+    nums = _integers(rows[2])[order]
+    dens = _integers(rows[3])[order]
     return PriorEstimates(
         meter=meter[order],
         month=np.array(rows[1], dtype=_I64)[order],
@@ -522,9 +522,17 @@ async def _prior(
     )
 
 
-def _integers(values: list[Decimal]) -> Int64Array:
-    """Whole decimals as int64, or as Python integers past 2**62."""
-    ints = [int(v) for v in values]
+def _integers(texts: list[str]) -> Int64Array:
+    """Whole numbers written in decimal as int64 (numpy parses them all at once), or as
+    Python integers past 2**62 (``12.000000``, a volume of an old row, is whole too)."""
+    try:
+        fast = np.array(texts, dtype=np.str_).astype(_I64)
+    except (ValueError, OverflowError):
+        pass
+    else:
+        if fast.size == 0 or (int(fast.max()) < 2**62 and int(fast.min()) > -(2**62)):
+            return fast
+    ints = [int(Decimal(t)) for t in texts]
     if ints and max(max(ints), -min(ints)) >= 2**62:
         return np.array(ints, dtype=object)
     return np.array(ints, dtype=_I64)

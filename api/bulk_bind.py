@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from adapters.store import meters as registry
@@ -63,21 +64,66 @@ class BulkReport:
     errors: list[LineError] = field(default_factory=list)
 
 
+class FileError(Exception):
+    """The file cannot be read as a whole (its encoding); ``line``: where it breaks."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def _text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         return data.decode("cp1251")  # what Excel writes for a Russian locale
+    except UnicodeDecodeError as exc:  # a byte Windows-1251 leaves undefined (0x98)
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FileError(
+            line, f"файл не в кодировке UTF-8 или Windows-1251 (байт 0x{data[exc.start]:02X} в "
+            f"строке {line}): сохраните его как CSV UTF-8",
+        ) from None  # fmt: skip
+
+
+def _rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | LineError]]:
+    """(the line a record starts on, its cells) — or the error that stops the reading (a field
+    over the csv module's limit, a line break inside an unquoted field): nothing after it is
+    read."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            why = (
+                f"поле длиннее {csv.field_size_limit()} символов"
+                if "field limit" in str(exc)
+                else f"не читается как CSV ({exc})"
+            )
+            yield reader.line_num, LineError(reader.line_num, "line", f"{why}; дальше не прочитано")
+            return
+        yield start, row
+        start = reader.line_num + 1
 
 
 def parse(data: bytes) -> tuple[list[BindLine], list[LineError]]:
-    """The file's lines (empty ones skipped) and the errors a line shows on its own."""
-    text = _text(data)
+    """The file's lines (empty ones skipped) and the errors a line shows on its own. Lines are
+    numbered as in the file (a quoted field may span several)."""
+    try:
+        text = _text(data)
+    except FileError as exc:
+        return [], [LineError(exc.line, "file", str(exc))]
     head = text.partition("\n")[0]
     delimiter = ";" if head.count(";") >= head.count(",") else ","
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(rows, None)
-    if header is None or not any(h.strip() for h in header):
+    rows = _rows(text, delimiter)
+    _, header = next(rows, (1, []))
+    if isinstance(header, LineError):
+        return [], [header]
+    if not any(h.strip() for h in header):
         return [], [LineError(1, "header", "пустой файл: нужна строка заголовка " + HEADER)]
     names = [COLUMNS.get(h.strip().lower()) for h in header]
     unknown = [h for h, n in zip(header, names, strict=True) if n is None and h.strip()]
@@ -91,7 +137,10 @@ def parse(data: bytes) -> tuple[list[BindLine], list[LineError]]:
         ]  # fmt: skip
     lines: list[BindLine] = []
     errors: list[LineError] = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in rows:
+        if isinstance(row, LineError):
+            errors.append(row)
+            break
         if not any(cell.strip() for cell in row):
             continue
         if len(lines) + len(errors) >= MAX_LINES:
@@ -100,6 +149,9 @@ def parse(data: bytes) -> tuple[list[BindLine], list[LineError]]:
         cells = {n: c.strip() for n, c in zip(names, row, strict=False) if n is not None}
         if len(row) > len(names):
             errors.append(LineError(number, "line", f"{len(row)} полей, в заголовке {len(names)}"))
+            continue
+        if bad := next((n for n, c in cells.items() if "\x00" in c), None):
+            errors.append(LineError(number, bad, "недопустимый символ NUL (\\0) в поле"))
             continue
         line = BindLine(
             number, cells.get("meter", ""), cells.get("premise") or None,
@@ -172,7 +224,9 @@ async def _registers(
 async def check_and_bind(conn: Connection, data: bytes, *, dry_run: bool = False) -> BulkReport:
     """Checks every line of the file and binds the good ones (unless ``dry_run``)."""
     lines, errors = parse(data)
-    report = BulkReport(lines=len(lines) + len({e.line for e in errors if e.line > 1}))
+    report = BulkReport(
+        lines=len(lines) + len({e.line for e in errors if e.line > 1 and e.field != "file"})
+    )
     premises, houses = await registry.known_owners(
         conn, sorted({x.premise for x in lines if x.premise}),
         sorted({x.house for x in lines if x.house}),

@@ -168,15 +168,22 @@ async def test_bulk_bind_checks_every_line_and_binds_the_good_ones(env: Env) -> 
     ("content", "status", "where"),
     [
         (b"", 422, None),
-        (b"serial;flat\nx;y\n", 200, (1, "header")),
-        ("счётчик;помещение\n77001;h1-2\n".encode("cp1251"), 200, (2, "meter")),
+        (b"serial;flat\nx;y\n", 200, [(1, "header")]),
+        ("счётчик;помещение\n77001;h1-2\n".encode("cp1251"), 200, [(2, "meter")]),
+        # 0x98 is in neither UTF-8 (here) nor Windows-1251: the line of the byte
+        ("счётчик;помещение\n1;h1-2\n2;h1".encode("cp1251") + b"\x98\n", 200, [(3, "file")]),
+        (b'meter;premise\n"' + b"x" * 140_000 + b'";h1-2\n9;h1-2\n', 200,
+         [(2, "line")]),  # a field over the csv module's limit: the reading stops there
+        (b"meter;premise\nmqtt:a\x00b:cold_water;h1-2\n", 200, [(2, "meter")]),
+        (b"meter;house\n77001;h\x001\n", 200, [(2, "house")]),
+        (b'meter;premise\n"mqtt:x\ny";h1-2\n\nno such;h1-2\n', 200, [(2, "meter"), (5, "meter")]),
     ],
-)
+)  # fmt: skip
 async def test_bulk_bind_reports_a_bad_file(
-    env: Env, content: bytes, status: int, where: tuple[int, str] | None
+    env: Env, content: bytes, status: int, where: list[tuple[int, str]] | None
 ) -> None:
     r = await env.client.post("/v1/operator/meters/bind-csv", content=content, headers=env.operator)
     assert r.status_code == status, r.text
     if where is not None:
-        assert [(e["line"], e["field"]) for e in r.json()["errors"]] == [where]
+        assert [(e["line"], e["field"]) for e in r.json()["errors"]] == where, r.json()["errors"]
         assert r.json()["bound_lines"] == 0

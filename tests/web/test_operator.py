@@ -142,3 +142,30 @@ def test_a_house_without_house_meter_data_shows_no_imbalance(page, site: Site) -
     text = row.inner_text()
     assert "нет данных ОДПУ" in text
     assert "кВт·ч" not in text and "%" not in text  # no volumes compared, no ratio
+
+
+HOSTILE = [
+    # (file, line, field, words of the message): each a clear error by line, never a 500
+    ("счётчик;помещение\n1;h1-2\n".encode("cp1251") + b"\x98\n", "3", "file", "Windows-1251"),
+    (b'meter;premise\n"' + b"x" * 140_000 + b'";h1-2\n', "2", "line", "поле длиннее"),
+    (b"meter;premise\n1;h1\x002\n", "2", "premise", "NUL"),
+    (b'meter;premise\n"a\nb";h1-2\nno such;h1-2\n', "4", "meter", "«no such»"),
+]
+
+
+def test_a_hostile_csv_file_gets_errors_by_line(page, site: Site) -> None:
+    log_in(page, site.server.operator_key)
+    for content, line, field, words in HOSTILE:
+        page.goto("/operator/meters")
+        page.get_by_label("CSV-файл").set_input_files(
+            files=[{"name": "bind.csv", "mimeType": "text/csv", "buffer": content}]
+        )
+        page.get_by_role("button", name="Загрузить").click()
+        page.wait_for_selector("#bulk-result")
+        rows = page.locator("#bulk-errors tbody tr").all_inner_texts()
+        assert rows, page.locator("main").inner_text()[:500]
+        cells = rows[-1].split("\t")
+        assert cells[0].strip() == line and cells[1].strip() == field, rows
+        assert words in cells[2], rows
+    shot(page, "meters-bulk-hostile")
+    assert not script_errors(page)

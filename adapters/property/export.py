@@ -1,5 +1,7 @@
 """The reconciliation report's findings as files: CSV (machine-readable, English column names,
-stable) and XLSX for people (Russian headers and kinds, money as numbers in ₽ with kopecks)."""
+stable) and XLSX for people (Russian headers and kinds, money as numbers in ₽ with kopecks).
+Text that came from a register (addresses, premise numbers) is never a formula to a
+spreadsheet (:mod:`core.cells`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import TextIO
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from core.cells import safe_cell
 from core.reconcile import Finding
 
 CSV_COLUMNS = (
@@ -41,8 +44,9 @@ def write_csv(findings: Iterable[Finding], out: TextIO, *, start: int = 1) -> in
     n = 0
     for n, x in enumerate(findings, start=start):
         w.writerow(
-            (n, x.kind, x.money, x.house_id or "", x.premise_id or "", x.account or "",
-             x.where, x.address, f"{x.score:.0f}", x.detail, x.key)
+            map(safe_cell, (n, x.kind, x.money, x.house_id or "", x.premise_id or "",
+                            x.account or "", x.where, x.address, f"{x.score:.0f}", x.detail,
+                            x.key))
         )  # fmt: skip
     return max(n - start + 1, 0)
 
@@ -59,9 +63,10 @@ def xlsx_bytes(findings: Iterable[Finding], *, title: str = "Сверка с р�
         money = WriteOnlyCell(ws, value=x.money)
         money.number_format = "#,##0.00"
         ws.append(
-            (n, KIND_NAMES.get(x.kind, x.kind), money, x.house_id or "", x.premise_id or "",
-             x.account or "", x.where, x.address, round(x.score), x.detail, x.key,
-             "да" if x.priority else "")
+            [money if v is money else safe_cell(v) for v in (
+                n, KIND_NAMES.get(x.kind, x.kind), money, x.house_id or "", x.premise_id or "",
+                x.account or "", x.where, x.address, round(x.score), x.detail, x.key,
+                "да" if x.priority else "")]
         )  # fmt: skip
     buf = io.BytesIO()
     wb.save(buf)

@@ -148,3 +148,21 @@ def test_persistent_unmetered_consumption_puts_a_house_first(
     assert houses[1].startswith("  h7:") and "неучтённое потребление" in houses[1]
     asyncio.run(setup(days=20, ratio=0.01))  # balanced within 5 %: back to money order
     assert _findings(tmp_path, capsys)[0]["house"] == "h1"
+
+
+def test_register_text_is_never_a_formula_in_the_exports() -> None:
+    import io as _io
+
+    from adapters.property.export import write_csv, xlsx_bytes
+    from core.reconcile import Finding
+
+    evil = Finding("unbilled", Decimal("12.30"), "-1+1", "h1", None, None, "f.csv, row 2",
+                   '=HYPERLINK("http://x","y")', 95.0, "addr:x|1")  # fmt: skip
+    out = _io.StringIO()
+    write_csv([evil], out)
+    line = out.getvalue().splitlines()[1]
+    assert "'=HYPERLINK" in line and ",'-1+1," in line and ",12.30," in line
+    sheet = load_workbook(_io.BytesIO(xlsx_bytes([evil]))).active
+    row = next(sheet.iter_rows(min_row=2, values_only=True))
+    assert row[7] == '\'=HYPERLINK("http://x","y")' and row[9] == "'-1+1"
+    assert Decimal(str(row[2])) == Decimal("12.30")

@@ -118,7 +118,10 @@ def _starts(column: str, prefix: str, arg: Callable[[object], str]) -> str:
     low = arg(prefix)
     if prefix[-1] == "\U0010ffff":
         return f"{column} ~>=~ {low}"
-    high = arg(prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    following = ord(prefix[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters (UTF-8 cannot hold one)
+        following = 0xE000
+    high = arg(prefix[:-1] + chr(following))
     return f"({column} ~>=~ {low} AND {column} ~<~ {high})"
 
 

@@ -187,3 +187,27 @@ async def test_bulk_bind_reports_a_bad_file(
     if where is not None:
         assert [(e["line"], e["field"]) for e in r.json()["errors"]] == where, r.json()["errors"]
         assert r.json()["bound_lines"] == 0
+
+
+async def test_search_by_the_last_characters_before_a_gap_or_the_end(env: Env) -> None:
+    # U+D7FF is followed by the surrogates (no characters): the range ends at U+E000;
+    # U+10FFFF, the last code point, has no next one: an open range
+    serials = ["\ud7ff-1", "\ud7ffz", "\ue000-1", "\U0010ffff-1", "\U0010fffe-1"]
+    conn = await asyncpg.connect(env.url)
+    try:
+        await conn.executemany(
+            "INSERT INTO meters (source, external_id, channel, service, unit)"
+            " VALUES ('mqtt', $1, 'v', 'cold_water', 'm3')",
+            [(s,) for s in serials],
+        )
+    finally:
+        await conn.close()
+    for raw, found in (
+        ("%ED%9F%BF", {"\ud7ff-1", "\ud7ffz"}),
+        ("%EE%80%80", {"\ue000-1"}),
+        ("%F4%8F%BF%BF", {"\U0010ffff-1"}),
+        ("%F4%8F%BF%BE", {"\U0010fffe-1"}),
+    ):
+        r = await env.client.get(f"/v1/operator/meters?q={raw}", headers=env.viewer)
+        assert r.status_code == 200, (raw, r.text)
+        assert {m["serial"] for m in r.json()} == found, raw

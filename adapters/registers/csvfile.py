@@ -48,7 +48,10 @@ def sniff_delimiter(lines: list[str]) -> str:
     """
     best, best_score = DELIMITERS[0], (0.0, 0)
     for delimiter in DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter) if any(row)]
+        try:
+            widths = [len(row) for row in csv.reader(lines, delimiter=delimiter) if any(row)]
+        except csv.Error:  # e.g. a stray \r inside a line: reading the rows will name it
+            continue
         if not widths:
             continue
         width, count = Counter(widths).most_common(1)[0]

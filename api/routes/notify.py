@@ -176,6 +176,12 @@ def public_base() -> str:
     return _settings().public_url.rstrip("/")
 
 
+def token_address(token: str, services: Services) -> str | None:
+    """The address a valid, unexpired token is for (nothing confirmed); None otherwise."""
+    found = check_confirm_token(_secret(services), token, int(time.time()))
+    return None if found is None else found[1]
+
+
 async def confirm(token: str, services: Services) -> tuple[str, str]:
     """(account, address) confirmed by the token; 404 for a bad, expired or stale one."""
     found = check_confirm_token(_secret(services), token, int(time.time()))

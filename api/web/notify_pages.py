@@ -24,6 +24,7 @@ from api.web.common import (
     redirect,
     render,
     services_of,
+    session_of,
 )
 from core.notify.kinds import ALL_KINDS, CHANNEL_NAMES, CHANNELS, KINDS
 
@@ -101,11 +102,21 @@ async def resend(request: Request) -> Response:
     return back
 
 
-@router.get(notify.CONFIRM_PATH)
-async def confirm(request: Request, token: str = "") -> Response:
+@router.get(notify.CONFIRM_PATH, response_class=HTMLResponse)
+async def confirm_page(request: Request, token: str = "") -> Response:
+    """The link of the e-mail: a button, not the confirmation itself (a mail scanner that
+    opens every link must not confirm an address nobody asked for)."""
+    token = token[:2000]
+    address = notify.token_address(token, services_of(request))
+    return render(request, "notify_confirm.html", {"token": token, "address": address})
+
+
+@router.post(notify.CONFIRM_PATH)
+async def confirm(request: Request) -> Response:
+    form = await checked_form(request, session_of(request))
     back = redirect(HERE)
     try:
-        _, address = await notify.confirm(token[:2000], services_of(request))
+        _, address = await notify.confirm(form.get("token", "")[:2000], services_of(request))
     except ProblemError as exc:
         flash(request, back, "error", exc.detail or "Ссылка недействительна")
         return back

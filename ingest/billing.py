@@ -16,7 +16,7 @@ from adapters.store.billing_accruals import ServiceTotal, totals, write_result
 from adapters.store.billing_period import load_period, month_date
 from adapters.store.billing_runs import billed_after, period_lock
 from adapters.store.connections import Connection
-from core.billing import BillingResult, BillingSettings, bill, month_index
+from core.billing import BillingResult, BillingSettings, bill, month_index, unbilled_messages
 from core.billing.explain import explanation_chunks
 
 
@@ -87,7 +87,8 @@ async def bill_period(
         n_premises = len(data.input.premises.ids)
         step(f"loaded {n_premises:,} premises, {len(data.input.meters.ids):,} meters; billing")
         # CPU work off the event loop: an API process keeps answering meanwhile
-        result = await asyncio.to_thread(bill, data.input)
+        # partial: a premise the rules cannot bill (no normative) is named, the rest billed
+        result = await asyncio.to_thread(bill, data.input, partial=True)
         t2 = time.perf_counter()
         step(f"{result.accruals.period.size:,} lines; writing explanations")
         texts: list[str] = []
@@ -118,7 +119,7 @@ async def bill_period(
         t4 = time.perf_counter()
         step("written")
         later = await billed_after(conn, month_date(period))
-    warnings = list(data.warnings)
+    warnings = [*data.warnings, *unbilled_messages(result)]
     if later:
         names = ", ".join(f"{p:%Y-%m}" for p in later)
         warnings.append(

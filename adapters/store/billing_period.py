@@ -585,7 +585,7 @@ async def load_period(
         regs = _to_registers(pm, readings, warnings)
         hregs = _to_registers(hm, readings, warnings)
         await refuse_stale(
-            conn, period, month_date(max(lo, _EARLIEST)), pm.db_ids, pm.meters.ids, regs
+            conn, period, month_date(max(lo, _EARLIEST)), pm.db_ids, pm.meters.ids, regs, tz
         )
         prior = await _prior(conn, period, pm.db_ids, regs)
     inp = BillingInput(

@@ -101,7 +101,11 @@ async def _estimated(
     est_meter = order[where]
     span = 1 << 32
     have = regs.meter * span + (regs.month - _EARLIEST)
-    hit = np.flatnonzero(np.isin(est_meter * span + (est_month - _EARLIEST), have))
+    wanted = est_meter * span + (est_month - _EARLIEST)
+    # a sorted lookup: np.isin over every register of a region is ~10x slower (numpy 2.4)
+    have = np.sort(have)
+    at = np.minimum(np.searchsorted(have, wanted), max(have.size - 1, 0))
+    hit = np.flatnonzero(have[at] == wanted) if have.size else np.empty(0, dtype=_I64)
     return [
         (int(est_month[i]), meter_ids[int(est_meter[i])], f"billed by {rows[2][i]}")
         for i in hit.tolist()

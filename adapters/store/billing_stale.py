@@ -84,21 +84,22 @@ async def _estimated(
     rows = await conn.fetchrow(
         "SELECT array_agg(meter_id), array_agg(extract(year FROM period)::int * 12"
         " + extract(month FROM period)::int - 1), array_agg(method)"
-        " FROM billed_estimates JOIN unnest($3::integer[]) AS k(id) ON k.id = meter_id"
-        " WHERE period >= $1 AND period < $2",
+        " FROM billed_estimates WHERE period >= $1 AND period < $2",
         since,
         date(period // 12, period % 12 + 1, 1),
-        db_ids.tolist(),
     )
     assert rows is not None
-    if not rows[0]:
+    if not rows[0] or db_ids.size == 0:
         return []
-    # (meter index, month) of each stored estimate, looked up among this run's registers
+    # (meter index, month) of each stored estimate of this run's meters, looked up among its
+    # registers (a join on the ids in SQL sent millions of them as an array)
     order = np.argsort(db_ids)
     est_db = np.array(rows[0], dtype=_I64)
-    est_month = np.array(rows[1], dtype=_I64)
-    where = np.minimum(np.searchsorted(db_ids[order], est_db), max(db_ids.size - 1, 0))
-    est_meter = order[where]
+    where = np.minimum(np.searchsorted(db_ids[order], est_db), db_ids.size - 1)
+    ours = np.flatnonzero(db_ids[order[where]] == est_db)
+    est_month = np.array(rows[1], dtype=_I64)[ours]
+    est_meter = order[where[ours]]
+    how = [rows[2][i] for i in ours.tolist()]
     span = 1 << 32
     have = regs.meter * span + (regs.month - _EARLIEST)
     wanted = est_meter * span + (est_month - _EARLIEST)
@@ -107,7 +108,7 @@ async def _estimated(
     at = np.minimum(np.searchsorted(have, wanted), max(have.size - 1, 0))
     hit = np.flatnonzero(have[at] == wanted) if have.size else np.empty(0, dtype=_I64)
     return [
-        (int(est_month[i]), meter_ids[int(est_meter[i])], f"billed by {rows[2][i]}")
+        (int(est_month[i]), meter_ids[int(est_meter[i])], f"billed by {how[i]}")
         for i in hit.tolist()
     ]
 
@@ -139,7 +140,6 @@ WITH b AS (
 )
 SELECT DISTINCT h.meter_id, b.period FROM hits h
 JOIN b ON h.ts < b.hi AND h.at > b.started_at
-JOIN unnest($8::integer[]) AS k(id) ON k.id = h.meter_id
 """
 
 # The readings of each touched meter-month from the window start ($6) to the month's end, as
@@ -225,7 +225,12 @@ async def _changed(
         return []
     start = await conn.fetchval("SELECT $1::date::timestamp AT TIME ZONE $2", since, tz.key)
     cols = [[r[k] for r in runs] for k in ("period", "started_at", "lo", "hi")]
-    touched = await conn.fetch(_TOUCHED, *cols, start, max(cols[3]), min(cols[1]), db_ids.tolist())
+    touched = await conn.fetch(_TOUCHED, *cols, start, max(cols[3]), min(cols[1]))
+    if touched:  # of the run's meters only (filtered here: few rows, millions of ids)
+        ids = np.sort(db_ids)
+        mids = np.array([t["meter_id"] for t in touched], dtype=_I64)
+        at = np.minimum(np.searchsorted(ids, mids), ids.size - 1)
+        touched = [touched[i] for i in np.flatnonzero(ids[at] == mids).tolist()]
     if not touched:
         return []
     by_period = {r["period"]: r for r in runs}

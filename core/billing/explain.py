@@ -134,10 +134,11 @@ class _Texts:
 
     # what a line's sentence ends with
 
-    def money(self, idx: Int64Array, s: int) -> list[str]:
-        """The end of each line: ' × tariff ₽[ × K (повышающий коэффициент)] = amount ₽'."""
+    def money(self, idx: Int64Array, s: int, lead: str = "") -> list[str]:
+        """The end of each line: ``lead`` + ' × tariff ₽[ × K (повышающий коэффициент)] =
+        amount ₽'."""
         a = self.a
-        tariff = f" × {ru(self.inp.tariffs[s])} ₽"
+        tariff = f"{lead} × {ru(self.inp.tariffs[s])} ₽"
         increased = a.increased[idx]
         if not increased.any():
             return fixed_texts(a.amount_kopecks[idx], 2, f"{tariff} = ", " ₽")
@@ -224,13 +225,18 @@ class _Texts:
 
     def readings(self, registers: Int64Array) -> list[str]:
         """Registers as read, 'shown (YYYY-MM)'."""
+        shown, months = self.reading_parts(registers)
+        return [f"{t}{m}" for t, m in zip(shown, months, strict=True)]
+
+    def reading_parts(self, registers: Int64Array) -> tuple[list[str], list[str]]:
+        """Registers as read: the values, and ' (YYYY-MM)' of each (one string per month)."""
         regs = self.inp.registers
         months = regs.month[registers].tolist()
         names = self._months
         for m in set(months) - names.keys():
-            names[m] = month_name(m)
+            names[m] = f" ({month_name(m)})"
         shown = fixed_texts(regs.shown.units[registers], regs.shown.scale)
-        return [f"{t} ({names[m]})" for t, m in zip(shown, months, strict=True)]
+        return shown, [names[m] for m in months]
 
     # the lines of one run
 
@@ -413,11 +419,10 @@ class _Texts:
         assert self._details is not None
         order = self._details[0]
         head = f"{title} {LABELS[method]}: "
-        money = self.money(idx, s)
+        money = self.money(idx, s, f" {u}")
         counts = hi - lo
         if (counts == 1).all():
-            parts = self.parts(order[lo], method, u)
-            return [f"{head}{pt} {u}{m}" for pt, m in zip(parts, money, strict=True)]
+            return self.parts(order[lo], method, u, head, money)
         total = int(counts.sum())
         starts = np.cumsum(counts) - counts
         positions = np.repeat(lo - starts, counts) + np.arange(total, dtype=np.int64)
@@ -426,14 +431,48 @@ class _Texts:
         pos = 0
         for c, v, m in zip(counts.tolist(), self.volumes(idx), money, strict=True):
             joined = "; ".join(parts[pos : pos + c])
-            texts.append(f"{head}{joined}; итого {v} {u}{m}" if c > 1 else f"{head}{joined} {u}{m}")
+            texts.append(f"{head}{joined}; итого {v}{m}" if c > 1 else f"{head}{joined}{m}")
             pos += c
         return texts
 
-    def parts(self, rows: Int64Array, method: int, u: str) -> list[str]:
-        """What each meter row contributed, "прибор … = volume"."""
+    def parts(
+        self, rows: Int64Array, method: int, u: str, head: str = "", ends: list[str] | None = None
+    ) -> list[str]:
+        """What each meter row contributed, "прибор … = volume"; between ``head`` and the
+        row's ``ends`` (a line of one meter made in one go)."""
         if rows.size == 0:
             return []
+        if ends is None or method != M_METER:
+            texts = self.meter_parts(rows, method, u)
+            return (
+                texts
+                if ends is None
+                else [f"{head}{t}{e}" for t, e in zip(texts, ends, strict=True)]
+            )
+        ml, regs = self.result.meter_lines, self.inp.registers
+        ids = self.inp.meters.ids
+        cur, prev = ml.current[rows], ml.previous[rows]
+        shown, value = regs.shown.units, regs.value.units
+        wrap = (shown[cur] - shown[prev]) != (value[cur] - value[prev])
+        rc, mc = self.reading_parts(cur)
+        rp, mp = self.reading_parts(prev)
+        return [
+            f"{head}прибор {ids[m]}: {c}{cm} − {p}{pm}{_WRAP if w else ''} = {v}{e}"
+            for m, c, cm, p, pm, w, v, e in zip(
+                ml.meter[rows].tolist(),
+                rc,
+                mc,
+                rp,
+                mp,
+                wrap.tolist(),
+                volume_texts(ml.volume[rows], self.unit),
+                ends,
+                strict=True,
+            )
+        ]
+
+    def meter_parts(self, rows: Int64Array, method: int, u: str) -> list[str]:
+        """What each meter row contributed, "прибор … = volume"."""
         ml, mt, regs = self.result.meter_lines, self.inp.meters, self.inp.registers
         ids = mt.ids
         meters = ml.meter[rows]

@@ -427,8 +427,11 @@ def month_summaries(
         meter, ts, value, pos = meter[mine], ts[mine], value[mine], pos[mine]
     # impossible values: negative, not finite, past the register or READING_LIMIT
     d = digits[pos] if digits.size else np.zeros(0, dtype=_I64)
-    ceiling = np.where(d >= 0, 10.0 ** np.clip(d, 0, 15), READING_LIMIT)
-    ok = (value >= 0) & (value < np.minimum(ceiling, READING_LIMIT))
+    # per meter, then per reading (a power per reading took 0.8 s on 16 M)
+    ceiling = np.minimum(
+        np.where(digits >= 0, 10.0 ** np.clip(digits, 0, 15), READING_LIMIT), READING_LIMIT
+    )
+    ok = (value >= 0) & (value < (ceiling[pos] if digits.size else ceiling[:0]))
     bad: dict[int, str] = {}
     if not ok.all():
         for i in np.flatnonzero(~ok)[np.argsort(ts[~ok], kind="stable")].tolist():

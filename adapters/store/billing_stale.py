@@ -104,7 +104,8 @@ async def _estimated(
     have = regs.meter * span + (regs.month - _EARLIEST)
     wanted = est_meter * span + (est_month - _EARLIEST)
     # a sorted lookup: np.isin over every register of a region is ~10x slower (numpy 2.4)
-    have = np.sort(have)
+    if have.size > 1 and bool((have[1:] < have[:-1]).any()):  # as counted: sorted already
+        have = np.sort(have)
     at = np.minimum(np.searchsorted(have, wanted), max(have.size - 1, 0))
     hit = np.flatnonzero(have[at] == wanted) if have.size else np.empty(0, dtype=_I64)
     return [

@@ -28,7 +28,6 @@ import asyncio
 import gc
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -262,7 +261,10 @@ def save_child(url: str) -> None:
             await conn.close()
 
     saved = asyncio.run(go())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    # VmHWM: this process's own peak (ru_maxrss would carry the forking parent's over exec)
+    status = Path("/proc/self/status").read_text()
+    kib = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM:"))
+    peak = kib / 1024 / 1024
     print(f"{saved.seconds:.1f} {peak:.2f} {saved.accounts} {saved.debtors}")  # type: ignore[attr-defined]
 
 

@@ -148,12 +148,12 @@ def _scale(value: Decimal) -> int:
 
 def micro_fixed(micro: Int64Array) -> Fixed:
     """Values given in millionths as :class:`Fixed` with the smallest exact scale."""
-    # the decimals left after whole units, then the fewest that hold them all
-    rest = micro % 10**READING_PLACES
-    rest = rest[rest != 0]
+    # the decimals left after whole units, then the fewest that hold them all: those of
+    # their greatest common divisor (one pass; 0 when there are none)
+    common = int(np.gcd.reduce(micro % 10**READING_PLACES)) if micro.size else 0
     for scale in range(READING_PLACES + 1):
         step = 10 ** (READING_PLACES - scale)
-        if not (rest % step).any():
+        if common % step == 0:
             return Fixed(micro // step, scale)
     raise AssertionError("unreachable")
 

@@ -25,10 +25,10 @@ from core.ledger.allocate import settle
 from core.ledger.collection import Collected, collected
 from core.ledger.dates import charged_on, first_day
 from core.ledger.key_rates import merged
-from core.ledger.model import Account, KeyRates, LedgerSettings
+from core.ledger.model import Account, KeyRates
 from core.ledger.statement import statement
+from ingest.settling import SETTINGS
 
-SETTINGS = LedgerSettings()
 COLLECTION_MONTHS = 36  # the most periods a collection view asks for
 BATCH = 20_000
 

@@ -38,7 +38,7 @@ from core.ledger import LedgerError
 from core.ledger.aging import Debtor
 from core.ledger.dates import month_of, parse_day, parse_period, period_name
 from core.ledger.model import CHARGES, PENALTY
-from core.ledger.money import parse_money
+from core.ledger.money import parse_money, parse_typed_rubles
 from ingest.payments import import_register
 
 router = APIRouter(tags=["ledger"])
@@ -182,17 +182,8 @@ House = Annotated[str | None, Query(max_length=200)]
 
 
 def _min_debt(value: str | None) -> int:
-    """Rubles as an operator types them (``1500``, ``1 500,5``) → kopecks; negative is wrong."""
-    text = "".join((value or "").split()).replace(",", ".")
-    if not text:
-        return 0
-    whole, dot, part = text.partition(".")
-    if len(part) > 2:
-        raise LedgerError(f"min_debt: {value!r} has more than two decimals")
-    kopecks = parse_money(f"{whole}.{part.ljust(2, '0')}" if dot else f"{whole}.00", "min_debt")
-    if kopecks < 0:
-        raise LedgerError(f"min_debt: {value!r} is below zero")
-    return kopecks
+    """Rubles as an operator types them (``1500``, ``1 500,5``) → kopecks; empty is none."""
+    return parse_typed_rubles(value, "min_debt") if (value or "").strip() else 0
 
 
 def debtor_query(services: Any, month: str, min_debt: str | None) -> tuple[int, int, int]:

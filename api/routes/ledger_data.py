@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from adapters.payments.payer import payer_of, plain
 from adapters.store.ledger import (
     Connection,
     account_details,
@@ -29,6 +30,7 @@ from adapters.store.ledger_month import (
     saved_month,
     saved_totals,
 )
+from core.cells import safe_text
 from core.errors import ConfigError
 from core.ledger import LedgerError
 from core.ledger.aging import BUCKET_NAMES, Debtor, chosen, debtor, totals
@@ -45,12 +47,12 @@ from core.ledger.dates import (
     period_name,
 )
 from core.ledger.key_rates import merged
-from core.ledger.model import Account, KeyRates, LedgerSettings, Payment, Settled
+from core.ledger.model import Account, KeyRates, Payment, Settled
 from core.ledger.money import format_money, format_rate
 from core.ledger.payment_qr import Payee
 from core.ledger.statement import Statement, statement
+from ingest.settling import SETTINGS, each_account
 
-SETTINGS = LedgerSettings()
 SERVICE_NAMES = {
     "cold_water": ("Холодная вода", "м³"),
     "hot_water": ("Горячая вода", "м³"),
@@ -78,26 +80,15 @@ async def months(
     conn: Connection, month: int, day: int | None = None, keys: Sequence[str] | None = None
 ) -> list[Month]:
     """The statements of ``month`` as of ``day`` (default: its last day) of the store's
-    accounts (or of ``keys``), ordered by account."""
+    accounts (or of ``keys``), ordered by account; a whole store is settled off the event
+    loop, so the API keeps answering meanwhile."""
     day = last_day(month) if day is None else min(day, last_day(month))
-    until = date.fromordinal(day)
-    rates = merged(await stored_key_rates(conn))
-    accounts = await load_accounts(conn, until, keys)
-    if len(accounts) <= 1:  # a resident's balance: not worth a thread
-        return _settle_all(accounts, month, day, rates)
-    # settling a whole store takes seconds: off the event loop, so the API keeps answering
-    return await asyncio.to_thread(_settle_all, accounts, month, day, rates)
 
+    def one(a: Account, rates: KeyRates) -> Month:
+        settled = settle(a, day, rates, SETTINGS)
+        return Month(a, settled, _statement(settled, month, day, rates))
 
-def _settle_all(accounts: list[Account], month: int, day: int, rates: KeyRates) -> list[Month]:
-    out = []
-    for a in accounts:
-        try:
-            settled = settle(a, day, rates, SETTINGS)
-            out.append(Month(a, settled, _statement(settled, month, day, rates)))
-        except LedgerError as exc:
-            raise LedgerError(f"account {a.id}: {exc}") from exc
-    return out
+    return await each_account(conn, day, one, keys)
 
 
 def _statement(settled: Settled, month: int, day: int, rates: KeyRates) -> Statement:
@@ -295,9 +286,9 @@ def export_rows(debtors: Sequence[Debtor]) -> list[tuple[Any, ...]]:
     """The debtors as rows of EXPORT_HEADER: money as exact Decimal rubles."""
     return [
         (
-            d.account,
-            d.house or "",
-            d.address or "",
+            safe_text(d.account),
+            safe_text(d.house or ""),
+            safe_text(d.address or ""),
             _rub(d.debt),
             *(_rub(d.buckets[k]) for k in BUCKET_NAMES),
             _rub(d.penalty_due),
@@ -362,11 +353,6 @@ def load_payee(path: Path) -> Payee:
     return Payee(**{f: raw[f] for f in PAYEE_FIELDS})
 
 
-def _plain(value: Decimal) -> str:
-    text = f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def service_lines(rows: Sequence[Any]) -> list[Any]:
     """The ЕПД lines of one premise's accruals: per service the volume, tariff and amount of
     its lines, with the recalculation lines apart."""
@@ -391,9 +377,9 @@ def service_lines(rows: Sequence[Any]) -> list[Any]:
         out.append(
             ServiceLine(
                 service=name,
-                volume=_plain(line["volume"]),
+                volume=plain(line["volume"]),
                 unit=unit,
-                tariff="разные" if tariff == "various" else _plain(tariff or Decimal(0)),
+                tariff="разные" if tariff == "various" else plain(tariff or Decimal(0)),
                 amount=line["amount"],
                 recalculation=line["recalc"],
             )
@@ -429,7 +415,7 @@ async def epd_documents(
 ) -> int:
     """Gives ``write`` (account, PDF, QR payload) of every account with ledger entries (of
     ``keys`` or of ``house`` when given), in account order; returns how many."""
-    from adapters.payments.epd import Payer, epd_pdf
+    from adapters.payments.epd import epd_pdf
 
     details = await account_details(conn, accounts=keys, house=house)
     if not details:
@@ -455,13 +441,7 @@ async def epd_documents(
         except LedgerError as exc:
             raise LedgerError(f"account {a.id}: {exc}") from exc
         d = by_key[a.id]
-        payer = Payer(
-            account=a.id,
-            name=f"Собственник (наниматель) помещения {d['premise_id']}",
-            address=f"{d['address'] or d['house_id']}, помещение {d['premise_id']}",
-            area=_plain(d["area"]),
-            residents=d["residents"],
-        )
+        payer = payer_of(d, addressee=False)
         lines = service_lines(accruals.get(d["premise_id"], []))
         # ~0.2 s of drawing: off the event loop, so the API keeps answering meanwhile
         pdf, qr = await asyncio.to_thread(epd_pdf, payee, payer, s, lines, due)

@@ -65,7 +65,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "debtors' claims: notice, warning, lawyers, court, writ",
     ),
     "reconcile": ("api.commands.reconcile", "property register vs accounts (неучтённые)"),
-    "notify": ("api.commands.notify", "notifications to residents: enqueue reminders, send, list"),
+    "notify": (
+        "api.commands.notify",
+        "notifications to residents and operators: enqueue, send, list, bounces",
+    ),
 }
 SIMULATE = "simulate"
 # uchet simulate <what> -> (module with register_simulate, one-line help)

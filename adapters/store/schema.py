@@ -5,7 +5,6 @@ from __future__ import annotations
 from adapters.store.askue_schema import ASKUE_SQL
 from adapters.store.auth_schema import AUTH_NOTIFY_SQL, AUTH_SQL
 from adapters.store.billing_exact_schema import BILLING_EXACT_SQL
-from adapters.store.billing_late_schema import BILLING_LATE_SQL
 from adapters.store.billing_schema import BILLING_SQL
 from adapters.store.billing_speed_schema import BILLING_SPEED_SQL
 from adapters.store.claims_schema import CLAIMS_SQL
@@ -127,7 +126,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (17, "notify_preferences", NOTIFY_PREFS_SQL),
     (18, "reconcile_accounts", RECONCILE_SQL),
     (19, "billing_runs_speed", BILLING_SPEED_SQL),
-    (20, "billing_late_readings", BILLING_LATE_SQL),
+    # 20: not used (reserved for late readings of #16, which needed no schema change)
     (21, "meters_search", METERS_SEARCH_SQL),
     (22, "ledger_month_statements", LEDGER_MONTH_SQL),
 ]

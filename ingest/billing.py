@@ -81,16 +81,16 @@ async def bill_period(
 
     async with period_lock(conn, period):
         t0 = time.perf_counter()
-        step("loading premises, meters, readings and estimates")
+        step("загрузка помещений, счётчиков, показаний и расчётных показаний")
         data = await load_period(conn, period, timezone=timezone, settings=settings)
         t1 = time.perf_counter()
         n_premises = len(data.input.premises.ids)
-        step(f"loaded {n_premises:,} premises, {len(data.input.meters.ids):,} meters; billing")
+        step(f"загружено помещений: {n_premises}, счётчиков: {len(data.input.meters.ids)}; расчёт")
         # CPU work off the event loop: an API process keeps answering meanwhile
         # partial: a premise the rules cannot bill (no normative) is named, the rest billed
         result = await asyncio.to_thread(bill, data.input, partial=True)
         t2 = time.perf_counter()
-        step(f"{result.accruals.period.size:,} lines; writing explanations")
+        step(f"строк: {result.accruals.period.size}; запись расшифровок")
         texts: list[str] = []
         explain_s = 0.0
 
@@ -103,7 +103,7 @@ async def bill_period(
                 part = next(chunks, None)
                 explain_s += time.perf_counter() - t
                 if part is None:
-                    step("explanations written; finishing the write (keys, houses, swap)")
+                    step("расшифровки записаны; завершение записи (ключи, дома, замена)")
                     return
                 texts.extend(part)
                 yield part
@@ -117,7 +117,7 @@ async def bill_period(
             timings=(t1 - t0, t2 - t1),
         )
         t4 = time.perf_counter()
-        step("written")
+        step("записано")
         later = await billed_after(conn, month_date(period))
     warnings = [*data.warnings, *unbilled_messages(result)]
     if later:

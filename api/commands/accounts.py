@@ -69,8 +69,8 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
             )
     else:
         try:
-            password = getpass.getpass("new password: ")
-            again = getpass.getpass("again: ")
+            password = getpass.getpass("новый пароль: ")
+            again = getpass.getpass("ещё раз: ")
         except EOFError:
             raise ConfigError(
                 "no password given; pipe one with --password-stdin or pass --generate"
@@ -90,9 +90,9 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     hashed = hash_password(password)
     if not asyncio.run(_with_conn(lambda c: set_password(c, args.account, hashed))):
         raise UchetError(f"no premise has account {args.account!r} (load it first: uchet load)")
-    print(f"password set for account {args.account}")
+    print(f"пароль задан для лицевого счёта {args.account}")
     if generated:
-        print(f"password: {password}")
+        print(f"пароль: {password}")
     return 0
 
 
@@ -102,17 +102,19 @@ def cmd_create_key(args: argparse.Namespace) -> int:
     key_id, key = asyncio.run(
         _with_conn(lambda c: create_api_key(c, name=args.name, role=args.role))
     )
-    print(f"api key {key_id} ({args.role}, {args.name}); shown once, keep it secret:")
+    print(f"API-ключ {key_id} ({args.role}, {args.name}); показан один раз, храните его в тайне:")
     print(key)
     return 0
 
 
 def cmd_list_keys(args: argparse.Namespace) -> int:
     from api.auth_db import list_api_keys
+    from api.commands.readings import local_zone
 
+    tz = local_zone()
     for k in asyncio.run(_with_conn(list_api_keys)):
-        state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-        print(f"{k.id}\t{k.role}\t{k.name}\tcreated {k.created_at:%Y-%m-%d}\t{state}")
+        state = f"отозван {k.revoked_at.astimezone(tz):%d.%m.%Y}" if k.revoked_at else "действует"
+        print(f"{k.id}\t{k.role}\t{k.name}\tсоздан {k.created_at.astimezone(tz):%d.%m.%Y}\t{state}")
     return 0
 
 
@@ -121,5 +123,5 @@ def cmd_revoke_key(args: argparse.Namespace) -> int:
 
     if not asyncio.run(_with_conn(lambda c: revoke_api_key(c, args.id))):
         raise UchetError(f"no active api key {args.id}")
-    print(f"api key {args.id} revoked")
+    print(f"API-ключ {args.id} отозван")
     return 0

@@ -19,6 +19,7 @@ from adapters.askue import (
     DEFAULT_TIMEOUT_S,
     AskueError,
     ParsedFile,
+    ReceiptStatus,
     parse_files,
 )
 from core.codes import Flag, flag_names
@@ -289,7 +290,7 @@ def run_import(args: argparse.Namespace) -> int:
                     print(
                         json.dumps(report.as_dict(), ensure_ascii=False)
                         if args.json
-                        else report.summary(),
+                        else report_text(report.as_dict()),
                         flush=True,
                     )
                     reports.append(report.as_dict())
@@ -299,6 +300,66 @@ def run_import(args: argparse.Namespace) -> int:
 
     reports = asyncio.run(run())
     return 1 if any(r["status"] == "failed" for r in reports) else 0
+
+
+def report_text(doc: dict[str, Any]) -> str:
+    """The report of one imported file (``as_dict()`` of an 80020 or a register export
+    report) as an operator reads it; reasons, mappings and receipt names stay identifiers."""
+    name = doc["file"]
+    registers = doc.get("kind") == "registers"
+    if doc["status"] == "failed":
+        receipt = "" if registers else f" (статус 80021 {doc['receipt']})"
+        return f"{name}: ОШИБКА{receipt}: {doc['error']}"
+    if doc["status"] == "already_imported":
+        how = f" по шаблону {doc['mapping']}" if registers else ""
+        return f"{name}: уже импортирован{how}, ничего не изменено"
+    if registers:
+        return _registers_text(doc)
+    parts = [
+        f"значений {doc['values']}",
+        f"принято {doc['accepted']}",
+        f"дубликатов {doc['duplicates']}",
+        f"заменено {doc['superseded']}",
+    ]
+    if doc["quarantined"]:
+        held = ", ".join(f"{k} {v}" for k, v in doc["quarantined"].items())
+        parts.append(f"в карантине: {held}")
+    if doc["rejected_count"]:
+        parts.append(f"отклонено {doc['rejected_count']} (см. отчёт)")
+    if doc["supersedes"]:
+        parts.append(f"исправляет {', '.join(doc['supersedes'])}")
+    if doc["superseded_by"]:
+        parts.append(f"уже исправлен файлом {doc['superseded_by']}")
+    if doc["conflicts"]:
+        parts.append(f"конфликтов {doc['conflicts']} (сохранённые значения оставлены)")
+    if doc["unknown_channel_values"]:
+        parts.append(f"значений неизвестных каналов в карантине {doc['unknown_channel_values']}")
+    if doc["channels_read"]:
+        parts.append(f"каналов прочитано по таблице или описанию {len(doc['channels_read'])}")
+    if doc["receipt"] >= ReceiptStatus.REJECTED_UNKNOWN_CHANNELS:
+        parts.append(f"квитанция: {doc['receipt_text']}")
+    text = f"{name}: номер {doc['number']}, статус 80021 {doc['receipt']}: " + ", ".join(parts)
+    return text + (f". {doc['note']}" if doc["note"] else "")
+
+
+def _registers_text(doc: dict[str, Any]) -> str:
+    parts = [
+        f"строк {doc['rows']}, значений {doc['values']}",
+        f"сохранено {doc['stored']}",
+        f"дубликатов {doc['duplicates']}",
+    ]
+    if doc["conflicts"]:
+        parts.append(f"конфликтов {doc['conflicts']}")
+    if doc["empty_intervals"]:
+        parts.append(f"интервалов без значений {doc['empty_intervals']}")
+    for reason, rows in sorted(doc["quarantined_rows"].items()):
+        shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        parts.append(f"в карантине {reason} {doc['quarantined'][reason]} (строки {shown})")
+    if doc["already_quarantined"]:
+        parts.append(f"уже в карантине {doc['already_quarantined']}")
+    if doc["new_meter_count"]:
+        parts.append(f"новых счётчиков {doc['new_meter_count']}")
+    return f"{doc['file']} (шаблон {doc['mapping']}): " + ", ".join(parts)
 
 
 def _noted(b: Bar, name: str) -> Callable[[str], None]:

@@ -96,18 +96,42 @@ async def _load(url: str, path: Path) -> LoadReport:
         await conn.close()
 
 
+#: the tables of a reference file as the load report names them
+_TABLE_NAMES = {
+    "houses": "дома",
+    "premises": "помещения",
+    "meters": "счётчики",
+    "tariffs": "тарифы",
+    "normatives": "нормативы",
+    "soi_normatives": "нормативы СОИ",
+}
+
+
 def run_load(args: argparse.Namespace) -> int:
     report = asyncio.run(_load(database_url(settings()), args.file))
-    print(f"loaded {args.file}")
-    for name, counts in report.counts.items():
-        print(f"  {name + ':':16} {counts}")
-    print(f"  {'overrides:':16} {report.overrides} premise normative override(s) set")
+    print(f"загружено: {args.file}")
+    for name, c in report.counts.items():
+        label = _TABLE_NAMES.get(name, name) + ":"
+        print(
+            f"  {label:16} создано {c.created}, изменено {c.updated}, без изменений {c.unchanged}"
+        )
+    print(f"  переопределений нормативов помещений: {report.overrides}")
     return 0
 
 
 def _progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
+
+#: the services as the totals table names them
+_SERVICE_NAMES = {
+    "cold_water": "холодная вода",
+    "hot_water": "горячая вода",
+    "sewage": "водоотведение",
+    "electricity": "электроэнергия",
+    "gas": "газ",
+    "heating": "отопление",
+}
 
 #: the stages of a run as the progress bar names them
 _STAGE_NAMES = {
@@ -139,6 +163,11 @@ def _money(value: object) -> str:
     return f"{value:,.2f}".replace(",", " ")
 
 
+def _money_int(value: float) -> str:
+    """A whole number with its thousands spaced: ``12 345``."""
+    return f"{value:,.0f}".replace(",", " ")
+
+
 def _print_lines(report: BillReport) -> None:
     result = report.result
     assert result is not None
@@ -162,26 +191,29 @@ def run_bill(args: argparse.Namespace) -> int:
     if args.lines:
         _print_lines(report)
     print(
-        f"billed {report.period} (run {report.run_id}): {report.premises} premises, "
-        f"{report.meters} meters, {report.lines} lines, {report.estimates} meter estimates"
+        f"начисления за {report.period} (запуск {report.run_id}): помещений {report.premises}, "
+        f"счётчиков {report.meters}, строк {report.lines}, "
+        f"расчётных показаний счётчиков {report.estimates}"
     )
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"предупреждение: {warning}", file=sys.stderr)
     if report.unbilled:
         meters = sorted({m for m, _ in report.unbilled})
         print(
-            f"  readings left out for {len(meters)} meter(s) (see the warnings): "
+            f"  не учтены показания счётчиков ({len(meters)}, см. предупреждения): "
             f"{', '.join(meters[:10])}{' …' if len(meters) > 10 else ''}"
         )
-    print(f"  {'service':12} {'lines':>9} {'amount, ₽':>18}")
+    print(f"  {'услуга':16} {'строк':>9} {'сумма, ₽':>18}")
     for t in report.services:
-        print(f"  {t.service:12} {t.lines:>9} {_money(t.amount):>18}")
-    print(f"  {'total':12} {report.lines:>9} {_money(report.total):>18}")
+        print(
+            f"  {_SERVICE_NAMES.get(t.service, t.service):16} {t.lines:>9} {_money(t.amount):>18}"
+        )
+    print(f"  {'итого':16} {report.lines:>9} {_money(report.total):>18}")
     total = report.load_s + report.compute_s + report.explain_s + report.write_s
     rate = report.lines / total if total > 0 else 0.0
     print(
-        f"time: load {report.load_s:.2f} s, compute {report.compute_s:.2f} s, "
-        f"explanations {report.explain_s:.2f} s (while writing), write {report.write_s:.2f} s; "
-        f"total {total:.2f} s, {rate:,.0f} lines/s"
+        f"время: загрузка {report.load_s:.2f} с, расчёт {report.compute_s:.2f} с, "
+        f"расшифровки {report.explain_s:.2f} с (во время записи), "
+        f"запись {report.write_s:.2f} с; всего {total:.2f} с, {_money_int(rate)} строк/с"
     )
     return 0

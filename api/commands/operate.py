@@ -77,11 +77,11 @@ def _print_meter(r: MeterRow, as_json: bool) -> None:
         print(json.dumps(asdict(r), ensure_ascii=False))
         return
     owner = (
-        f"premise {r.premise_id}"
+        f"помещение {r.premise_id}"
         if r.premise_id
-        else (f"house {r.house_id}" if r.house_id else "UNBOUND")
+        else (f"дом {r.house_id}" if r.house_id else "НЕ ПРИВЯЗАН")
     )
-    print(f"{r.id:>6} {r.key}  {owner}  {r.readings} readings")
+    print(f"{r.id:>6} {r.key}  {owner}  показаний: {r.readings}")
 
 
 def cmd_meters_list(args: argparse.Namespace) -> int:
@@ -116,8 +116,8 @@ def cmd_meters_list(args: argparse.Namespace) -> int:
     shown, more = asyncio.run(_with_store(run))
     if more:
         print(
-            f"{shown} meters shown (from offset {args.offset}); more exist:"
-            f" --offset {args.offset + shown} for the next, or no --limit for all",
+            f"показано счётчиков: {shown} (с позиции {args.offset}); есть ещё:"
+            f" --offset {args.offset + shown} для следующих или без --limit для всех",
             file=sys.stderr,
         )
     return 0
@@ -147,11 +147,11 @@ def cmd_meters_bind(args: argparse.Namespace) -> int:
 
     ids, report = asyncio.run(_with_store(run))
     print(
-        f"bound {len(ids)} register(s) of {args.meter} to "
-        f"{'premise ' + args.premise if args.premise else 'house ' + args.house}"
+        f"{args.meter}: привязано регистров: {len(ids)}, к "
+        f"{'помещению ' + args.premise if args.premise else 'дому ' + args.house}"
     )
     if report is not None:
-        print(f"replayed quarantine: {json.dumps(report, ensure_ascii=False)}")
+        print(f"карантин повторён: {json.dumps(report, ensure_ascii=False)}")
     return 0
 
 

@@ -10,6 +10,7 @@ import json
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:  # the store is imported by the handlers: `--help` stays fast
     from adapters.store.connections import Connection
@@ -47,6 +48,19 @@ def _aware(text: str) -> datetime:
     return ts
 
 
+def local_zone() -> ZoneInfo:
+    """The zone a person reads times in (settings.timezone)."""
+    from api.runtime import settings
+
+    return ZoneInfo(settings().timezone)
+
+
+def local_text(ts: datetime, tz: ZoneInfo) -> str:
+    """A time as a person reads it: local, with its offset, so that it can be given back to
+    ``--ts``: ``2026-03-22 09:15:00+03:00``."""
+    return ts.astimezone(tz).isoformat(sep=" ")
+
+
 def _connection() -> AbstractAsyncContextManager[Connection]:
     from adapters.store.connections import single
     from api.runtime import database_url, settings
@@ -67,18 +81,23 @@ def cmd_set(args: argparse.Namespace) -> int:
             )
 
     out = asyncio.run(run())
-    state = "excluded" if out.excluded else "included"
+    tz = local_zone()
+    state = "исключено из расчёта" if out.excluded else "возвращено в расчёт"
     if args.json:
         print(json.dumps({
             "meter": out.meter.name, "ts": out.ts.isoformat(), "value": out.value,
             "excluded": out.excluded, "changed": out.changed,
         }))  # fmt: skip
     elif out.changed:
-        print(f"{state}: {out.meter.name} at {out.ts.isoformat()} (value {out.value:g}),"
-              f" by {actor}: {args.reason.strip()}")  # fmt: skip
+        print(f"{state}: {out.meter.name} на {local_text(out.ts, tz)} (значение {out.value:g}),"
+              f" кто: {actor}, причина: {args.reason.strip()}")  # fmt: skip
     else:
-        print(f"already {state}: {out.meter.name} at {out.ts.isoformat()}; nothing recorded")
+        print(f"уже {state}: {out.meter.name} на {local_text(out.ts, tz)}; ничего не записано")
     return 0
+
+
+#: the record's actions as the text listing names them
+_ACTIONS = {"exclude": "исключение", "include": "возврат"}
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -90,6 +109,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             return await list_exclusions(conn, meter_id=meter_id, limit=args.limit)
 
     rows = asyncio.run(run())
+    tz = local_zone()
     for e in rows:
         if args.json:
             print(json.dumps({
@@ -97,6 +117,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "action": e.action, "reason": e.reason, "by": e.actor, "at": e.at.isoformat(),
             }, ensure_ascii=False))  # fmt: skip
         else:
-            print(f"{e.at:%Y-%m-%d %H:%M} {e.action} {e.meter} {e.ts.isoformat()}"
-                  f" value {e.value:g} by {e.actor}: {e.reason}")  # fmt: skip
+            print(f"{local_text(e.at, tz)[:16]} {_ACTIONS.get(e.action, e.action)} {e.meter}"
+                  f" {local_text(e.ts, tz)} значение {e.value:g}, кто: {e.actor},"
+                  f" причина: {e.reason}")  # fmt: skip
     return 0

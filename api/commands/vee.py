@@ -8,6 +8,7 @@ import asyncio
 import inspect
 import json
 from dataclasses import MISSING, asdict, fields
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from core.periods import parse_period
@@ -68,19 +69,19 @@ def cmd_vee(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(asdict(report), ensure_ascii=False))
         return 0
-    found = ", ".join(f"{k} {v}" for k, v in sorted(report.anomalies.items())) or "none"
+    found = ", ".join(f"{k} {v}" for k, v in sorted(report.anomalies.items())) or "нет"
     print(
-        f"VEE {report.period}: {report.meters} meters, {report.readings} readings"
-        f" ({report.off_grid} off the hourly grid, not used)"
+        f"VEE {report.period}: счётчиков {report.meters}, показаний {report.readings}"
+        f" (вне часовой сетки, не использовано: {report.off_grid})"
     )
-    print(f"  anomalies: {found}")
+    print(f"  аномалии: {found}")
     print(
-        f"  house balance: {report.houses_balanced} house/service pairs with a house meter;"
-        f" estimates stored: {report.estimates}"
+        f"  баланс домов: пар дом/услуга с домовым счётчиком {report.houses_balanced};"
+        f" сохранено расчётных показаний: {report.estimates}"
     )
     print(
-        f"  time: load {report.load_s:.2f} s, compute {report.compute_s:.2f} s,"
-        f" write {report.write_s:.2f} s"
+        f"  время: загрузка {report.load_s:.2f} с, расчёт {report.compute_s:.2f} с,"
+        f" запись {report.write_s:.2f} с"
     )
     return 0
 
@@ -154,13 +155,19 @@ def cmd_anomalies(args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
+    from api.commands.readings import local_text, local_zone
+
+    tz = local_zone()
     for a in asyncio.run(run()):
         if args.json:
             print(json.dumps(a, ensure_ascii=False))
         else:
-            where = a["meter"] or f"house {a['house']}"
+            where = f"счётчик {a['meter']}" if a["meter"] else f"дом {a['house']}"
+            start, end = (
+                local_text(datetime.fromisoformat(str(a[k])), tz) for k in ("start", "end")
+            )
             print(
                 f"{a['period']} {a['severity']:<8} {a['type']:<22} {a['service']:<12} {where}"
-                f"  {a['start']} .. {a['end']}"
+                f"  {start} .. {end}"
             )
     return 0

@@ -110,9 +110,9 @@ async def test_cli_excludes_includes_and_lists(
     serial = name.rsplit(":", 1)[0]  # SOURCE:ID: the channel may be left out (one channel)
     args = ["--ts", ts, "--reason", "meter replaced", "--by", "ivanova"]
     assert await _cli(["readings", "exclude", "--meter", serial, *args]) == 0
-    assert capsys.readouterr().out.startswith(f"excluded: {name} at ")
+    assert capsys.readouterr().out.startswith(f"исключено из расчёта: {name} на ")
     assert await _cli(["readings", "exclude", "--meter", name, *args]) == 0
-    assert capsys.readouterr().out.startswith("already excluded")
+    assert capsys.readouterr().out.startswith("уже исключено из расчёта")
     flags, record = await _state(env.url, meter_id)
     assert flags & Flag.EXCLUDED and record == [("exclude", "meter replaced", "ivanova")]
     assert await _cli(["readings", "include", "--meter", name, "--ts", ts, "--reason", "no"]) == 0
@@ -121,6 +121,10 @@ async def test_cli_excludes_includes_and_lists(
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["action"] for x in lines] == ["include", "exclude"]
     assert lines[1]["by"] == "ivanova" and lines[0]["by"].startswith("cli:")
+    assert await _cli(["readings", "exclusions"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert " возврат " in text[0] and " исключение " in text[1]
+    assert "кто: ivanova, причина: meter replaced" in text[1]
 
     assert await _cli(["readings", "exclude", "--meter", "mqtt:nope", *args]) == 2
     assert "no meter 'mqtt:nope'" in capsys.readouterr().err

@@ -131,9 +131,9 @@ async def test_import_command_reports_and_exit_codes(db_url, monkeypatch, capsys
     code = await asyncio.to_thread(main, ["askue", "import", str(F810), str(bad), str(F817)])
     out = capsys.readouterr().out.splitlines()
     assert code == 1
-    assert out[0].startswith(f"{F810.name}: number 810, 80021 status 0: 48 values, accepted 48")
-    assert out[1].startswith("bad.xml: FAILED (80021 status 4)")
-    assert f"corrects {F810.name}" in out[2]
+    assert out[0].startswith(f"{F810.name}: номер 810, статус 80021 0: значений 48, принято 48")
+    assert out[1].startswith("bad.xml: ОШИБКА (статус 80021 4)")
+    assert f"исправляет {F810.name}" in out[2]
     code = await asyncio.to_thread(main, ["askue", "import", "--json", str(F810)])
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["status"] == "already_imported"

@@ -47,12 +47,12 @@ def _count(url: str, table: str) -> int:
 def test_load_the_example_then_bill(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(["load", str(EXAMPLE)], capsys)
     assert code == 0, err
-    assert "houses:          1 created, 0 updated, 0 unchanged" in out
-    assert "premises:        4 created" in out
-    assert "meters:          8 created" in out
-    assert "tariffs:         6 created" in out
+    assert "дома:            создано 1, изменено 0, без изменений 0" in out
+    assert "помещения:       создано 4," in out
+    assert "счётчики:        создано 8," in out
+    assert "тарифы:          создано 6," in out
     code, out, err = _run(["load", str(EXAMPLE)], capsys)
-    assert "premises:        0 created, 0 updated, 4 unchanged" in out
+    assert "помещения:       создано 0, изменено 0, без изменений 4" in out
 
     def at(day: str) -> datetime:
         return datetime.fromisoformat(day).replace(tzinfo=MSK)
@@ -68,8 +68,8 @@ def test_load_the_example_then_bill(store: str, capsys: pytest.CaptureFixture[st
     asyncio.run(ingest(store, readings))
     code, out, err = _run(["bill", "--period", "2026-03"], capsys)
     assert code == 0, err
-    assert "billed 2026-03 (run 1): 4 premises, 8 meters" in out
-    assert "time: load" in out and "write" in out and "lines/s" in out
+    assert "начисления за 2026-03 (запуск 1): помещений 4, счётчиков 8" in out
+    assert "время: загрузка" in out and "запись" in out and "строк/с" in out
     lines = asyncio.run(
         fetch(store, "SELECT * FROM accruals WHERE premise_id = 'h1-1' ORDER BY service, method")
     )
@@ -77,18 +77,23 @@ def test_load_the_example_then_bill(store: str, capsys: pytest.CaptureFixture[st
     assert got[("cold_water", "meter")] == ("5.700000", "285.00")
     assert got[("electricity", "meter")] == ("180.000000", "900.00")
     # the service totals printed are the sums of the stored amounts
-    for service in ("cold_water", "electricity", "hot_water", "sewage"):
+    for service, name in (
+        ("cold_water", "холодная вода"),
+        ("electricity", "электроэнергия"),
+        ("hot_water", "горячая вода"),
+        ("sewage", "водоотведение"),
+    ):
         rows = asyncio.run(
             fetch(store, "SELECT sum(amount) AS s FROM accruals WHERE service = $1", service)
         )
         printed = f"{rows[0]['s']:,.2f}".replace(",", " ")
         assert any(
-            line.split()[0] == service and line.endswith(printed) for line in out.splitlines()
+            line.startswith(f"  {name} ") and line.endswith(printed) for line in out.splitlines()
         )
     code, out, err = _run(["bill", "--period", "2026-03", "--lines"], capsys)
     assert code == 0, err
     assert "h1-1\tcold_water\tmeter\t5.700000\t50.00\t1\t285.00\tХВС по прибору учёта" in out
-    assert "billed 2026-03 (run 2)" in out
+    assert "начисления за 2026-03 (запуск 2)" in out
     assert _count(store, "billing_runs") == 2
     # no bar on a pipe; with UCHET_PROGRESS=1 the bar of the four stages ends done; with
     # --progress each step is a line with its time instead; stdout is the same either way
@@ -104,10 +109,15 @@ def test_load_the_example_then_bill(store: str, capsys: pytest.CaptureFixture[st
     assert "начисления" not in err
     steps = err.splitlines()
     assert all(re.match(r"\[ *[0-9.]+ s\] ", s) for s in steps), err
-    assert len(steps) == 5 and "loading" in steps[0] and steps[-1].endswith("written")
-    summary = out[out.index("billed 2026-03") :].split("time:")[0]
-    assert again.split("time:")[0] == summary.replace("run 2", "run 3")
-    assert timed.split("time:")[0] == summary.replace("run 2", "run 4")
+    assert len(steps) == 5 and "загрузка помещений" in steps[0] and steps[-1].endswith("записано")
+    summary = out[out.index("начисления за 2026-03") :].split("время:")[0]
+    assert again.split("время:")[0] == summary.replace("запуск 2", "запуск 3")
+    assert timed.split("время:")[0] == summary.replace("запуск 2", "запуск 4")
+    # the store's commands speak Russian too (their --json stays the machine format)
+    code, out, err = _run(["migrate"], capsys)
+    assert code == 0 and ": применять нечего\n" in out and out.startswith("версия схемы "), err
+    code, out, err = _run(["stats"], capsys)
+    assert code == 0 and "показаний: 6\n" in out and "в карантине: нет\n" in out, err
 
 
 def _broken(change: Any) -> dict[str, Any]:

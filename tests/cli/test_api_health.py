@@ -47,8 +47,8 @@ def test_account_and_key_commands(db_url: str, monkeypatch, capsys) -> None:
     asyncio.run(seed())
     assert main(["accounts", "set-password", "42", "--generate"]) == 0
     out = capsys.readouterr().out
-    assert "password set for account 42" in out
-    password = out.strip().splitlines()[-1].removeprefix("password: ")
+    assert "пароль задан для лицевого счёта 42" in out
+    password = out.strip().splitlines()[-1].removeprefix("пароль: ")
     assert len(password) >= 8
     assert main(["accounts", "set-password", "99", "--generate"]) == 2
     assert "no premise has account '99'" in capsys.readouterr().err
@@ -58,8 +58,11 @@ def test_account_and_key_commands(db_url: str, monkeypatch, capsys) -> None:
     assert key.startswith("uk_")
     assert main(["apikeys", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "viewer\tgrafana" in listing and "active" in listing and key not in listing
+    assert "viewer\tgrafana" in listing and "действует" in listing and key not in listing
     assert main(["apikeys", "revoke", "1"]) == 0
+    assert "API-ключ 1 отозван" in capsys.readouterr().out
+    assert main(["apikeys", "list"]) == 0
+    assert "\tотозван " in capsys.readouterr().out
     assert main(["apikeys", "revoke", "1"]) == 2
 
     async def stored() -> tuple[str, bytes]:

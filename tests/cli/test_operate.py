@@ -102,7 +102,7 @@ async def test_meters_list_pages_past_a_thousand_and_says_when_limited(db_url, m
     assert await _cli(monkeypatch, db_url, "meters", "list", "--limit", "1000") == 0
     out = capsys.readouterr()
     assert len(out.out.splitlines()) == 1000
-    assert "1000 meters shown" in out.err and "--offset 1000" in out.err
+    assert "показано счётчиков: 1000 " in out.err and "--offset 1000" in out.err
 
     assert await _cli(monkeypatch, db_url, "meters", "list", "--offset", "1200") == 0
     out = capsys.readouterr()

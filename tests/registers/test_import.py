@@ -245,8 +245,8 @@ async def test_import_command(db_url, monkeypatch, capsys, tmp_path):
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     assert out == [
-        "p.csv (mapping piramida_t1t2): 2 rows, 3 values, stored 3, duplicates 0,"
-        " quarantined malformed 1 (rows 6), new meters 3"
+        "p.csv (шаблон piramida_t1t2): строк 2, значений 3, сохранено 3, дубликатов 0,"
+        " в карантине malformed 1 (строки 6), новых счётчиков 3"
     ]
     code = await asyncio.to_thread(
         main, ["askue", "import", "--json", "--mapping", "piramida_t1t2", str(renamed)]
@@ -256,7 +256,7 @@ async def test_import_command(db_url, monkeypatch, capsys, tmp_path):
     code = await asyncio.to_thread(
         main, ["askue", "import", "--mapping", "contractor_water", str(good)]
     )
-    assert code == 1 and "FAILED" in capsys.readouterr().out
+    assert code == 1 and "p.csv: ОШИБКА: " in capsys.readouterr().out
     code = await asyncio.to_thread(main, ["askue", "import", "--mapping", "nosuch", str(good)])
     assert code == 2 and "no mapping named 'nosuch'" in capsys.readouterr().err
     conn = await asyncpg.connect(db_url)

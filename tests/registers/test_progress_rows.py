@@ -67,7 +67,7 @@ async def test_one_big_file_moves_the_bar_while_it_is_imported(
     code = await asyncio.to_thread(main, ["askue", "import", str(path)])
     out = capsys.readouterr()
     assert code == 0, out
-    assert f"{ROWS} rows" in out.out and f"stored {2 * ROWS}" in out.out
+    assert f"строк {ROWS}," in out.out and f"сохранено {2 * ROWS}" in out.out
     inside = [p for p in positions if 0 < p < size]
     # reading: one report per block of rows; then the checked values; then the whole file
     assert len(set(inside)) >= 3, positions

@@ -105,7 +105,11 @@ async def test_anomalies_command_filters_and_prints_json(db_url, monkeypatch, ca
     monkeypatch.setenv("UCHET_DATABASE_URL", db_url)
     assert await asyncio.to_thread(main, ["vee", "--period", "2025-01", "--stuck-days", "14"]) == 0
     out = capsys.readouterr().out
-    assert "anomalies" in out
+    assert "\n  аномалии: " in out and "stuck_meter" in out
+    assert await asyncio.to_thread(main, ["anomalies", "--period", "2025-01", "--limit", "3"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    # a meter or a house named in Russian; times local (Moscow) with their offset
+    assert text and all((" счётчик " in t or " дом " in t) and "+03:00 .. " in t for t in text)
     code = await asyncio.to_thread(
         main, ["anomalies", "--period", "2025-01", "--type", "stuck_meter", "--json"]
     )

@@ -89,6 +89,12 @@ class _DeviceState:
     reported_decode: set[str] = field(default_factory=set)
 
 
+def _cancel_swallowed() -> bool:
+    """A cancel of this task was requested but did not reach us as CancelledError."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 @dataclass(frozen=True, slots=True)
 class PollerStats:
     """Counters over the poller's life; lateness is of scheduled polls (not retries)."""
@@ -247,6 +253,10 @@ class Poller:
             if scheduled:
                 self._lateness.append(max(0.0, self._clock() - due))
             ok = await self._poll(state)
+            if _cancel_swallowed():
+                # Python 3.11's wait_for (inside pymodbus) loses a cancel that arrives as the
+                # answer does: the stop request must not be lost, or the poller never ends
+                raise asyncio.CancelledError
             device = state.device
             now = self._clock()
             if ok:

@@ -72,6 +72,11 @@ async def swap_period(conn: asyncpg.Connection, day: date, run_id: int) -> None:
     """Replaces the period's partition (and any of its rows in the default one) with the
     table :func:`copy_period` filled; inside the caller's transaction."""
     name, new = partition_name(day), _staging_name(day, run_id)
+    # the parent first, and its strongest lock (the drop of a partition takes it anyway): two
+    # runs of different periods then swap one after the other. Without it one run dropping its
+    # (absent) partition skipped the parent, deleted from the default partition, and deadlocked
+    # with the other run's attach, which needs the default partition exclusively.
+    await conn.execute("LOCK TABLE ONLY accruals IN ACCESS EXCLUSIVE MODE")
     await conn.execute(f"DROP TABLE IF EXISTS {name}")
     await conn.execute("DELETE FROM accruals_default WHERE period = $1", day)
     await conn.execute(f"ALTER TABLE accruals ATTACH PARTITION {new} FOR VALUES IN ('{day}')")

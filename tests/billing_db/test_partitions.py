@@ -146,8 +146,8 @@ async def test_two_periods_billed_at_once_both_finish(db_url: str) -> None:
         finally:
             await conn.close()
 
-    # several rounds: the swaps of both runs overlap in some of them
-    for _ in range(3):
+    # many rounds: the swaps of both runs overlap in some of them (3 rounds hid a deadlock)
+    for _ in range(30):
         counts = await asyncio.wait_for(asyncio.gather(run("2026-02"), run("2026-03")), 60)
         assert all(n > 0 for n in counts)
     rows = await fetch(db_url, "SELECT period, count(*) AS n FROM accruals GROUP BY period")

@@ -399,7 +399,7 @@ async def enqueue_operator_alerts(
         params: dict[str, Any] = {
             "house": h.house, "address": h.address or h.house, "service": h.service,
             "percent": number(h.ratio * 100, 1), "first_day": h.first_day.isoformat(),
-            "last_day": h.last_day.isoformat(), "house_volume": number(h.house_volume, 3),
+            "last_day": h.last_day.isoformat(), "house_volume": number(h.house_volume or 0.0, 3),
             "premises_volume": number(h.premises_volume, 3), "unit": _service_unit(h.service),
         }  # fmt: skip
         alerts.append((HOUSE_BALANCE, f"{h.house}/{h.service}/{h.last_day:%Y-%m}", params))

@@ -112,7 +112,7 @@ class HouseImbalance:
     service: str
     first_day: date
     last_day: date
-    house_volume: float
+    house_volume: float | None  # None: the house meter has no data in the window
     premises_volume: float
     days: int
     premises_with_data: int | None = None  # premise meters with daily data (None: not recorded)
@@ -143,7 +143,7 @@ async def house_imbalances(
             "  WHERE b.day > (SELECT max(day) FROM vee_house_balance) - $1::int)"
             " SELECT r.house_id, h.address, r.service, min(r.day) AS first_day,"
             " max(r.day) AS last_day, count(*) AS days,"
-            " coalesce(sum(r.house_volume), 0) AS house_volume,"
+            " sum(r.house_volume) AS house_volume,"
             " coalesce(sum(r.premises_volume) FILTER (WHERE r.house_volume IS NOT NULL), 0)"
             "  AS premises_volume,"
             " min(r.premises_with_data) AS with_data, max(r.premises_total) AS total"
@@ -158,7 +158,7 @@ async def house_imbalances(
             r["service"],
             r["first_day"],
             r["last_day"],
-            float(r["house_volume"]),
+            None if r["house_volume"] is None else float(r["house_volume"]),
             float(r["premises_volume"]),
             r["days"],
             r["with_data"],

@@ -67,12 +67,13 @@ def run_batch(
     stuck_days = _stuck_anomalies(fleet, cons, group, s, found)
     # A stuck run's zeros would drag the reference median down and make the first normal
     # days after it look like spikes.
-    found += _spike_anomalies(fleet, np.where(stuck_days, np.nan, cons.daily), s)
+    daily = _with_interval_days(cons.daily, fleet.interval)
+    found += _spike_anomalies(fleet, np.where(stuck_days, np.nan, daily), s)
     if fleet.interval is not None:
         found += _flow_anomalies(fleet, cons, s)
-    good = np.isfinite(cons.daily) & ~stuck_days
+    good = np.isfinite(daily) & ~stuck_days
     table = house_balance(
-        cons.daily,
+        daily,
         good,
         fleet.house,
         fleet.service,
@@ -83,6 +84,17 @@ def run_batch(
     found.sort(key=lambda a: (a.meter_index if a.meter_index is not None else -1, a.start))
     found += _balance_anomalies(fleet, table, s)
     return BatchResult(found, cons, table)
+
+
+def _with_interval_days(daily: F64, interval: F64 | None) -> F64:
+    """Daily consumption from the registers and, on days they leave unknown, from interval
+    data with all 24 hours known: an ASKUE house input sends only half-hour energies, and
+    without this its house balance had no house side at all."""
+    if interval is None:
+        return daily
+    m, d = daily.shape
+    summed = interval[:, : d * 24].reshape(m, d, 24).sum(axis=2)  # NaN if any hour is
+    return np.where(np.isfinite(daily), daily, summed)
 
 
 def settings_dict(settings: VeeSettings) -> dict[str, object]:

@@ -102,3 +102,26 @@ def test_degenerate_fleets(register: np.ndarray, house: list[int], types: list[s
     assert res.balance.house.size == 0
     for a in res.anomalies:
         json.dumps(a.as_dict(), allow_nan=False)
+
+
+def test_a_house_meter_with_only_interval_data_balances_the_house() -> None:
+    # an ASKUE house input: half-hour energies summed per hour, no register at all
+    reg, odpu = _house_fleet()
+    reg[4] = np.nan
+    interval = np.full((5, reg.shape[1] - 1), np.nan)
+    interval[4] = 0.2 * 1.25  # the house meter sees 25 % more than the premises: a leak
+    interval[4, 30] = np.nan  # one hour lost on day 1: that day stays unknown
+    res = run_batch(
+        fleet_of(reg, odpu=odpu.tolist(), interval=interval),
+        settings=VeeSettings(balance_threshold=0.15),
+    )
+    days = res.balance.house_daily[0]
+    assert np.isnan(days[1]) and np.isnan(res.balance.ratio[0, 1])
+    known = np.delete(np.arange(DAYS), 1)
+    np.testing.assert_allclose(days[known], 0.25 * 24)
+    np.testing.assert_allclose(res.balance.ratio[0, known], 0.2)
+    assert AnomalyType.HOUSE_IMBALANCE in {a.type for a in res.anomalies}
+    # the registers still win where they are known
+    interval[0] = 1.0
+    res = run_batch(fleet_of(reg, odpu=odpu.tolist(), interval=interval))
+    np.testing.assert_allclose(res.balance.premises_daily[0, known], 0.2 * 24)

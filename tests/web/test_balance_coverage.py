@@ -20,7 +20,7 @@ async def test_partial_coverage_is_shown_not_compared(db_url) -> None:
     try:
         await conn.execute(
             "INSERT INTO houses (id, address)"
-            " VALUES ('hA', 'ул. Полная, 1'), ('hB', 'ул. Частичная, 2')"
+            " VALUES ('hA', 'ул. Полная, 1'), ('hB', 'ул. Частичная, 2'), ('hC', 'ул. Без ОДПУ, 3')"
         )
         run = await conn.fetchval(
             "INSERT INTO vee_runs (period, started_at, meters, readings, off_grid, anomalies,"
@@ -29,7 +29,12 @@ async def test_partial_coverage_is_shown_not_compared(db_url) -> None:
         )
         # hA: all 40 premise meters with daily data, 10 % lost; hB: 8 of 40 — its premises'
         # side is a partial sum (a "75 % loss" that is not there)
-        rows = [("hA", 10.0, 9.0, 0.1, 40, 40), ("hB", 10.0, 2.5, None, 8, 40)] * 10
+        # hC: its house meter sent nothing (no ОДПУ data is not an ОДПУ reading 0)
+        rows = [
+            ("hA", 10.0, 9.0, 0.1, 40, 40),
+            ("hB", 10.0, 2.5, None, 8, 40),
+            ("hC", None, 4.0, None, 30, 40),
+        ] * 10
         await conn.executemany(
             "INSERT INTO vee_house_balance (period, house_id, service, day, house_volume,"
             " premises_volume, ratio, premises_with_data, premises_total, run_id)"
@@ -45,4 +50,6 @@ async def test_partial_coverage_is_shown_not_compared(db_url) -> None:
     assert found["hA"].covered and found["hA"].ratio == pytest.approx(0.1)
     assert not found["hB"].covered and found["hB"].ratio is None
     assert (found["hB"].premises_with_data, found["hB"].premises_total) == (8, 40)
-    assert list(found) == ["hA", "hB"]  # a compared house first
+    assert found["hA"].house_volume == pytest.approx(100.0)
+    assert found["hC"].house_volume is None and found["hC"].ratio is None
+    assert next(iter(found)) == "hA"  # a compared house first

@@ -124,6 +124,7 @@ def test_the_city_dashboard_shows_no_false_imbalance(page, city: City) -> None:
     rows = page.locator("#houses tbody tr.house")
     assert rows.count() > 0
     compared, partial = 0, 0
+    with_house_data: set[str] = set()
     for i in range(rows.count()):
         row = rows.nth(i)
         cells = row.locator("td").all_inner_texts()
@@ -132,11 +133,17 @@ def test_the_city_dashboard_shows_no_false_imbalance(page, city: City) -> None:
             # a partial sum is not an imbalance: the coverage is said instead
             have, total = map(int, re.findall(r"\d+", cells[3].replace("\u00a0", ""))[:2])
             assert have < total, cells
+            # the house meter's side: its volume, or that it sent nothing — never a made-up 0
+            odpu = cells[2].replace("\u00a0", " ")
+            assert odpu == "нет данных" or not re.fullmatch(r"0 \S+", odpu), cells
+            if odpu != "нет данных":
+                with_house_data.add(service)
             partial += 1
             continue
         if "нет данных ОДПУ" in cells[4]:
             continue
         compared += 1
+        with_house_data.add(service)
         house = row.get_attribute("data-house")
         assert house is not None
         shown = float(cells[4].rstrip("%").replace(",", ".").replace("−", "-")) / 100
@@ -145,6 +152,9 @@ def test_the_city_dashboard_shows_no_false_imbalance(page, city: City) -> None:
         assert abs(shown - truth) <= TOLERANCE, (house, service, shown, truth)
         unit = "кВт·ч" if service == "electricity" else "м³"
         assert cells[2].endswith(unit) and cells[3].endswith(unit), cells
+    # every service's house meters are seen, electricity's too (ASKUE inputs send only
+    # half-hour energies, which once left its house side empty)
+    assert with_house_data == set(SERVICE_LABELS), with_house_data
     # A city whose premises report monthly has no day where every premise is known: then no
     # house is compared at all, which is right (the coverage says why), not a false 0 %.
     houses = page.locator("#houses").inner_text()

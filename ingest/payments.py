@@ -29,7 +29,7 @@ class FileReport:
         return self.error is None and not self.rejected and not self.write.conflicts
 
 
-def _read(path: Path) -> bytes:
+def _read_limited(path: Path) -> bytes:
     with path.open("rb") as f:
         data = f.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
@@ -37,13 +37,20 @@ def _read(path: Path) -> bytes:
     return data
 
 
+async def read_file(path: Path) -> bytes | str:
+    """The file's bytes (at most :data:`MAX_FILE_BYTES`), or why it cannot be read."""
+    try:
+        return await asyncio.to_thread(_read_limited, path)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+
+
 async def import_register(conn: Connection, path: Path, mapping: PaymentMapping) -> FileReport:
     """Imports one register file; a file that cannot be read is reported, not raised."""
     report = FileReport(str(path))
-    try:
-        data = await asyncio.to_thread(_read, path)
-    except OSError as exc:
-        report.error = f"cannot read ({exc.strerror or exc})"
+    data = await read_file(path)
+    if isinstance(data, str):
+        report.error = data
         return report
     register = read_register(data, mapping)
     report.rows = len(register.rows)

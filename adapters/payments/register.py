@@ -55,6 +55,10 @@ class _Bad(Exception):
         self.detail = detail
 
 
+#: what the cell parsers (:func:`parse_period`) raise: ``reason`` (a code) and ``detail``
+BadCell = _Bad
+
+
 def decode(data: bytes, encoding: str) -> str:
     if encoding != "auto":
         return data.decode(encoding, errors="replace")

@@ -198,7 +198,8 @@ async def set_opening_debt(
     async with store_errors("set opening debt"):
         await conn.execute(
             "INSERT INTO opening_debts (account, period, amount) VALUES ($1, $2, $3)"
-            " ON CONFLICT (account, period) DO UPDATE SET amount = excluded.amount",
+            " ON CONFLICT (account, period) DO UPDATE SET amount = excluded.amount,"
+            " updated_at = now() WHERE opening_debts.amount IS DISTINCT FROM excluded.amount",
             account,
             period,
             amount,

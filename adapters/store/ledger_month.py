@@ -131,7 +131,8 @@ async def finish_month(
 
 async def saved_month(conn: asyncpg.Connection, month: date) -> asyncpg.Record | None:
     """The header of a saved month with what arrived since: ``new_payments`` (recorded after
-    its snapshot, dated by its as-of day), ``new_run`` (a newer billing run), ``new_rates``."""
+    its snapshot, dated by its as-of day), ``new_run`` (a newer billing run), ``new_rates``,
+    ``new_opening`` (an opening debt set or changed)."""
     async with store_errors("read the saved month"):
         return await conn.fetchrow(
             "SELECT m.*,"
@@ -139,7 +140,9 @@ async def saved_month(conn: asyncpg.Connection, month: date) -> asyncpg.Record |
             "   WHERE p.imported_at > m.data_as_of AND p.day <= m.as_of) AS new_payments,"
             " coalesce((SELECT max(id) FROM billing_runs), 0) > coalesce(m.last_run, 0)"
             "   AS new_run,"
-            " EXISTS (SELECT 1 FROM key_rates k WHERE k.added_at > m.data_as_of) AS new_rates"
+            " EXISTS (SELECT 1 FROM key_rates k WHERE k.added_at > m.data_as_of) AS new_rates,"
+            " EXISTS (SELECT 1 FROM opening_debts o WHERE o.updated_at > m.data_as_of)"
+            "   AS new_opening"
             " FROM ledger_months m WHERE m.month = $1",
             month,
         )

@@ -16,6 +16,7 @@ from adapters.store.ledger_schema import LEDGER_SQL
 from adapters.store.meters_search_schema import METERS_SEARCH_SQL
 from adapters.store.notify_prefs_schema import NOTIFY_PREFS_SQL
 from adapters.store.notify_schema import NOTIFY_SQL
+from adapters.store.opening_schema import OPENING_SQL
 from adapters.store.property_schema import PROPERTY_SQL
 from adapters.store.reconcile_schema import RECONCILE_SQL
 from adapters.store.timescale_schema import DAILY_SQL
@@ -129,4 +130,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     # 20: not used (reserved for late readings of #16, which needed no schema change)
     (21, "meters_search", METERS_SEARCH_SQL),
     (22, "ledger_month_statements", LEDGER_MONTH_SQL),
+    (23, "opening_debts_updated", OPENING_SQL),
 ]

@@ -75,6 +75,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--to", choices=(CHARGES, PENALTY), default=CHARGES)
     p.add_argument("--id", help="payment id (default: a new manual:… id)")
     p.set_defaults(func=run_add)
+    p = what.add_parser(
+        "opening-debts",
+        help="set opening debts (входящее сальдо) from a CSV: account;period;amount",
+        description="Sets each account's debt of periods before its first accrual in the "
+        "store, as the previous billing system hands it over. A CSV with a header naming the "
+        "columns account (or 'лицевой счёт', 'лс'), period ('период': YYYY-MM, MM.YYYY) and "
+        "amount ('сумма', 'долг': 1500, 1 500,50; negative: an overpayment carried over; 0 "
+        "clears it); separated by ';', a tab or ','. Rows of unknown accounts, of periods the "
+        "store already has accruals of, or that cannot be read are reported by line and not "
+        "set; the other rows are. Running a file again changes nothing.",
+    )
+    p.add_argument("files", type=Path, nargs="+")
+    p.set_defaults(func=run_opening_debts)
     p = what.add_parser("unassigned", help="payments for unknown accounts")
     p.set_defaults(func=run_unassigned)
     p = what.add_parser("assign", help="assign an unassigned payment to an account")
@@ -219,6 +232,38 @@ def run_import(args: argparse.Namespace) -> int:
     reports = asyncio.run(go())
     for r in reports:
         _print_report(r)
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def run_opening_debts(args: argparse.Namespace) -> int:
+    from ingest.opening_debts import OpeningReport, import_opening_debts
+
+    today = datetime.now(ZoneInfo(settings().timezone)).date()
+
+    async def go() -> list[OpeningReport]:
+        conn = await _connect()
+        try:
+            return [
+                await import_opening_debts(conn, path, today.replace(day=1)) for path in args.files
+            ]
+        finally:
+            await conn.close()
+
+    reports = asyncio.run(go())
+    for r in reports:
+        if r.error:
+            print(f"{r.file}: ошибка: {r.error}")
+            continue
+        w = r.write
+        print(
+            f"{r.file}: строк прочитано {r.rows}: новых {w.added}, изменено {w.changed}, "
+            f"без изменений {w.unchanged}, отказано {len(w.refused)}, "
+            f"строк с ошибкой {len(r.rejected)}"
+        )
+        for e in r.rejected:
+            print(f"  {r.file}: line {e.line}: {e.reason}: {e.detail}")
+        for row, reason, why in w.refused:
+            print(f"  {r.file}: line {row.line}: {reason}: {why}")
     return 0 if all(r.ok for r in reports) else 1
 
 

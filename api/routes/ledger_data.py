@@ -484,6 +484,7 @@ def source_json(header: Any, day: int) -> dict[str, Any]:
         "new_payments": header["new_payments"],
         "new_accruals": header["new_run"],
         "new_key_rates": header["new_rates"],
+        "new_opening_debts": header["new_opening"],
     }
 
 

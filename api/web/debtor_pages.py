@@ -142,6 +142,8 @@ def stale_reasons(source: dict[str, Any]) -> list[str]:
         out.append("появились новые начисления")
     if source["new_key_rates"]:
         out.append("добавлена ключевая ставка")
+    if source.get("new_opening_debts"):
+        out.append("изменились входящие долги (сальдо на начало)")
     if source["behind"]:
         out.append("месяц сохранён до его конца")
     return out

@@ -157,7 +157,7 @@ def test_operator_sees_what_was_sent_failed_and_why(page, site: Site) -> None:
     assert page.locator("#count-bounced").inner_text() == "1"
     assert "Найдено: 59, показаны 1–50 · страница 1 из 2" in page.locator("#found").inner_text()
     assert page.locator("#log tbody tr.msg").count() == 50
-    page.get_by_role("link", name="следующая →").click()
+    page.get_by_role("link", name="Вперёд →").click()
     assert page.locator("#log tbody tr.msg").count() == 9
     assert "страница 2 из 2" in page.locator("#found").inner_text()
 

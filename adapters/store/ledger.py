@@ -215,7 +215,7 @@ WHERE a.period <= $1 AND ($2::text[] IS NULL OR {_KEY} = ANY($2::text[]))
 GROUP BY 1, 2
 UNION ALL
 SELECT account, period, (amount * 100)::bigint FROM opening_debts
-WHERE period <= $1 AND ($2::text[] IS NULL OR account = ANY($2::text[]))
+WHERE period <= $1 AND amount <> 0 AND ($2::text[] IS NULL OR account = ANY($2::text[]))
 """
 
 
@@ -235,7 +235,8 @@ def _add_charge(book: dict[int, int], r: asyncpg.Record) -> None:
     if period in book:
         raise LedgerError(
             f"account {r['account']}: period {r['period']:%Y-%m} has both accruals "
-            "and an opening debt"
+            "and an opening debt (set the opening debt to 0 with "
+            "`uchet payments opening-debts` if the accruals replace it)"
         )
     book[period] = int(r["kopecks"])
 

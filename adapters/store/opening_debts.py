@@ -47,8 +47,9 @@ async def write_opening_debts(
     conn: asyncpg.Connection, rows: Sequence[OpeningDebt]
 ) -> OpeningWrite:
     """Sets each row's debt (a changed amount replaces the stored one) in one transaction.
-    Refused: an account no premise has (a typo would make a phantom debtor), and a period the
-    store already has accruals of for that account (the ledger takes one or the other)."""
+    Refused: an account no premise has (a typo would make a phantom debtor), and a debt (not
+    0) of a period the store already has accruals of for that account (the ledger takes one
+    or the other; 0 clears one set before that period was billed)."""
     out = OpeningWrite()
     async with store_errors("write opening debts"), conn.transaction():
         known = {r["account"] for r in await conn.fetch(_KNOWN, [r.account for r in rows])}
@@ -60,7 +61,7 @@ async def write_opening_debts(
         for r in rows:
             if r.account not in known:
                 out.refused.append((r, "unknown_account", f"account {r.account} has no premise"))
-            elif (r.account, r.period) in billed:
+            elif r.amount and (r.account, r.period) in billed:  # clearing one always may
                 why = f"account {r.account} already has accruals of {r.period:%Y-%m}"
                 out.refused.append((r, "period_billed", why))
             else:

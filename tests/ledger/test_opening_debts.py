@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from decimal import Decimal
 
 import asyncpg
 import pytest
 
 from adapters.payments.opening_debts import read_opening_debts
-from adapters.store.ledger import load_accounts
+from adapters.store.ledger import load_accounts, set_opening_debt
 from adapters.store.ledger_month import saved_month
 from api.cli import main
+from core.ledger import LedgerError
 from core.ledger.dates import month_index
 from tests.api.conftest import BOB, prepare
 from tests.ledger.test_debtors_api import CAROL, fill_two_houses
@@ -135,8 +137,24 @@ def test_the_command_sets_refuses_and_is_idempotent(
     assert book[BOB[0]][month_index(2025, 9)] == -30000
     assert main(["payments", "opening-debts", str(saldo)]) == 1
     assert "новых 0, изменено 0, без изменений 2" in capsys.readouterr().out
+    # a debt of March set before March was billed: the ledger names it and how to clear it
+    asyncio.run(_set(db_url, CAROL, date(2026, 3, 1), Decimal("5.00")))
+    with pytest.raises(LedgerError, match=r"7700000009: period 2026-03 has both .* to 0"):
+        asyncio.run(charges())
+    saldo.write_text(f"account;period;amount\n{CAROL};2026-03;0\n")
+    assert main(["payments", "opening-debts", str(saldo)]) == 0
+    assert "изменено 1" in capsys.readouterr().out
+    assert asyncio.run(charges())[CAROL][month_index(2026, 3)] == 30000
     assert main(["payments", "opening-debts", str(tmp_path / "absent.csv")]) == 1
     assert "absent.csv: ошибка: cannot read" in capsys.readouterr().out
+
+
+async def _set(url: str, account: str, period: date, amount: Decimal) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await set_opening_debt(conn, account, period, amount)
+    finally:
+        await conn.close()
 
 
 @pytest.mark.postgres

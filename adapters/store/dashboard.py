@@ -200,3 +200,52 @@ async def house_address(conn: Connection, house: str) -> str | None:
         return await conn.fetchval(  # type: ignore[no-any-return]
             "SELECT address FROM houses WHERE id = $1", house
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BilledBalance:
+    """A house's balance of one billed month: the house meter against the volumes its
+    premises were billed (by meter, average or normative), and where the difference went."""
+
+    house: str
+    address: str | None
+    service: str
+    period: date
+    house_volume: float
+    individual: float
+    distributed: float  # charged to the premises as СОИ
+    operator: float  # left to the operator (over the normative cap, or negative)
+
+    @property
+    def ratio(self) -> float:
+        """(house − premises billed) / house."""
+        return (self.house_volume - self.individual) / self.house_volume
+
+
+async def billed_balances(conn: Connection, *, limit: int = 20) -> list[BilledBalance]:
+    """The latest billed month's houses with a house meter reading, the largest difference
+    between the house meter and the premises' billed volumes first (either sign). Unlike the
+    daily balance it compares every premise, also those read monthly or billed by estimate."""
+    async with store_errors("dashboard billed balance"):
+        rows = await conn.fetch(
+            "SELECT b.period, b.house_id, h.address, b.service, b.house_volume,"
+            " b.individual_volume, b.distributed_volume, b.operator_volume"
+            " FROM house_balances b LEFT JOIN houses h ON h.id = b.house_id"
+            " WHERE b.period = (SELECT max(period) FROM house_balances) AND b.house_volume > 0"
+            " ORDER BY abs(b.house_volume - b.individual_volume) / b.house_volume DESC,"
+            " b.house_id, b.service LIMIT $1",
+            limit,
+        )
+    return [
+        BilledBalance(
+            r["house_id"],
+            r["address"],
+            r["service"],
+            r["period"],
+            float(r["house_volume"]),
+            float(r["individual_volume"]),
+            float(r["distributed_volume"]),
+            float(r["operator_volume"]),
+        )
+        for r in rows
+    ]

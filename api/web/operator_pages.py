@@ -89,6 +89,7 @@ async def dashboard(request: Request) -> Response:
         health = await data.source_health(conn, hours)
         offline = await data.offline_meters(conn, hours, limit=20)
         houses = await data.house_imbalances(conn, limit=20)
+        billed = await data.billed_balances(conn, limit=20)
         anomalies = await list_anomalies(conn, limit=20)
         exclusions = await list_exclusions(conn, limit=20)
         charts = [
@@ -109,7 +110,8 @@ async def dashboard(request: Request) -> Response:
             "offline": offline,
             "offline_hours": hours,
             "houses": houses,
-            "units": {h.service: data.unit_of(h.service) for h in houses},
+            "billed": billed,
+            "units": {h.service: data.unit_of(h.service) for h in [*houses, *billed]},
             "charts": charts,
             "anomalies": data.anomaly_rows(anomalies, web(request).timezone),
             "exclusions": exclusions,

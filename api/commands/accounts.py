@@ -14,32 +14,34 @@ from core.errors import ConfigError, UchetError
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from api.security import ROLES
 
-    accounts = sub.add_parser("accounts", help="resident logins (лицевой счёт + password)")
+    accounts = sub.add_parser("accounts", help="вход жителей (лицевой счёт + пароль)")
     actions = accounts.add_subparsers(dest="accounts_action", metavar="ACTION", required=True)
     p = actions.add_parser(
-        "set-password", help="set or reset a resident's password (old tokens stop working)"
+        "set-password",
+        help="задать или сменить пароль жителя (прежние токены перестают действовать)",
     )
-    p.add_argument("account", help="лицевой счёт of a premise")
+    p.add_argument("account", help="лицевой счёт помещения")
     how = p.add_mutually_exclusive_group()
     how.add_argument(
-        "--generate", action="store_true", help="generate a password and print it once"
+        "--generate", action="store_true", help="создать пароль и показать его один раз"
     )
     how.add_argument(
         "--password-stdin",
         action="store_true",
-        help="read the password (one line) from standard input; implied without a terminal",
+        help="прочитать пароль (одну строку) со стандартного ввода; без терминала —"
+        " и без этого флага",
     )
     p.set_defaults(func=cmd_set_password)
 
-    keys = sub.add_parser("apikeys", help="operator API keys with roles")
+    keys = sub.add_parser("apikeys", help="API-ключи операторов с ролями")
     actions = keys.add_subparsers(dest="apikeys_action", metavar="ACTION", required=True)
-    p = actions.add_parser("create", help="create a key and print it once")
+    p = actions.add_parser("create", help="создать ключ и показать его один раз")
     p.add_argument("--role", choices=ROLES, required=True)
-    p.add_argument("--name", required=True, help="who or what uses the key")
+    p.add_argument("--name", required=True, help="кто или что пользуется ключом")
     p.set_defaults(func=cmd_create_key)
-    p = actions.add_parser("list", help="list keys (never the keys themselves)")
+    p = actions.add_parser("list", help="список ключей (без самих ключей)")
     p.set_defaults(func=cmd_list_keys)
-    p = actions.add_parser("revoke", help="revoke a key by id")
+    p = actions.add_parser("revoke", help="отозвать ключ по id")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_revoke_key)
 

@@ -33,56 +33,65 @@ log = logging.getLogger(__name__)
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds ``uchet askue`` and its actions."""
-    askue = sub.add_parser("askue", help="ASKUE export files (макет 80020)")
+    askue = sub.add_parser("askue", help="файлы выгрузки АСКУЭ (макет 80020)")
     actions = askue.add_subparsers(dest="askue_action", metavar="ACTION", required=True)
     parse = actions.add_parser(
         "parse",
-        help="parse 80020 files, print one JSON line per interval value (no store)",
+        help="разобрать файлы 80020, по строке JSON на интервальное значение (без хранилища)",
         description=(
-            "One JSON line per interval value: file, sender_inn, point, channel (OBIS), code "
-            "(80020 channel, null for groups), start, end (UTC, ...Z), value (exact decimal "
-            "text), status (80020: 0 commercial, 1 not), flags. A bad file or value gives a "
-            "line {file, error, receipt, reason, ...where}; the exit code is then 1."
+            "По строке JSON на каждое интервальное значение: file, sender_inn, point, channel "
+            "(OBIS), code (канал 80020, null для групп), start, end (UTC, ...Z), value (точное "
+            "десятичное число текстом), status (80020: 0 — коммерческое, 1 — нет), flags. "
+            "Негодный файл или значение дают строку {file, error, receipt, reason, ...где}; "
+            "код выхода тогда 1."
         ),
     )
     parse.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    parse.add_argument("--tz", help="zone of the files' local times (default UCHET_TIMEZONE)")
     parse.add_argument(
-        "--max-bytes", type=int, help=f"refuse larger files (default {DEFAULT_MAX_BYTES})"
+        "--tz", help="часовой пояс местного времени в файлах (по умолчанию UCHET_TIMEZONE)"
     )
     parse.add_argument(
-        "--timeout", type=float, help=f"seconds per file (default {DEFAULT_TIMEOUT_S:g})"
+        "--max-bytes",
+        type=int,
+        help=f"не принимать файлы больше стольких байт (по умолчанию {DEFAULT_MAX_BYTES})",
+    )
+    parse.add_argument(
+        "--timeout", type=float, help=f"секунд на файл (по умолчанию {DEFAULT_TIMEOUT_S:g})"
     )
     parse.set_defaults(func=run_parse)
     imp = actions.add_parser(
         "import",
-        help="import 80020 files and CSV/XLSX register exports into the store, report per file",
+        help="загрузить в хранилище файлы 80020 и выгрузки показаний CSV/XLSX, отчёт по файлам",
         description=(
-            "Imports each file and prints a report per file. 80020 XML: idempotent; a higher "
-            "message number for the same sender and day is a correction that supersedes the "
-            "earlier values; values accepted, duplicates, superseded, quarantined and rejected "
-            "with reasons, and the 80021 receipt status. CSV/XLSX register exports (meter "
-            "readings): read through --mapping, or the mapping whose columns the file's header "
-            "has (shipped ones and $UCHET_HOME/mappings/*.json; see `uchet askue mappings`); "
-            "rows read, stored, duplicates, quarantined by reason with row numbers, meters "
-            "never seen before. Exit 1 if any file failed."
+            "Загружает каждый файл и выводит отчёт по нему. 80020 XML: повторная загрузка "
+            "ничего не меняет; больший номер сообщения от того же отправителя за тот же день — "
+            "корректировка, заменяющая прежние значения; в отчёте принятые значения, дубликаты, "
+            "заменённые, попавшие в карантин и отклонённые с причинами, статус квитанции 80021. "
+            "Выгрузки показаний счётчиков CSV/XLSX: читаются по --mapping или по сопоставлению, "
+            "столбцы которого есть в заголовке файла (поставляемые и $UCHET_HOME/mappings/*.json; "
+            "см. `uchet askue mappings`); в отчёте прочитано строк, сохранено, дубликатов, в "
+            "карантине по причинам с номерами строк, счётчики, которых раньше не было. Код "
+            "выхода 1, если хоть один файл не загружен."
         ),
     )
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    imp.add_argument("--tz", help="zone of the files' local times (default UCHET_TIMEZONE)")
+    imp.add_argument(
+        "--tz", help="часовой пояс местного времени в файлах (по умолчанию UCHET_TIMEZONE)"
+    )
     imp.add_argument(
         "--mapping",
         metavar="NAME|FILE",
-        help="read every file as a register export through this mapping (a name or a .json)",
+        help="читать каждый файл как выгрузку показаний по этому сопоставлению (имя или .json)",
     )
-    imp.add_argument("--json", action="store_true", help="one JSON report per line")
+    imp.add_argument("--json", action="store_true", help="по отчёту JSON на строку")
     imp.set_defaults(func=run_import)
     maps = actions.add_parser(
         "mappings",
-        help="list the column mappings of CSV/XLSX register exports",
-        description="Shipped mappings and those in $UCHET_HOME/mappings (which win by name).",
+        help="список сопоставлений столбцов для выгрузок показаний CSV/XLSX",
+        description="Поставляемые сопоставления и сопоставления из $UCHET_HOME/mappings "
+        "(при совпадении имени берутся они).",
     )
-    maps.add_argument("--json", action="store_true", help="the mappings as JSON")
+    maps.add_argument("--json", action="store_true", help="сопоставления в JSON")
     maps.set_defaults(func=run_mappings)
 
 
@@ -92,28 +101,39 @@ def register_simulate(sim_sub: argparse._SubParsersAction[argparse.ArgumentParse
 
     p = sim_sub.add_parser(
         "askue",
-        help="write 80020 files for a simulated fleet, with ground truth",
-        description="Writes 80020 files and askue_truth.json (the true values) into --out.",
+        help="записать файлы 80020 моделируемых счётчиков и истинные значения",
+        description="Записывает в --out файлы 80020 и askue_truth.json (истинные значения).",
     )
-    p.add_argument("--out", type=Path, required=True, help="folder to write into")
+    p.add_argument("--out", type=Path, required=True, help="папка для записи")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--points", type=int, default=10, help="measuring points per file")
+    p.add_argument("--points", type=int, default=10, help="точек измерения в файле")
     p.add_argument("--days", type=int, default=1)
-    p.add_argument("--start", type=date.fromisoformat, default=date(2024, 1, 15), help="first day")
+    p.add_argument(
+        "--start", type=date.fromisoformat, default=date(2024, 1, 15), help="первый день"
+    )
     p.add_argument("--minutes", type=int, choices=(30, 60), default=30)
     p.add_argument("--encoding", choices=("windows-1251", "utf-8"), default="windows-1251")
-    p.add_argument("--channels", default="01", help="comma-separated 80020 channels (01..04)")
-    p.add_argument("--groups", action="store_true", help="add a deliverygroup and a peretok")
-    p.add_argument("--corrections", type=int, default=0, help="days that get a correction")
-    p.add_argument("--non-commercial", type=float, default=0.0, help="fraction with status 1")
-    p.add_argument("--measurement-errors", type=float, default=0.0, help="fraction marked")
-    p.add_argument("--changeover", action="store_true", help="add the zone's last fall-back day")
+    p.add_argument("--channels", default="01", help="каналы 80020 через запятую (01..04)")
+    p.add_argument("--groups", action="store_true", help="добавить deliverygroup и peretok")
+    p.add_argument("--corrections", type=int, default=0, help="дней с корректировкой")
+    p.add_argument("--non-commercial", type=float, default=0.0, help="доля значений со статусом 1")
     p.add_argument(
-        "--broken", default="", help=f"comma-separated broken files: {','.join(BROKEN_KINDS)}"
+        "--measurement-errors",
+        type=float,
+        default=0.0,
+        help="доля значений с пометкой об ошибке измерения",
+    )
+    p.add_argument(
+        "--changeover",
+        action="store_true",
+        help="добавить последний в поясе день перевода часов назад",
+    )
+    p.add_argument(
+        "--broken", default="", help=f"испорченные файлы через запятую: {','.join(BROKEN_KINDS)}"
     )
     p.add_argument("--sender-inn", default="7700000000")
-    p.add_argument("--tz", help="zone of the exporter (default UCHET_TIMEZONE)")
-    p.add_argument("--no-truth", action="store_true", help="do not write askue_truth.json")
+    p.add_argument("--tz", help="часовой пояс выгружающей системы (по умолчанию UCHET_TIMEZONE)")
+    p.add_argument("--no-truth", action="store_true", help="не записывать askue_truth.json")
     p.set_defaults(func=run_simulate)
 
 

@@ -24,29 +24,35 @@ from ingest.billing import STAGES, BillReport, bill_period, parse_billing_period
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds ``bill-case``."""
-    parser = sub.add_parser("bill-case", help="bill a self-contained JSON case, print JSON")
-    parser.add_argument("case", type=Path, help="billing case JSON file")
+    parser = sub.add_parser(
+        "bill-case", help="рассчитать начисления по автономному примеру из JSON, вывести JSON"
+    )
+    parser.add_argument("case", type=Path, help="файл JSON с примером расчёта")
     parser.add_argument(
-        "--no-explanation", action="store_true", help="omit the explanation of each line"
+        "--no-explanation", action="store_true", help="без пояснения к каждой строке"
     )
     parser.set_defaults(func=run_bill_case)
 
     parser = sub.add_parser(
-        "load", help="load houses, premises, meter bindings, tariffs, normatives (JSON file)"
+        "load", help="загрузить дома, помещения, привязки счётчиков, тарифы, нормативы (файл JSON)"
     )
-    parser.add_argument("file", type=Path, help="reference data JSON (docs/billing-data.md)")
+    parser.add_argument("file", type=Path, help="справочные данные в JSON (docs/billing-data.md)")
     parser.set_defaults(func=run_load)
 
-    parser = sub.add_parser("bill", help="bill the store for a period (replaces its accruals)")
-    parser.add_argument("--period", required=True, help="the month to bill, YYYY-MM")
+    parser = sub.add_parser(
+        "bill", help="начислить за период по данным хранилища (заменяет его начисления)"
+    )
+    parser.add_argument("--period", required=True, help="расчётный месяц, YYYY-MM")
     parser.add_argument(
-        "--lines", action="store_true", help="also print every accrual line (tab-separated)"
+        "--lines",
+        action="store_true",
+        help="вывести также каждую строку начислений (через табуляцию)",
     )
     parser.add_argument(
         "--progress",
         action="store_true",
-        help="print each step with its time on stderr instead of the progress bar of the "
-        "stages load / compute / explain / write (drawn on a terminal)",
+        help="выводить каждый шаг с его временем в stderr вместо индикатора этапов "
+        "загрузка / расчёт / пояснения / запись (рисуется в терминале)",
     )
     parser.set_defaults(func=run_bill)
 

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def register_simulate(sim: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sim.add_parser(
-        "city", help="replay a simulated town through uchet and report the billing error"
+        "city", help="прогнать моделируемый город через uchet и показать ошибку начислений"
     )
     add_city_arguments(p, houses=100, days=90, premises=100, out="$UCHET_HOME/city-<seed>")
     p.set_defaults(func=cmd_city)
@@ -40,23 +40,26 @@ def register_simulate(sim: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def add_city_arguments(
     p: argparse.ArgumentParser, *, houses: int, days: int, premises: int, out: str
 ) -> None:
-    p.add_argument("--houses", type=int, default=houses, help=f"houses (default {houses})")
+    p.add_argument("--houses", type=int, default=houses, help=f"домов (по умолчанию {houses})")
     p.add_argument(
         "--days", type=int, default=days,
-        help=f"replayed days, rounded to whole months (default {days})",
+        help=f"дней, округляется до целых месяцев (по умолчанию {days})",
     )  # fmt: skip
-    p.add_argument("--seed", type=int, default=1, help="town and fault seed (default 1)")
+    p.add_argument(
+        "--seed", type=int, default=1, help="seed города и неисправностей (по умолчанию 1)"
+    )
     p.add_argument(
         "--premises-per-house", type=int, default=premises,
-        help=f"average premises per house (default {premises})",
+        help=f"помещений в доме в среднем (по умолчанию {premises})",
     )  # fmt: skip
     p.add_argument(
-        "--start", help="first replayed month YYYY-MM (default: the last whole months before now)"
+        "--start",
+        help="первый месяц, YYYY-MM (по умолчанию: последние целые месяцы до текущего)",
     )
-    p.add_argument("--out", type=Path, help=f"report folder (default: {out})")
+    p.add_argument("--out", type=Path, help=f"папка отчёта (по умолчанию: {out})")
     p.add_argument(
         "--in-place", action="store_true",
-        help="use the configured database itself (must be empty) instead of a new one beside it",
+        help="работать в самой настроенной базе (она должна быть пустой), а не в новой рядом",
     )  # fmt: skip
 
 

@@ -26,50 +26,70 @@ T = TypeVar("T")
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds ``claims`` with its subcommands."""
-    parser = sub.add_parser("claims", help="debtors' claims: notice, warning, lawyers, court, writ")
+    parser = sub.add_parser(
+        "claims", help="претензии к должникам: уведомление, предупреждение, юристы, суд, исп. лист"
+    )
     what = parser.add_subparsers(dest="claims_what", metavar="WHAT", required=True)
-    p = what.add_parser("open", help="open a claim (notice stage) for an account with a debt")
+    p = what.add_parser(
+        "open", help="открыть претензию (этап уведомления) по лицевому счёту с долгом"
+    )
     p.add_argument("account", help="лицевой счёт")
     _dated(p)
     p.set_defaults(func=run_open)
-    p = what.add_parser("advance", help="move a claim to a later stage")
+    p = what.add_parser("advance", help="перевести претензию на более поздний этап")
     p.add_argument("claim", type=int)
     p.add_argument("stage", choices=STAGES)
     _dated(p)
-    p.add_argument("--document", help="a reference: court case number, writ number, …")
+    p.add_argument(
+        "--document", help="реквизиты документа: номер судебного дела, исполнительного листа, …"
+    )
     p.set_defaults(func=run_advance)
-    p = what.add_parser("close", help="close a claim: the debt is paid or written off")
+    p = what.add_parser("close", help="закрыть претензию: долг погашен или списан")
     p.add_argument("claim", type=int)
     p.add_argument("reason", choices=tuple(CLOSE_REASONS))
     _dated(p)
     p.set_defaults(func=run_close)
-    p = what.add_parser("list", help="open claims (or closed ones) by stage")
+    p = what.add_parser("list", help="открытые (или закрытые) претензии по этапам")
     p.add_argument("--stage", choices=STAGES)
     p.add_argument("--house")
-    p.add_argument("--closed", action="store_true", help="the closed claims instead")
-    p.add_argument("--offset", type=int, default=0, help="skip this many (default 0)")
-    p.add_argument("--limit", type=int, default=1000, help="show at most this many (1000)")
+    p.add_argument("--closed", action="store_true", help="закрытые претензии вместо открытых")
+    p.add_argument("--offset", type=int, default=0, help="пропустить столько (по умолчанию 0)")
+    p.add_argument("--limit", type=int, default=1000, help="показать не больше стольких")
     p.set_defaults(func=run_list)
-    p = what.add_parser("show", help="a claim and the history of its stages")
+    p = what.add_parser("show", help="претензия и история её этапов")
     p.add_argument("claim", type=int)
     p.set_defaults(func=run_show)
-    p = what.add_parser("letter", help="the PDF letter of the claim's current stage")
+    p = what.add_parser("letter", help="письмо текущего этапа претензии в PDF")
     p.add_argument("claim", type=int)
-    p.add_argument("-o", "--out", type=Path, required=True, help="PDF file to write")
-    p.add_argument("--payee", type=Path, help="payee JSON (default: $UCHET_HOME/payee.json)")
-    p.add_argument("--fresh", action="store_true", help="draw it again (replaces the kept one)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="куда записать PDF")
+    p.add_argument(
+        "--payee",
+        type=Path,
+        help="реквизиты получателя, JSON (по умолчанию: $UCHET_HOME/payee.json)",
+    )
+    p.add_argument(
+        "--fresh", action="store_true", help="сформировать заново (заменяет сохранённое)"
+    )
     p.set_defaults(func=run_letter)
-    p = what.add_parser("candidates", help="debtors eligible for a notice (no open claim)")
-    p.add_argument("--min-debt", default="1000.00", help="overdue debt, rubles (default 1000.00)")
-    p.add_argument("--min-days", type=int, default=60, help="days overdue (default 60)")
+    p = what.add_parser(
+        "candidates", help="должники, которым пора направить уведомление (без открытой претензии)"
+    )
+    p.add_argument(
+        "--min-debt",
+        default="1000.00",
+        help="просроченный долг от стольких рублей (по умолчанию 1000.00)",
+    )
+    p.add_argument(
+        "--min-days", type=int, default=60, help="просрочка от стольких дней (по умолчанию 60)"
+    )
     p.add_argument("--house")
-    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--date", help="YYYY-MM-DD (по умолчанию: сегодня)")
     p.set_defaults(func=run_candidates)
 
 
 def _dated(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
-    p.add_argument("--note", default="", help="a note kept with the stage")
+    p.add_argument("--date", help="YYYY-MM-DD (по умолчанию: сегодня)")
+    p.add_argument("--note", default="", help="примечание к этапу")
 
 
 def _today() -> int:

@@ -16,7 +16,7 @@ from api.commands.city import add_city_arguments, run_city_command, say, spec_fr
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="replay a small simulated city through the whole system")
+    p = sub.add_parser("demo", help="прогнать небольшой моделируемый город через всю систему")
     add_city_arguments(p, houses=3, days=61, premises=40, out="$UCHET_HOME/demo")
     p.set_defaults(func=cmd_demo)
 

@@ -8,8 +8,10 @@ import logging
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("gateway", help="run the configured sources into the store")
-    p.add_argument("--migrate", action="store_true", help="run `uchet migrate` first")
+    p = sub.add_parser(
+        "gateway", help="запустить настроенные источники данных с записью в хранилище"
+    )
+    p.add_argument("--migrate", action="store_true", help="сначала выполнить `uchet migrate`")
     p.set_defaults(func=cmd_gateway)
 
 

@@ -45,71 +45,80 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds ``ledger-case``, ``ledger``, ``payments`` and ``key-rate``."""
     parser = sub.add_parser(
-        "ledger-case", help="settle a self-contained JSON ledger case (payments, penalties)"
+        "ledger-case", help="рассчитать оплаты и пени по автономному примеру из JSON"
     )
-    parser.add_argument("case", type=Path, help="ledger case JSON file")
+    parser.add_argument("case", type=Path, help="файл JSON с примером")
     parser.set_defaults(func=run_ledger_case)
 
-    parser = sub.add_parser("ledger", help="the month's statements of every account (JSON)")
-    parser.add_argument("--month", required=True, help="YYYY-MM; settled as of its last day")
-    parser.add_argument("--account", action="append", help="only these accounts")
+    parser = sub.add_parser("ledger", help="выписки всех лицевых счетов за месяц (JSON)")
+    parser.add_argument("--month", required=True, help="YYYY-MM; расчёт на последний день месяца")
+    parser.add_argument("--account", action="append", help="только эти лицевые счета")
     parser.add_argument(
         "--save",
         action="store_true",
-        help="settle every account and save the month for the debtors views (replaces a saved"
-        " month; as of today within the current month)",
+        help="рассчитать все лицевые счета и сохранить месяц для страниц должников (заменяет"
+        " сохранённый месяц; в текущем месяце — на сегодня)",
     )
     parser.set_defaults(func=run_ledger)
 
-    payments = sub.add_parser("payments", help="bank payment registers and single payments")
+    payments = sub.add_parser("payments", help="реестры платежей банков и отдельные платежи")
     what = payments.add_subparsers(dest="payments_what", metavar="WHAT", required=True)
-    p = what.add_parser("import", help="import bank payment registers (CSV/TXT)")
+    p = what.add_parser("import", help="загрузить реестры платежей банков (CSV/TXT)")
     p.add_argument("files", type=Path, nargs="+")
-    p.add_argument("--mapping", default="sberbank", help="sberbank (default), csv, or a file")
+    p.add_argument("--mapping", default="sberbank", help="sberbank (по умолчанию), csv или файл")
     p.set_defaults(func=run_import)
-    p = what.add_parser("add", help="record one payment")
+    p = what.add_parser("add", help="записать один платёж")
     p.add_argument("--account", required=True)
     p.add_argument("--date", required=True, help="YYYY-MM-DD")
-    p.add_argument("--amount", required=True, help="rubles with two decimals, 1234.50")
-    p.add_argument("--period", help="the month the payer named, YYYY-MM")
+    p.add_argument("--amount", required=True, help="рубли с копейками, 1234.50")
+    p.add_argument("--period", help="месяц, указанный плательщиком, YYYY-MM")
     p.add_argument("--to", choices=(CHARGES, PENALTY), default=CHARGES)
-    p.add_argument("--id", help="payment id (default: a new manual:… id)")
+    p.add_argument("--id", help="id платежа (по умолчанию: новый id вида manual:…)")
     p.set_defaults(func=run_add)
     p = what.add_parser(
         "opening-debts",
-        help="set opening debts (входящее сальдо) from a CSV: account;period;amount",
-        description="Sets each account's debt of periods before its first accrual in the "
-        "store, as the previous billing system hands it over. A CSV with a header naming the "
-        "columns account (or 'лицевой счёт', 'лс'), period ('период': YYYY-MM, MM.YYYY) and "
-        "amount ('сумма', 'долг': 1500, 1 500,50; negative: an overpayment carried over; 0 "
-        "clears it); separated by ';', a tab or ','. Rows of unknown accounts, of periods the "
-        "store already has accruals of, or that cannot be read are reported by line and not "
-        "set; the other rows are. Running a file again changes nothing.",
+        help="задать входящее сальдо (долги на начало) из CSV: account;period;amount",
+        description="Задаёт долг каждого лицевого счёта за периоды до его первого начисления "
+        "в хранилище — так, как его передаёт прежняя расчётная система. CSV с заголовком, "
+        "называющим столбцы account (или 'лицевой счёт', 'лс'), period ('период': YYYY-MM, "
+        "MM.YYYY) и amount ('сумма', 'долг': 1500, 1 500,50; отрицательная — перенесённая "
+        "переплата; 0 снимает долг); разделитель ';', табуляция или ','. Строки неизвестных "
+        "лицевых счетов, периодов, за которые в хранилище уже есть начисления, и нечитаемые "
+        "строки выводятся с номером строки и не применяются; остальные применяются. "
+        "Повторная загрузка файла ничего не меняет.",
     )
     p.add_argument("files", type=Path, nargs="+")
     p.set_defaults(func=run_opening_debts)
-    p = what.add_parser("unassigned", help="payments for unknown accounts")
+    p = what.add_parser("unassigned", help="платежи на неизвестные лицевые счета")
     p.set_defaults(func=run_unassigned)
-    p = what.add_parser("assign", help="assign an unassigned payment to an account")
+    p = what.add_parser("assign", help="отнести неразнесённый платёж на лицевой счёт")
     p.add_argument("payment")
     p.add_argument("account")
     p.set_defaults(func=run_assign)
 
-    rates = sub.add_parser("key-rate", help="Bank of Russia key rates (reference data)")
+    rates = sub.add_parser("key-rate", help="ключевые ставки Банка России (справочник)")
     what = rates.add_subparsers(dest="key_rate_what", metavar="WHAT", required=True)
-    p = what.add_parser("add", help="add a key-rate decision: the day it is in force from")
+    p = what.add_parser(
+        "add", help="добавить решение о ключевой ставке: день, с которого она действует"
+    )
     p.add_argument("date", help="YYYY-MM-DD")
-    p.add_argument("percent", help="e.g. 16.50")
+    p.add_argument("percent", help="например 16.50")
     p.set_defaults(func=run_key_rate_add)
-    p = what.add_parser("list", help="the shipped and added key rates in force")
+    p = what.add_parser("list", help="действующие ключевые ставки: поставляемые и добавленные")
     p.set_defaults(func=run_key_rate_list)
 
-    p = sub.add_parser("epd", help="ЕПД PDFs of a month: every account, a house's, or some")
+    p = sub.add_parser(
+        "epd", help="ЕПД в PDF за месяц: все лицевые счета, счета дома или выбранные"
+    )
     p.add_argument("--month", required=True, help="YYYY-MM")
-    p.add_argument("--house", help="only this house's accounts")
-    p.add_argument("--account", action="append", help="only these accounts")
-    p.add_argument("--out", required=True, type=Path, help="folder for the PDFs")
-    p.add_argument("--payee", type=Path, help="payee JSON (default: $UCHET_HOME/payee.json)")
+    p.add_argument("--house", help="только лицевые счета этого дома")
+    p.add_argument("--account", action="append", help="только эти лицевые счета")
+    p.add_argument("--out", required=True, type=Path, help="папка для PDF")
+    p.add_argument(
+        "--payee",
+        type=Path,
+        help="реквизиты получателя, JSON (по умолчанию: $UCHET_HOME/payee.json)",
+    )
     p.set_defaults(func=run_epd)
 
 

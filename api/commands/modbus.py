@@ -38,47 +38,54 @@ class _PrintSink:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    modbus = sub.add_parser("modbus", help="Modbus TCP devices: poll a device list, profiles")
+    modbus = sub.add_parser("modbus", help="устройства Modbus TCP: опрос по списку, профили")
     msub = modbus.add_subparsers(dest="modbus_command", metavar="ACTION", required=True)
 
-    poll = msub.add_parser("poll", help="poll a device list, printing JSON readings")
-    poll.add_argument("--devices", type=Path, required=True, help="device list JSON file")
-    poll.add_argument("--once", action="store_true", help="poll every device once and exit")
+    poll = msub.add_parser("poll", help="опрашивать устройства из списка, выводя показания в JSON")
+    poll.add_argument("--devices", type=Path, required=True, help="файл JSON со списком устройств")
     poll.add_argument(
-        "--health", action="store_true", help="print device health (JSON) to stderr at the end"
+        "--once", action="store_true", help="опросить каждое устройство один раз и выйти"
+    )
+    poll.add_argument(
+        "--health", action="store_true", help="в конце вывести состояние устройств (JSON) в stderr"
     )
     poll.set_defaults(func=_poll)
 
-    profiles = msub.add_parser("profiles", help="list the built-in device profiles")
+    profiles = msub.add_parser("profiles", help="список встроенных профилей устройств")
     profiles.set_defaults(func=_profiles)
 
 
 def register_simulate(sim_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = sim_sub.add_parser(
-        "modbus", help="pymodbus servers presenting simulated meters from profiles"
+        "modbus", help="серверы pymodbus с моделируемыми счётчиками по профилям"
     )
     sim.add_argument(
         "--profile",
         action="append",
         metavar="NAME[:N]",
-        help="profile (built-in name or .json path) and how many meters (default 10); repeatable",
+        help="профиль (имя встроенного или путь к .json) и число счётчиков (по умолчанию 10);"
+        " можно повторять",
     )
-    sim.add_argument("--per-gateway", type=int, default=16, help="meters per TCP port")
+    sim.add_argument("--per-gateway", type=int, default=16, help="счётчиков на один TCP-порт")
     sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--base-port", type=int, default=15020, help="first TCP port")
-    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    sim.add_argument("--base-port", type=int, default=15020, help="первый TCP-порт")
+    sim.add_argument("--speed", type=float, default=1.0, help="моделируемых секунд в секунду")
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--latency", type=float, default=0.0, help="seconds per answer (RS-485)")
+    sim.add_argument("--latency", type=float, default=0.0, help="секунд на ответ (RS-485)")
     sim.add_argument(
         "--fault",
         action="append",
         default=[],
         metavar="METER=FAULT",
-        help="timeout | exception | wrong_word_order | disconnect; repeatable",
+        help="timeout | exception | wrong_word_order | disconnect; можно повторять",
     )
-    sim.add_argument("--interval", type=float, default=60.0, help="interval in the device list")
-    sim.add_argument("--timeout", type=float, default=1.0, help="timeout in the device list")
-    sim.add_argument("--devices-out", type=Path, help="write the matching device list (JSON) here")
+    sim.add_argument(
+        "--interval", type=float, default=60.0, help="интервал опроса в списке устройств"
+    )
+    sim.add_argument("--timeout", type=float, default=1.0, help="таймаут в списке устройств")
+    sim.add_argument(
+        "--devices-out", type=Path, help="записать сюда подходящий список устройств (JSON)"
+    )
     sim.set_defaults(func=_simulate)
 
 

@@ -21,37 +21,43 @@ STORE_ONLY = "register rollback against the last stored value; unknown_meters=qu
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    mqtt = sub.add_parser("mqtt", help="MQTT payloads: try a message against the mappings")
+    mqtt = sub.add_parser("mqtt", help="сообщения MQTT: проверить сообщение по сопоставлениям")
     msub = mqtt.add_subparsers(dest="mqtt_command", metavar="ACTION", required=True)
     try_ = msub.add_parser(
         "try",
-        help="print what the gateway would store or quarantine for one message (dry run)",
-        description="Decode one MQTT message as the gateway would and print each reading it"
-        " would store and each entry it would quarantine, with the reason and the mapping"
-        " that matched. No store or broker is used.",
+        help="что шлюз сохранил бы или отправил в карантин из одного сообщения (без записи)",
+        description="Разбирает одно сообщение MQTT так же, как шлюз, и выводит каждое"
+        " показание, которое он сохранил бы, и каждую запись, которую отправил бы в карантин,"
+        " с причиной и сработавшим сопоставлением. Хранилище не используется, брокер — только"
+        " с --subscribe.",
     )
     try_.add_argument(
-        "--topic", required=True, help="the message's MQTT topic (with --subscribe: a filter)"
+        "--topic", required=True, help="топик MQTT сообщения (с --subscribe: фильтр топиков)"
     )
     what = try_.add_mutually_exclusive_group(required=True)
-    what.add_argument("--payload", help="the message's payload as text")
-    what.add_argument("--payload-file", help="read the payload from this file ('-': stdin)")
+    what.add_argument("--payload", help="содержимое сообщения текстом")
+    what.add_argument(
+        "--payload-file", help="прочитать содержимое сообщения из файла ('-': стандартный ввод)"
+    )
     what.add_argument(
         "--subscribe",
         type=float,
         metavar="SECONDS",
-        help="listen on UCHET_MQTT_URL (or --url) to --topic this long (retained messages"
-        " too; QoS 0, a clean session: the gateway's queue is not touched) and try each message",
+        help="слушать --topic на UCHET_MQTT_URL (или --url) столько секунд (и сохранённые"
+        " сообщения тоже; QoS 0, чистая сессия: очередь шлюза не затрагивается) и проверить"
+        " каждое сообщение",
     )
-    try_.add_argument("--url", help="broker for --subscribe (default: UCHET_MQTT_URL)")
+    try_.add_argument("--url", help="брокер для --subscribe (по умолчанию: UCHET_MQTT_URL)")
     try_.add_argument(
         "--mappings",
-        help="as UCHET_MQTT_MAPPINGS (inline JSON, names, or a path); default: the setting",
+        help="как в UCHET_MQTT_MAPPINGS (JSON в строке, имена или путь); по умолчанию: из настроек",
     )
     try_.add_argument(
-        "--received", help="receive time, ISO 8601 with offset (default: now)", default=None
+        "--received",
+        help="время получения, ISO 8601 со смещением (по умолчанию: сейчас)",
+        default=None,
     )
-    try_.add_argument("--json", action="store_true", help="one JSON object per line")
+    try_.add_argument("--json", action="store_true", help="по объекту JSON на строку")
     try_.set_defaults(func=_try)
 
 

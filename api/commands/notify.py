@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-HELP = "notifications to residents and operators: enqueue, send, list, bounces"
+HELP = "уведомления жителям и операторам: очередь, отправка, список, возвраты писем"
 ENQUEUE_KINDS = (
     "reading_window_open", "reading_window_closes", "reading_received", "epd_ready", "debt",
     "operator",
@@ -29,37 +29,50 @@ def _env(name: str, default: str | None = None) -> str | None:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     n = sub.add_parser("notify", help=HELP, description=HELP)
     nsub = n.add_subparsers(dest="notify_cmd", metavar="ACTION", required=True)
-    p = nsub.add_parser("enqueue-reminders", help="«передайте показания» for meters unread")
+    p = nsub.add_parser(
+        "enqueue-reminders", help="«передайте показания» по счётчикам без показаний"
+    )
     p.add_argument("--period", required=True, help="YYYY-MM")
-    p.add_argument("--window-from", type=int, default=23, help="first day of the window")
-    p.add_argument("--window-to", type=int, default=25, help="last day of the window")
+    p.add_argument("--window-from", type=int, default=23, help="первый день окна приёма показаний")
+    p.add_argument("--window-to", type=int, default=25, help="последний день окна приёма показаний")
     p.set_defaults(func=cmd_enqueue_reminders, kind="reading_window_open")
 
-    p = nsub.add_parser("enqueue", help="enqueue the messages of one kind (once each)")
+    p = nsub.add_parser(
+        "enqueue", help="поставить в очередь сообщения одного вида (каждое один раз)"
+    )
     p.add_argument("--kind", required=True, choices=ENQUEUE_KINDS)
-    p.add_argument("--period", "--month", dest="period", help="YYYY-MM (window kinds, epd)")
-    p.add_argument("--window-from", type=int, default=23, help="first day of the window")
-    p.add_argument("--window-to", type=int, default=25, help="last day of the window")
+    p.add_argument("--period", "--month", dest="period", help="YYYY-MM (виды с окном приёма, epd)")
+    p.add_argument("--window-from", type=int, default=23, help="первый день окна приёма показаний")
+    p.add_argument("--window-to", type=int, default=25, help="последний день окна приёма показаний")
     p.add_argument("--since-hours", type=float, default=24.0,
-                   help="reading_received: readings received this many hours back")  # fmt: skip
+                   help="reading_received: показания за столько последних часов")  # fmt: skip
     p.add_argument("--threshold", default="1000.00",
-                   help="debt: rubles owed above this, 1234.50 (ledger, today)")  # fmt: skip
+                   help="debt: долг больше стольких рублей, 1234.50 (на сегодня)")  # fmt: skip
     p.add_argument("--balance-percent", type=float, default=15.0,
-                   help="operator: house imbalance above this, %%")  # fmt: skip
-    p.add_argument("--balance-days", type=int, default=30, help="operator: days of balance")
+                   help="operator: небаланс дома больше этого, %%")  # fmt: skip
+    p.add_argument(
+        "--balance-days", type=int, default=30, help="operator: баланс за столько последних дней"
+    )
     p.add_argument("--offline-hours", type=int, default=24,
-                   help="operator: a device offline longer than this")  # fmt: skip
+                   help="operator: устройство недоступно дольше стольких часов")  # fmt: skip
     p.set_defaults(func=cmd_enqueue)
 
-    p = nsub.add_parser("send", help="send what is due (until stopped, or --once)")
-    p.add_argument("--once", action="store_true", help="stop when nothing is due")
+    p = nsub.add_parser("send", help="отправлять то, чему пришёл срок (до остановки или с --once)")
+    p.add_argument("--once", action="store_true", help="остановиться, когда отправлять нечего")
     p.add_argument("--batch", type=int, default=100)
-    p.add_argument("--lease", type=float, default=300.0, help="seconds a claim is held")
-    p.add_argument("--max-attempts", type=int, default=6, help="then dead-lettered")
-    p.add_argument("--connections", type=int, help="messages in flight at once "
+    p.add_argument(
+        "--lease",
+        type=float,
+        default=300.0,
+        help="сколько секунд взятое сообщение закреплено за отправителем",
+    )
+    p.add_argument(
+        "--max-attempts", type=int, default=6, help="попыток отправки, затем — в недоставленные"
+    )
+    p.add_argument("--connections", type=int, help="сообщений в отправке одновременно "
                    "(UCHET_NOTIFY_CONNECTIONS, 4)")  # fmt: skip
-    p.add_argument("--domain-per-minute", type=int, help="e-mails a minute to one domain "
-                   "(UCHET_NOTIFY_DOMAIN_PER_MINUTE; 0: no limit)")  # fmt: skip
+    p.add_argument("--domain-per-minute", type=int, help="писем в минуту на один домен "
+                   "(UCHET_NOTIFY_DOMAIN_PER_MINUTE; 0: без ограничения)")  # fmt: skip
     p.add_argument("--smtp-host", default=_env("UCHET_SMTP_HOST"))
     p.add_argument("--smtp-port", type=int, default=int(_env("UCHET_SMTP_PORT", "25") or 25))
     p.add_argument("--smtp-from", default=_env("UCHET_SMTP_FROM", "uchet@localhost"))
@@ -70,28 +83,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--webhook-url", default=_env("UCHET_NOTIFY_WEBHOOK_URL"))
     p.set_defaults(func=cmd_send)
 
-    p = nsub.add_parser("list", help="the outbox, newest first: sent, waiting, dead and why")
+    p = nsub.add_parser(
+        "list", help="исходящие, новые сверху: отправленные, ожидающие, недоставленные и почему"
+    )
     p.add_argument(
         "--status", choices=("pending", "sending", "sent", "failed", "dead", "bounced", "waiting")
     )
     p.add_argument("--account")
     p.add_argument("--kind")
     p.add_argument("--limit", type=int, default=100)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--json", action="store_true", help="по объекту JSON на строку")
     p.set_defaults(func=cmd_list)
 
-    p = nsub.add_parser("bounces", help="read bounce reports (RFC 3464 DSN: .eml or mbox)")
+    p = nsub.add_parser(
+        "bounces", help="прочитать отчёты о недоставке (RFC 3464 DSN: .eml или mbox)"
+    )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.set_defaults(func=cmd_bounces)
 
-    p = nsub.add_parser("contact", help="set a resident's address on a channel")
+    p = nsub.add_parser("contact", help="задать адрес жителя для канала")
     p.add_argument("account")
     p.add_argument("channel", choices=("email", "webhook"))
     p.add_argument("address")
-    p.add_argument("--confirmed", action="store_true", help="the address is confirmed")
+    p.add_argument("--confirmed", action="store_true", help="адрес подтверждён")
     p.set_defaults(func=cmd_contact)
 
-    p = nsub.add_parser("opt", help="opt a resident in or out of a kind on a channel")
+    p = nsub.add_parser("opt", help="подписать жителя на вид уведомлений в канале или отписать")
     p.add_argument("account")
     p.add_argument("channel", choices=("email", "webhook"))
     p.add_argument("kind")

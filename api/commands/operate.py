@@ -23,41 +23,47 @@ T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    meters = sub.add_parser("meters", help="the meter registry: list, bind")
+    meters = sub.add_parser("meters", help="реестр счётчиков: список, привязка")
     msub = meters.add_subparsers(dest="meters_cmd", metavar="ACTION", required=True)
-    p = msub.add_parser("list", help="list registered meters (all of them unless --limit)")
+    p = msub.add_parser(
+        "list", help="список зарегистрированных счётчиков (все, если не задан --limit)"
+    )
     p.add_argument(
-        "--unbound", action="store_true", help="only meters bound to neither premise nor house"
+        "--unbound", action="store_true", help="только не привязанные ни к помещению, ни к дому"
     )
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, help="at most this many (a note says when more exist)")
-    p.add_argument("--offset", type=int, default=0, help="skip this many first")
+    p.add_argument("--limit", type=int, help="не больше стольких (если есть ещё, будет сказано)")
+    p.add_argument("--offset", type=int, default=0, help="пропустить столько первых")
     p.set_defaults(func=cmd_meters_list)
-    p = msub.add_parser("bind", help="bind a meter to a premise or house, replay its quarantine")
-    p.add_argument("meter", help="source:external_id[:channel], e.g. mqtt:apt1-cw:cold_water")
+    p = msub.add_parser(
+        "bind", help="привязать счётчик к помещению или дому, повторно обработать его карантин"
+    )
+    p.add_argument("meter", help="source:external_id[:channel], например mqtt:apt1-cw:cold_water")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--premise")
-    target.add_argument("--house", help="a house meter (ОДПУ)")
+    target.add_argument("--house", help="домовой счётчик (ОДПУ)")
     p.add_argument("--capacity-digits", type=int)
-    p.add_argument("--installed", type=date.fromisoformat, help="YYYY-MM-DD")
-    p.add_argument("--no-replay", action="store_true", help="do not replay its quarantine")
+    p.add_argument("--installed", type=date.fromisoformat, help="дата установки, YYYY-MM-DD")
+    p.add_argument("--no-replay", action="store_true", help="не обрабатывать его карантин повторно")
     p.add_argument(
         "--create",
         action="store_true",
-        help="register the meter (named with its channel) if nothing has reported it yet",
+        help="зарегистрировать счётчик (имя с каналом), если от него ещё ничего не приходило",
     )
     p.set_defaults(func=cmd_meters_bind)
 
-    q = sub.add_parser("quarantine", help="quarantined readings: list, replay")
+    q = sub.add_parser("quarantine", help="показания в карантине: список, повторная обработка")
     qsub = q.add_subparsers(dest="quarantine_cmd", metavar="ACTION", required=True)
-    p = qsub.add_parser("list", help="quarantined readings not yet replayed")
+    p = qsub.add_parser("list", help="показания в карантине, ещё не обработанные повторно")
     p.add_argument("--reason")
     p.add_argument("--limit", type=int, default=100)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--json", action="store_true", help="по объекту JSON на строку")
     p.set_defaults(func=cmd_quarantine_list)
-    p = qsub.add_parser("replay", help="replay quarantined readings (name them: --meter, --id)")
+    p = qsub.add_parser(
+        "replay", help="повторно обработать показания из карантина (какие: --meter, --id)"
+    )
     p.add_argument("--meter", action="append", default=[], help="source:external_id[:channel]")
-    p.add_argument("--id", action="append", type=int, default=[], help="quarantine id")
+    p.add_argument("--id", action="append", type=int, default=[], help="id записи в карантине")
     p.set_defaults(func=cmd_quarantine_replay)
 
 

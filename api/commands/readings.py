@@ -18,23 +18,23 @@ if TYPE_CHECKING:  # the store is imported by the handlers: `--help` stays fast
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    r = sub.add_parser("readings", help="exclude a reading from billing, or include it again")
+    r = sub.add_parser("readings", help="исключить показание из расчёта или вернуть его")
     rsub = r.add_subparsers(dest="readings_cmd", metavar="ACTION", required=True)
     for action, text in (
-        ("exclude", "take a reading out of billing (it is kept, flagged EXCLUDED)"),
-        ("include", "undo an exclusion"),
+        ("exclude", "исключить показание из расчёта (оно остаётся, с флагом EXCLUDED)"),
+        ("include", "отменить исключение"),
     ):
         p = rsub.add_parser(action, help=text)
-        p.add_argument("--meter", required=True, help="SOURCE:ID[:CHANNEL], e.g. mqtt:apt1:cw")
-        p.add_argument("--ts", required=True, type=_aware, help="the reading's time, ISO 8601")
-        p.add_argument("--reason", required=True, help="why (recorded with the exclusion)")
-        p.add_argument("--by", help="who (recorded); default: cli:<login user>")
+        p.add_argument("--meter", required=True, help="SOURCE:ID[:CHANNEL], например mqtt:apt1:cw")
+        p.add_argument("--ts", required=True, type=_aware, help="время показания, ISO 8601")
+        p.add_argument("--reason", required=True, help="причина (записывается в журнал исключений)")
+        p.add_argument("--by", help="кто (записывается); по умолчанию: cli:<пользователь ОС>")
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=cmd_set, excluded=action == "exclude")
-    p = rsub.add_parser("exclusions", help="the record of exclusions, newest first")
+    p = rsub.add_parser("exclusions", help="журнал исключений, новые сверху")
     p.add_argument("--meter", help="SOURCE:ID[:CHANNEL]")
     p.add_argument("--limit", type=int, default=100)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--json", action="store_true", help="по объекту JSON на строку")
     p.set_defaults(func=cmd_list)
 
 

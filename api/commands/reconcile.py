@@ -31,37 +31,55 @@ from ingest.property_import import open_from_register as open_account
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds ``reconcile`` with ``import``, ``report``, ``confirm``, ``check``, ``mappings``."""
-    parser = sub.add_parser("reconcile", help="property register vs accounts (неучтённые)")
+    parser = sub.add_parser(
+        "reconcile", help="сверка реестра имущества с лицевыми счетами (неучтённые)"
+    )
     what = parser.add_subparsers(dest="reconcile_what", metavar="WHAT", required=True)
-    p = what.add_parser("import", help="import a property register (CSV/XLSX) by a mapping")
+    p = what.add_parser("import", help="загрузить реестр имущества (CSV/XLSX) по сопоставлению")
     p.add_argument("file", type=Path)
-    p.add_argument("--mapping", default="municipal_premises", help="name or JSON file")
+    p.add_argument("--mapping", default="municipal_premises", help="имя или файл JSON")
     p.set_defaults(func=run_import)
-    p = what.add_parser("report", help="what differs, ranked by money at stake per month")
-    p.add_argument("--csv", type=Path, help="write every finding to this CSV file")
-    p.add_argument("--xlsx", type=Path, help="write every finding to this XLSX workbook")
-    p.add_argument("--limit", type=int, default=30, help="findings printed (default 30)")
-    p.add_argument("--accept", type=float, default=90.0, help="match score taken (0-100)")
-    p.add_argument("--review", type=float, default=70.0, help="score proposed for review")
-    p.add_argument("--on", type=date.fromisoformat, help="rates valid on (default today)")
+    p = what.add_parser(
+        "report", help="расхождения по убыванию суммы в месяц, которая от них зависит"
+    )
+    p.add_argument("--csv", type=Path, help="записать все расхождения в этот файл CSV")
+    p.add_argument("--xlsx", type=Path, help="записать все расхождения в эту книгу XLSX")
+    p.add_argument(
+        "--limit", type=int, default=30, help="сколько расхождений вывести (по умолчанию 30)"
+    )
+    p.add_argument(
+        "--accept",
+        type=float,
+        default=90.0,
+        help="оценка совпадения, с которой оно принимается (0-100)",
+    )
+    p.add_argument(
+        "--review",
+        type=float,
+        default=70.0,
+        help="оценка, с которой совпадение предлагается на проверку",
+    )
+    p.add_argument("--on", type=date.fromisoformat, help="тарифы на дату (по умолчанию сегодня)")
     p.set_defaults(func=run_report)
-    p = what.add_parser("confirm", help="confirm that a register row is a premise")
-    p.add_argument("key", help="the finding's key (report --csv, column key)")
-    p.add_argument("premise", help="premise id")
+    p = what.add_parser("confirm", help="подтвердить, что строка реестра — это помещение")
+    p.add_argument("key", help="ключ расхождения (report --csv, столбец key)")
+    p.add_argument("premise", help="id помещения")
     p.add_argument("--note", default="")
     p.set_defaults(func=run_confirm)
-    p = what.add_parser("check", help="mark a finding as checked (left out of the report)")
+    p = what.add_parser(
+        "check", help="отметить расхождение как проверенное (в отчёт больше не попадает)"
+    )
     p.add_argument("kind", choices=KINDS)
     p.add_argument("key")
     p.add_argument("--note", default="")
     p.set_defaults(func=run_check)
-    p = what.add_parser("open", help="open an account from an unbilled register row")
-    p.add_argument("key", help="the unbilled finding's key (report --csv, column key)")
-    p.add_argument("--account", help="лицевой счёт (default: the new premise id)")
+    p = what.add_parser("open", help="открыть лицевой счёт по строке реестра без начислений")
+    p.add_argument("key", help="ключ расхождения «без начислений» (report --csv, столбец key)")
+    p.add_argument("--account", help="лицевой счёт (по умолчанию: id нового помещения)")
     p.add_argument("--note", default="")
-    p.add_argument("--on", type=date.fromisoformat, help="rates valid on (default today)")
+    p.add_argument("--on", type=date.fromisoformat, help="тарифы на дату (по умолчанию сегодня)")
     p.set_defaults(func=run_open)
-    p = what.add_parser("mappings", help="list the property register mappings")
+    p = what.add_parser("mappings", help="список сопоставлений реестров имущества")
     p.set_defaults(func=run_mappings)
 
 

@@ -17,20 +17,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def register_simulate(sim: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sim.add_parser("mqtt", help="publish a simulated smart-meter fleet to an MQTT broker")
-    p.add_argument("--url", help="broker URL (default: UCHET_MQTT_URL)")
+    p = sim.add_parser(
+        "mqtt", help="публиковать в брокер MQTT показания моделируемых умных счётчиков"
+    )
+    p.add_argument("--url", help="URL брокера (по умолчанию: UCHET_MQTT_URL)")
     p.add_argument("--meters", type=int, default=100)
-    p.add_argument("--intervals", type=int, default=24, help="readings per meter")
+    p.add_argument("--intervals", type=int, default=24, help="показаний на счётчик")
     p.add_argument("--interval-minutes", type=int, default=60)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--array-size", type=int, default=1, help="readings per message")
+    p.add_argument("--array-size", type=int, default=1, help="показаний в сообщении")
     p.add_argument(
         "--faults",
         default="",
-        help=f"comma list fault=probability, faults: {', '.join(FAULTS)}",
+        help=f"через запятую fault=вероятность, неисправности: {', '.join(FAULTS)}",
     )
     p.add_argument("--qos", type=int, choices=(0, 1), default=1)
-    p.add_argument("--truth", type=Path, help="write the ground truth (JSON lines) here")
+    p.add_argument("--truth", type=Path, help="записать сюда истинные значения (JSON построчно)")
     p.set_defaults(func=cmd_simulate_mqtt)
 
 

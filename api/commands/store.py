@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("migrate", help="create or upgrade the schema (idempotent)")
+    p = sub.add_parser(
+        "migrate", help="создать или обновить схему базы данных (повторный запуск безопасен)"
+    )
     p.set_defaults(func=cmd_migrate)
-    p = sub.add_parser("stats", help="ingestion counters from the store")
-    p.add_argument("--json", action="store_true", help="one JSON object (the stable format)")
+    p = sub.add_parser("stats", help="статистика приёма показаний из хранилища")
+    p.add_argument("--json", action="store_true", help="один объект JSON (стабильный формат)")
     p.set_defaults(func=cmd_stats)
 
 

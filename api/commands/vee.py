@@ -18,19 +18,19 @@ if TYPE_CHECKING:  # the store and ingest are imported by the handlers: `--help`
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("vee", help="batch VEE of a period: anomalies, house balance, estimates")
+    p = sub.add_parser("vee", help="VEE за период: аномалии, баланс домов, расчётные показания")
     p.add_argument("--period", required=True, help="YYYY-MM")
     p.add_argument("--json", action="store_true")
     add_vee_settings(p)
     p.set_defaults(func=cmd_vee)
-    p = sub.add_parser("anomalies", help="list stored anomalies")
+    p = sub.add_parser("anomalies", help="список сохранённых аномалий")
     p.add_argument("--period", help="YYYY-MM")
-    p.add_argument("--type", help="anomaly type code, e.g. house_imbalance")
+    p.add_argument("--type", help="код типа аномалии, например house_imbalance")
     p.add_argument("--house")
-    p.add_argument("--meter", help="meter external id")
+    p.add_argument("--meter", help="внешний id счётчика")
     p.add_argument("--severity", choices=("info", "warning", "critical"))
     p.add_argument("--limit", type=int, default=1000)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--json", action="store_true", help="по объекту JSON на строку")
     p.set_defaults(func=cmd_anomalies)
 
 
@@ -89,18 +89,56 @@ def cmd_vee(args: argparse.Namespace) -> int:
 _DEST = "vee_"  # namespace prefix of the VeeSettings options
 
 
+#: the help of each VeeSettings option; a field missing here shows its docstring (English)
+VEE_HELP = {
+    "spike_k": "(vee.md) скачок — суточный расход выше медианы + k·MAD последних дней счётчика",
+    "spike_window_days": "за сколько предыдущих дней берутся медиана и MAD (в начале данных —"
+    " сколько есть)",
+    "spike_min_days": "если годных опорных дней меньше, скачок не определяется",
+    "spike_min_ratio": "скачок должен быть ещё и не меньше медианы, умноженной на это число",
+    "spike_house_meters": "искать скачки и у ОДПУ (в их суточных объёмах — скачки и начала"
+    " протечек помещений, о которых уже говорят проверки помещений и баланс дома)",
+    "stuck_days": "(vee.md) нулевой расход не меньше стольких дней — счётчик стоит",
+    "stuck_epsilon": "суточный расход не больше этого считается нулевым",
+    "rollover_margin": "падение показаний — переход через ноль, если прежнее значение не дальше"
+    " этой доли ёмкости от максимума, а новое — не дальше этой доли от нуля",
+    "replacement_max_share": "падение не выше этой доли прежнего значения — возможная замена"
+    " счётчика…",
+    "replacement_confirm_hours": "…подтверждённая, если в следующие столько часов показания"
+    " не падают снова и не возвращаются на полпути к старому значению (обычный расход нового"
+    " счётчика)",
+    "rollback_min_drop": "падение не больше этого — дрожание регистра: нулевой расход,"
+    " без аномалии",
+    "reverse_tolerance": "интервальные значения ниже минус этого числа — обратный поток",
+    "sum_tolerance": "(vee.md) относительный допуск между Σ интервалов и разностью показаний"
+    " регистра",
+    "sum_abs_tolerance": "абсолютный допуск (около одного шага регистра), для малых объёмов",
+    "balance_threshold": "(vee.md) доля небаланса (ОДПУ − Σ помещений) / ОДПУ, с которой он"
+    " считается небалансом",
+    "balance_persistent_days": "небаланс, который держится столько дней подряд, даёт аномалию",
+    "missing_min_hours": "в отчёт попадает счётчик, у которого пропущено не меньше стольких"
+    " часовых значений (и есть перерыв, см. ниже)",
+    "missing_gap_hours": "в отчёт попадает счётчик, молчащий столько часов между показаниями"
+    " (или с начала периода, или до сих пор): суточные умные счётчики по замыслу пропускают"
+    " 23 часа в сутки",
+    "missing_critical_hours": "перерыв такой длины (неделя) — критичный, короче — предупреждение",
+}
+
+
 def add_vee_settings(p: argparse.ArgumentParser) -> None:
     """One option per field of VeeSettings (``--missing-min-hours`` …), its default shown."""
     from core.vee import VeeSettings  # numpy: ~0.15 s, within the `--help` budget
 
     group = p.add_argument_group(
-        "VEE settings", "every threshold of the pass (core/vee/settings.py, domain/vee.md)"
+        "настройки VEE", "все пороги проверки (core/vee/settings.py, domain/vee.md)"
     )
     docs = _field_docs(VeeSettings)
     for f in fields(VeeSettings):
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not MISSING else None
-        text = f"{docs.get(f.name, f.name)} (default: {default})".replace("%", "%%")
+        shown = ("включено" if default else "выключено") if isinstance(default, bool) else default
+        doc = VEE_HELP.get(f.name) or docs.get(f.name, f.name)
+        text = f"{doc} (по умолчанию: {shown})".replace("%", "%%")
         if isinstance(default, bool):
             group.add_argument(
                 flag, dest=_DEST + f.name, action=argparse.BooleanOptionalAction, help=text

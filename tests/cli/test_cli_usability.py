@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import COMMANDS, SIMULATE, SIMULATIONS, build_parser
+from api.cli import COMMANDS, SIMULATE, SIMULATIONS, Parser, build_parser
 
 UCHET = str(Path(sys.executable).with_name("uchet"))
 HEAVY = ("asyncpg", "pydantic", "fastapi", "amqtt", "uvicorn")  # argon2: accounts ROLES
@@ -67,7 +67,7 @@ def test_help_imports_nothing_heavy(argv: list[str]) -> None:
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
-    assert "usage: uchet" in done.stdout
+    assert "использование: uchet" in done.stdout
     assert json.loads(done.stdout.splitlines()[-1]) == []
 
 
@@ -93,7 +93,7 @@ def test_a_command_still_runs_after_lazy_registration() -> None:
     done = uchet("meters", "bind", "--help")
     assert done.returncode == 0 and "--premise" in done.stdout
     bad = uchet("meters", "frobnicate")
-    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    assert bad.returncode == 2 and "недопустимое значение" in bad.stderr
 
 
 def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
@@ -148,16 +148,61 @@ async def test_set_password_from_a_pipe_reaches_the_store(db_url: str) -> None:
 
 def test_help_shows_defaults() -> None:
     done = uchet("anomalies", "--help")
-    assert "(default: 1000)" in " ".join(done.stdout.split())
+    assert "(по умолчанию: 1000)" in " ".join(done.stdout.split())
     sim = " ".join(uchet("simulate", "mqtt", "--help").stdout.split())
-    assert "--meters METERS (default: 100)" in sim
+    assert "--meters METERS (по умолчанию: 100)" in sim
 
 
 def test_demo_help_shows_its_own_defaults() -> None:
     demo = " ".join(uchet("demo", "--help").stdout.split())
-    assert "report folder (default: $UCHET_HOME/demo)" in demo
+    assert "папка отчёта (по умолчанию: $UCHET_HOME/demo)" in demo
     assert "city-<seed>" not in demo
-    assert "houses (default 3)" in demo
+    assert "домов (по умолчанию 3)" in demo
     city = " ".join(uchet("simulate", "city", "--help").stdout.split())
-    assert "report folder (default: $UCHET_HOME/city-<seed>)" in city
-    assert "houses (default 100)" in city
+    assert "папка отчёта (по умолчанию: $UCHET_HOME/city-<seed>)" in city
+    assert "домов (по умолчанию 100)" in city
+
+
+def test_help_and_argparse_speak_russian() -> None:
+    top = uchet("--help")
+    assert top.stdout.startswith("использование: uchet")
+    assert "показать эту справку и выйти" in top.stdout
+    assert "usage" not in top.stdout and "options" not in top.stdout
+    bill = " ".join(uchet("bill", "--help").stdout.split())
+    assert "--period PERIOD расчётный месяц, YYYY-MM" in bill
+    missing = uchet("bill")
+    assert missing.returncode == 2
+    assert "uchet bill: ошибка: не указаны обязательные аргументы: --period" in missing.stderr
+    unknown = uchet("frobnicate")
+    assert "uchet: ошибка: аргумент COMMAND: недопустимое значение: 'frobnicate'" in unknown.stderr
+    valueless = uchet("bill", "--period")
+    assert "аргумент --period: нужно значение" in valueless.stderr
+    assert "error" not in missing.stderr + unknown.stderr + valueless.stderr
+
+
+def test_argparse_stays_english_outside_uchet() -> None:
+    build_parser(["bill"])  # the translation is installed
+    other = argparse.ArgumentParser(prog="other")
+    other.add_argument("--n", type=int, required=True)
+    assert other.format_usage().startswith("usage: other")
+    assert "show this help message and exit" in other.format_help()
+
+
+@pytest.mark.parametrize(
+    ("n", "word"),
+    [(1, "значение"), (2, "значения"), (5, "значений"), (11, "значений"), (21, "значение"),
+     (23, "значения")],
+)  # fmt: skip
+def test_plural_messages(n: int, word: str, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = Parser(prog="uchet")
+    parser.add_argument("--pair", nargs=n)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--pair"])
+    assert f"uchet: ошибка: аргумент --pair: нужно {n} {word}\n" in capsys.readouterr().err
+
+
+def test_project_errors_use_the_same_word(capsys: pytest.CaptureFixture[str]) -> None:
+    from api.cli import main
+
+    assert main(["anomalies", "--period", "2026-13"]) == 2
+    assert "uchet anomalies: ошибка: " in capsys.readouterr().err

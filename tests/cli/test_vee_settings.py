@@ -10,7 +10,7 @@ import pytest
 
 import ingest.vee
 from api.cli import build_parser, main
-from api.commands.vee import vee_overrides
+from api.commands.vee import VEE_HELP, vee_overrides
 from api.runtime import migrate_url
 from core.vee import VeeSettings
 
@@ -21,8 +21,14 @@ def test_every_vee_setting_is_an_option_with_its_default_in_help(capsys) -> None
     text = " ".join(capsys.readouterr().out.split())
     for f in fields(VeeSettings):
         assert "--" + f.name.replace("_", "-") in text, f.name
-    assert "--missing-min-hours N A meter with at least this many missing" in text
-    assert "(default: 1)" in text and "(default: 0.15)" in text
+    assert "--missing-min-hours N в отчёт попадает счётчик, у которого пропущено" in text
+    assert "(по умолчанию: 1)" in text and "(по умолчанию: 0.15)" in text
+    assert "(по умолчанию: выключено)" in text  # --spike-house-meters
+    assert "(default" not in text
+
+
+def test_every_vee_setting_has_its_help_in_russian() -> None:
+    assert set(VEE_HELP) == {f.name for f in fields(VeeSettings)}
 
 
 def test_given_options_become_settings_and_the_rest_keep_defaults() -> None:

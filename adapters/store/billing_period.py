@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import numpy as np
 
+from adapters.store.billing_intervals import interval_month
 from adapters.store.billing_stale import refuse_stale
 from core.billing import (
     NO_INSTALL,
@@ -608,6 +609,40 @@ def _integers(texts: list[str]) -> Int64Array:
     return np.array(ints, dtype=_I64)
 
 
+async def _with_interval_months(
+    conn: asyncpg.Connection,
+    tz: ZoneInfo,
+    period: int,
+    hm: _MeterSet,
+    readings: MonthReadings,
+    warnings: list[str],
+) -> MonthReadings:
+    """``readings`` and, for house meters with interval data only, R(P−1) = 0 and R(P) = the
+    month's sum where the intervals cover the month (``adapters/store/billing_intervals.py``)."""
+    ids, micro, said = await interval_month(
+        conn,
+        int(EXCLUDED_FLAGS),
+        month_start(period, tz),
+        month_start(period + 1, tz),
+        hm.db_ids,
+        hm.meters.ids,
+        hm.digits,
+        readings.meter,
+        month_name(period),
+    )
+    warnings += said
+    if ids.size == 0:
+        return readings
+    zero = np.zeros(ids.size, dtype=_I64)
+    return readings + MonthReadings(
+        np.concatenate([ids, ids]),
+        np.concatenate([np.full(ids.size, period - 1, dtype=_I64), np.full(ids.size, period)]),
+        np.concatenate([zero, micro]),
+        np.concatenate([zero, micro]),
+        np.concatenate([zero, zero]),
+    )
+
+
 async def load_period(
     conn: asyncpg.Connection,
     period: int,
@@ -653,6 +688,7 @@ async def load_period(
             names = dict(zip(all_ids.tolist(), [*pm.meters.ids, *hm.meters.ids], strict=True))
             unbilled += [(names[db_id], why) for db_id, why in sorted(bad.items())]
         regs = _to_registers(pm, readings, warnings)
+        readings = await _with_interval_months(conn, tz, period, hm, readings, warnings)
         hregs = _to_registers(hm, readings, warnings)
         await refuse_stale(
             conn, period, month_date(max(lo, _EARLIEST)), pm.db_ids, pm.meters.ids, regs, tz

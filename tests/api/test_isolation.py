@@ -119,7 +119,8 @@ async def test_tokens_must_be_signed_current_and_unexpired(env: Env) -> None:
     unsigned = jwt.encode({**claims, "sub": BOB[0]}, None, algorithm="none")
     expired = TokenSigner(SECRET, ttl_s=60).issue(ALICE[0], claims["ver"], now=time.time() - 120)
     wrong_type = jwt.encode({**claims, "typ": "operator"}, SECRET, "HS256")
-    for bad in (forged_other_account, unsigned, expired, wrong_type, token[:-3] + "abc", "x"):
+    tampered = token[:-3] + ("abc" if token[-3:] != "abc" else "xyz")  # never the token itself
+    for bad in (forged_other_account, unsigned, expired, wrong_type, tampered, "x"):
         r = await env.client.get("/v1/resident/meters", headers={"Authorization": f"Bearer {bad}"})
         assert r.status_code == 401, bad
         assert r.headers["www-authenticate"] == "Bearer"

@@ -14,7 +14,7 @@ from decimal import Decimal
 from adapters.billing.reference import parse_period
 from adapters.store.billing_accruals import ServiceTotal, totals, write_result
 from adapters.store.billing_period import load_period, month_date
-from adapters.store.billing_runs import billed_after, period_lock
+from adapters.store.billing_runs import billed_after, period_lock, refuse_opening_debts
 from adapters.store.connections import Connection
 from core.billing import BillingResult, BillingSettings, bill, month_index, unbilled_messages
 from core.billing.explain import explanation_chunks
@@ -82,6 +82,7 @@ async def bill_period(
     async with period_lock(conn, period):
         t0 = time.perf_counter()
         step("загрузка помещений, счётчиков, показаний и расчётных показаний")
+        await refuse_opening_debts(conn, month_date(period))
         data = await load_period(conn, period, timezone=timezone, settings=settings)
         t1 = time.perf_counter()
         n_premises = len(data.input.premises.ids)

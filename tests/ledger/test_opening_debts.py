@@ -15,6 +15,7 @@ from adapters.payments.opening_debts import read_opening_debts
 from adapters.store.ledger import load_accounts, set_opening_debt
 from adapters.store.ledger_month import saved_month
 from api.cli import main
+from api.runtime import migrate_url
 from core.ledger import LedgerError
 from core.ledger.dates import month_index
 from tests.api.conftest import BOB, prepare
@@ -200,3 +201,39 @@ def test_the_debtors_page_names_a_changed_opening_debt() -> None:
     assert stale_reasons({**saved, "new_opening_debts": True}) == [
         "изменились входящие долги (сальдо на начало)"
     ]
+
+
+@pytest.mark.postgres
+async def test_billing_a_month_with_an_opening_debt_of_it_is_refused(db_url: str) -> None:
+    from core.errors import BillingError
+    from tests.billing_db.convert import SOURCE
+    from tests.billing_db.helpers import bill, fetch, load
+
+    await migrate_url(db_url)
+    await load(
+        db_url,
+        {
+            "source": SOURCE,
+            "houses": [{"id": "h1", "common_area": "100"}],
+            "premises": [
+                {"id": f"apt{n}", "house": "h1", "area": "50", "residents": 1, "account": a}
+                for n, a in ((1, "A-1"), (2, None))
+            ],
+            "tariffs": [{"valid_from": "2025-01", "cold_water": "40.00"}],
+            "normatives": [{"valid_from": "2020-01", "cold_water": "5"}],
+        },
+    )
+    # the old system's debt of January 2026 for A-1 and for apt2 (no account: its premise id)
+    await _set(db_url, "A-1", date(2026, 1, 1), Decimal("100.00"))
+    await _set(db_url, "apt2", date(2026, 1, 1), Decimal("50.00"))
+    await _set(db_url, "A-1", date(2025, 12, 1), Decimal("70.00"))  # before: fine
+    with pytest.raises(
+        BillingError, match=r"2 account\(s\) have an opening debt of 2026-01.*A-1, apt2"
+    ):
+        await bill(db_url, "2026-01")
+    assert await fetch(db_url, "SELECT 1 FROM accruals") == []
+    await _set(db_url, "A-1", date(2026, 1, 1), Decimal("0"))
+    await _set(db_url, "apt2", date(2026, 1, 1), Decimal("0"))
+    assert (await bill(db_url, "2026-01")).lines == 2
+    with pytest.raises(BillingError, match="1 account"):
+        await bill(db_url, "2025-12")  # the month of the other debt

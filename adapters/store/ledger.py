@@ -4,7 +4,7 @@ register rows, opening debts, key rates, and the month's ledger input read from 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -24,6 +24,14 @@ SELECT a, coalesce(p.account, p.id) AS key
 FROM unnest($1::text[]) AS a
 JOIN premises p ON p.account = a OR (p.account IS NULL AND p.id = a)
 """
+
+
+async def known_accounts(conn: asyncpg.Connection, accounts: Iterable[str]) -> dict[str, str]:
+    """Of ``accounts``, those a premise has (as its account, or as its id when it has none),
+    each with the ledger's key for it."""
+    return dict(await conn.fetch(_KNOWN, sorted(set(accounts))))
+
+
 _INSERT = """
 INSERT INTO {table} (id, account, day, amount, period, target, source, line)
 SELECT i, a, d, k * 0.01, p, g, s, l
@@ -89,7 +97,7 @@ async def record_payments(
         firsts.setdefault(r.id, r)
     unique = list(firsts.values())
     async with store_errors("record payments"), conn.transaction():
-        known = dict(await conn.fetch(_KNOWN, sorted({r.account for r in unique})))
+        known = await known_accounts(conn, {r.account for r in unique})
         mine = [r for r in unique if r.account in known]
         other = [r for r in unique if r.account not in known]
         sql = _INSERT.format(table="payments")

@@ -11,12 +11,7 @@ import asyncpg
 
 from adapters.payments.opening_debts import OpeningDebt
 from adapters.store.db import store_errors
-
-_KNOWN = """
-SELECT DISTINCT u.account FROM unnest($1::text[]) AS u(account)
-WHERE EXISTS (SELECT 1 FROM premises p WHERE p.account = u.account)
-   OR EXISTS (SELECT 1 FROM premises p WHERE p.id = u.account AND p.account IS NULL)
-"""
+from adapters.store.ledger import known_accounts
 
 _BILLED = """
 SELECT DISTINCT u.account, u.period
@@ -52,7 +47,7 @@ async def write_opening_debts(
     or the other; 0 clears one set before that period was billed)."""
     out = OpeningWrite()
     async with store_errors("write opening debts"), conn.transaction():
-        known = {r["account"] for r in await conn.fetch(_KNOWN, [r.account for r in rows])}
+        known = await known_accounts(conn, (r.account for r in rows))
         billed = {
             (r["account"], r["period"])
             for r in await conn.fetch(_BILLED, [r.account for r in rows], [r.period for r in rows])
